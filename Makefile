@@ -1,0 +1,48 @@
+# cpas-compare — `make help` lists the targets. Each target mirrors a CLI subcommand
+# (python -m pipeline <subcommand> --help).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CORPUS ?= corpus
+OUTPUT ?= outputs
+ARGS   ?=
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install analyze show evaluate peers benchmark test lint clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  Variables: CORPUS=$(CORPUS) OUTPUT=$(OUTPUT) DOC=<doc_id> ARGS='<extra CLI options>'"
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies (done by every target)
+
+analyze: $(STAMP) ## Analyse CORPUS into OUTPUT (python -m pipeline analyze)
+	$(PY) -m pipeline analyze $(CORPUS) --out $(OUTPUT) $(ARGS)
+
+show: $(STAMP) ## Print the tree of one declaration: make show DOC=trooz-dps-2019
+	$(PY) -m pipeline show $(DOC) --out $(OUTPUT) $(ARGS)
+
+evaluate: $(STAMP) ## Leave-one-document-out evaluation of the theme classifier
+	$(PY) -m pipeline evaluate $(CORPUS) --out $(OUTPUT) $(ARGS)
+
+peers: $(STAMP) ## Benchmark one CPAS against its peers: make peers DOC=trooz-dps-2019
+	$(PY) -m pipeline benchmark $(DOC) --out $(OUTPUT) $(ARGS)
+
+benchmark: $(STAMP) ## Speed/memory benchmark on a synthetic corpus of 300 declarations
+	$(PY) -m pipeline perf --out $(OUTPUT) $(ARGS)
+
+test: $(STAMP) ## Run the test suite
+	$(PY) -m pytest $(ARGS)
+
+lint: $(STAMP) ## Check the code with ruff
+	$(PY) -m ruff check pipeline tests
+
+clean: ## Remove outputs and the cache (keeps .venv)
+	rm -rf $(OUTPUT)/* .cache

@@ -1,0 +1,50 @@
+"""Atomic, deterministic writing of outputs (temporary file in the same folder, then rename)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` then rename tmp_path onto ``path``; never leaves a half file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8", newline="\n"))
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    return atomic_write(path, lambda p: p.write_bytes(data))
+
+
+def write_json(path: Path, obj) -> Path:
+    return write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+
+
+def write_table(df: pd.DataFrame, base: Path, parquet: bool = True) -> list[Path]:
+    """Write ``df`` as ``base.csv`` (UTF-8, "\\n" line ends) and, unless disabled, ``base.parquet``."""
+    base = Path(base)
+    out = [atomic_write(base.with_suffix(".csv"),
+                        lambda p: df.to_csv(p, index=False, lineterminator="\n"))]
+    if parquet:
+        out.append(atomic_write(base.with_suffix(".parquet"),
+                                lambda p: df.to_parquet(p, index=False)))
+    return out
