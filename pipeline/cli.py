@@ -1,0 +1,182 @@
+"""Command line: a thin layer over the library (``python -m pipeline --help``).
+
+Subcommands mirror the Makefile targets: analyze, show, evaluate, benchmark (one CPAS against
+its peers; ``make peers``), perf (speed benchmark; ``make benchmark``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DESCRIPTION = ("cpas-compare : lit les déclarations de politique sociale des CPAS, les découpe en "
+               "axes et objectifs, les classe par thèmes et compare les communes.")
+
+
+def _add_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("outputs"),
+                   help="dossier des résultats (défaut : outputs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", metavar="COMMANDE")
+
+    p = sub.add_parser("analyze", help="analyser un dossier de déclarations (make analyze)",
+                       description="Lit chaque déclaration du dossier (TXT, MD, PDF, DOCX, HTML), "
+                                   "la structure, la classe par thèmes et écrit tableaux, "
+                                   "classeur, rapport et export QDPX dans --out.")
+    p.add_argument("corpus", type=Path, nargs="?", default=Path("corpus"),
+                   help="dossier des déclarations (défaut : corpus)")
+    _add_out(p)
+    p.add_argument("--metadata", type=Path, default=None,
+                   help="CSV de métadonnées (défaut : CORPUS/metadata.csv)")
+    p.add_argument("--annotations", type=Path, default=None,
+                   help="annotations humaines des thèmes (défaut : CORPUS/annotations.csv)")
+    p.add_argument("--codebook", type=Path, default=None,
+                   help="grille de thèmes TOML (défaut : pipeline/data/codebook.toml)")
+    p.add_argument("--by", action="append", default=[], metavar="COLONNE",
+                   help="comparer les thèmes entre groupes d'une colonne de métadonnées "
+                        "(ex. --by mandate --by province)")
+    p.add_argument("--processes", type=int, default=2, help="processus parallèles (défaut : 2)")
+    p.add_argument("--cache", type=Path, default=None, help="dossier du cache (défaut : OUT/.cache)")
+    p.add_argument("--no-ner", action="store_true",
+                   help="sans reconnaissance d'entités spaCy (partenaires : gazetier seul ; plus rapide)")
+    p.add_argument("--no-report", action="store_true", help="sans rapport HTML ni export QDPX")
+    p.add_argument("--strict", action="store_true",
+                   help="code de sortie 1 si un seul document est en erreur")
+    p.add_argument("--quiet", action="store_true", help="sans barres de progression ni résumé")
+
+    p = sub.add_parser("show", help="afficher l'arbre d'une déclaration (make show DOC=…)",
+                       description="Affiche l'arbre axes / objectifs / actions d'une déclaration "
+                                   "déjà analysée.")
+    p.add_argument("doc_id", help="identifiant du document (nom du fichier sans extension)")
+    _add_out(p)
+    p.add_argument("--width", type=int, default=110, help="largeur des lignes")
+    p.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
+                   help="couleurs ANSI (défaut : si le terminal les affiche)")
+
+    p = sub.add_parser("evaluate", help="évaluer le classement en thèmes (make evaluate)",
+                       description="Validation croisée « un document laissé de côté » sur les "
+                                   "déclarations annotées : précision, rappel, F1 par thème, "
+                                   "micro/macro F1, F1 de présence par document, et la ligne de "
+                                   "base « vocabulaire seul ».")
+    p.add_argument("corpus", type=Path, nargs="?", default=Path("corpus"))
+    _add_out(p)
+    p.add_argument("--annotations", type=Path, default=None,
+                   help="défaut : CORPUS/annotations.csv")
+    p.add_argument("--processes", type=int, default=2)
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("benchmark", help="situer un CPAS parmi ses pairs (make peers DOC=…)",
+                       description="Thèmes couverts que la plupart des pairs ne couvrent pas (et "
+                                   "inversement), accent par thème, trois déclarations les plus "
+                                   "proches, termes distinctifs.")
+    p.add_argument("doc_id")
+    _add_out(p)
+
+    p = sub.add_parser("perf", help="mesurer vitesse et mémoire sur un corpus synthétique "
+                                    "(make benchmark)",
+                       description="Génère un corpus synthétique, l'analyse à froid, à chaud et "
+                                   "avec un document ajouté ; écrit OUT/benchmark.json.")
+    _add_out(p)
+    p.add_argument("--n-docs", type=int, default=300)
+    p.add_argument("--processes", type=int, default=2)
+    p.add_argument("--workdir", type=Path, default=None,
+                   help="dossier de travail du corpus synthétique (défaut : temporaire)")
+    p.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _cmd_analyze(args) -> int:
+    from pipeline.runner import analyze, summary
+
+    try:
+        result = analyze(args.corpus, args.out, n_process=args.processes, cache_dir=args.cache,
+                         metadata_csv=args.metadata, annotations=args.annotations, by=args.by,
+                         strict=args.strict, quiet=args.quiet, report=not args.no_report,
+                         ner=not args.no_ner, codebook=args.codebook)
+    except FileNotFoundError as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 2
+    if not args.quiet or result.errors:
+        print(summary(result), file=sys.stderr if args.quiet else sys.stdout)
+    if result.exit_code and not result.errors:
+        print("erreur : aucun document n'a pu être lu", file=sys.stderr)
+    return result.exit_code
+
+
+def _cmd_show(args) -> int:
+    from pipeline.models import Unit, UNIT_COLUMNS
+    from pipeline.results import load_results
+    from pipeline.segment import render_tree
+
+    try:
+        res = load_results(args.out)
+    except FileNotFoundError as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 2
+    units = res.units[res.units["doc_id"] == args.doc_id]
+    if units.empty:
+        known = ", ".join(sorted(res.documents["doc_id"])) or "aucun"
+        print(f"erreur : document inconnu « {args.doc_id} ». Documents analysés : {known}",
+              file=sys.stderr)
+        return 2
+    color = sys.stdout.isatty() if args.color is None else args.color
+    objs = []
+    for row in units.to_dict("records"):
+        kw = {c: row[c] for c in UNIT_COLUMNS}
+        kw["page"] = None if kw["page"] in ("", None) or kw["page"] != kw["page"] else int(kw["page"])
+        kw["parent_id"] = kw["parent_id"] or ""
+        kw["label"] = kw["label"] or ""
+        kw["block"] = kw["block"] or ""
+        objs.append(Unit(**kw))
+    doc = res.documents[res.documents["doc_id"] == args.doc_id].iloc[0]
+    header = f"{args.doc_id} — {doc.get('commune') or 'commune non indiquée'}"
+    if doc.get("legislature"):
+        header += f" — législature {doc['legislature']}"
+    print(header)
+    print(render_tree(objs, width=args.width, color=color))
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from pipeline.runner import run_evaluation
+
+    return run_evaluation(args.corpus, args.out, annotations=args.annotations,
+                          n_process=args.processes, quiet=args.quiet)
+
+
+def _cmd_benchmark(args) -> int:
+    from pipeline.compare import benchmark
+    from pipeline.results import load_results
+
+    try:
+        res = load_results(args.out)
+        print(benchmark(args.doc_id, res.tables).to_text())
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_perf(args) -> int:
+    from pipeline.perf import run_benchmark
+
+    run_benchmark(args.out, n_docs=args.n_docs, workdir=args.workdir, n_process=args.processes,
+                  seed=args.seed)
+    return 0
+
+
+COMMANDS = {"analyze": _cmd_analyze, "show": _cmd_show, "evaluate": _cmd_evaluate,
+            "benchmark": _cmd_benchmark, "perf": _cmd_perf}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    return COMMANDS[args.command](args)

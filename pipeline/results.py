@@ -1,0 +1,47 @@
+"""Load the outputs of a finished run as DataFrames (for notebooks, `show`, `benchmark`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+TABLE_NAMES = ("theme_matrix", "axis_themes", "similarity", "distinctive_terms", "partners",
+               "shared_passages", "structure")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if path.with_suffix(".parquet").is_file():
+        return pd.read_parquet(path.with_suffix(".parquet"))
+    if path.with_suffix(".csv").is_file():
+        return pd.read_csv(path.with_suffix(".csv"), keep_default_na=False)
+    return pd.DataFrame()
+
+
+def load_results(out: str | Path = "outputs"):
+    """Read ``out`` (written by ``analyze``) into a RunResult.
+
+    Raises FileNotFoundError with the command to run when the folder holds no analysis.
+    """
+    from pipeline.runner import RunResult
+
+    out = Path(out)
+    if not (out / "units.parquet").is_file() and not (out / "units.csv").is_file():
+        raise FileNotFoundError(
+            f"aucune analyse dans {out}/ : lancez d'abord `make analyze` "
+            f"(ou `python -m pipeline analyze CORPUS --out {out}`)")
+    documents = _read(out / "documents")
+    tables = {name: _read(out / name) for name in TABLE_NAMES}
+    tables.update({p.stem: _read(p) for p in sorted(out.glob("by_*.parquet"))})
+    errors = []
+    if len(documents):
+        bad = documents[documents["status"] != "ok"]
+        errors = bad[["doc_id", "source_file", "error"]].to_dict("records")
+    return RunResult(documents=documents, units=_read(out / "units"),
+                     unit_themes=_read(out / "unit_themes"), nlp=_read(out / "unit_nlp"),
+                     tables=tables, errors=errors, out=out)
+
+
+def read_text(out: str | Path, doc_id: str) -> str:
+    """The normalised text of ``doc_id`` (the one unit offsets point into)."""
+    return (Path(out) / "texts" / f"{doc_id}.txt").read_text(encoding="utf-8")

@@ -1,0 +1,465 @@
+"""Wiring of the stages, with a content-hash cache of per-document results.
+
+``analyze(corpus, out)`` is what ``make analyze`` / ``python -m pipeline analyze`` run:
+
+1. ingest + segment every input file (process pool; cached per file content + code version);
+2. lemmatise the content units of new documents with the one shared ``nlp`` (cached likewise);
+3. classify every content unit into themes (model cached by annotations + codebook hash);
+4. build the comparison tables, the workbook, the report and the QDPX export;
+5. write everything atomically under ``out``.
+
+When nothing changed since the last run (same inputs, code, annotations), step 2–5 are skipped
+and no model is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import io
+from pipeline.models import NON_CONTENT_KINDS, UNIT_COLUMNS, Document, Unit
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CACHE_FORMAT = 1
+
+
+@dataclass
+class RunResult:
+    """What one run produced (also what ``pipeline.load_results`` returns)."""
+
+    documents: pd.DataFrame
+    units: pd.DataFrame
+    unit_themes: pd.DataFrame
+    nlp: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    errors: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    n_words: int = 0
+    n_pages: int = 0
+    exit_code: int = 0
+    out: Path | None = None
+    skipped: bool = False
+
+
+# --------------------------------------------------------------------------- cache keys
+
+
+def _hash_files(paths: Sequence[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        if p.is_file():
+            h.update(str(p.relative_to(PACKAGE_DIR)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def code_version(*parts: str) -> str:
+    """Hash of the source and data files of the named sub-packages/modules (for cache keys)."""
+    paths: list[Path] = []
+    for part in parts:
+        target = PACKAGE_DIR / part
+        if target.is_dir():
+            paths += [p for p in target.rglob("*") if p.suffix in {".py", ".toml", ".csv", ".txt"}]
+        elif target.with_suffix(".py").exists():
+            paths.append(target.with_suffix(".py"))
+        elif target.exists():
+            paths.append(target)
+    return _hash_files(paths)
+
+
+def _doc_key(path: Path, doc_id: str, ner: bool, versions: str) -> str:
+    h = hashlib.sha256()
+    h.update(path.read_bytes() if path.is_file() else b"")
+    h.update(f"|{doc_id}|{path.suffix.lower()}|{ner}|{versions}|{CACHE_FORMAT}".encode())
+    return h.hexdigest()
+
+
+def _load_pickle(path: Path):
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except Exception:  # a missing or damaged cache entry is simply recomputed
+        return None
+
+
+def _save_pickle(path: Path, obj) -> None:
+    io.write_bytes(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+# --------------------------------------------------------------------------- per-document work
+
+
+def _ingest_and_segment(args: tuple[str, str]) -> tuple[dict, list[dict]]:
+    """Worker: one file → (Document dict, unit dicts). Never raises."""
+    from pipeline.ingest import ingest_file
+    from pipeline.segment import segment
+
+    path, doc_id = Path(args[0]), args[1]
+    try:
+        doc = ingest_file(path, doc_id)
+    except Exception as exc:  # a reader bug must not stop the corpus
+        doc = Document(doc_id=doc_id, source_file=str(path), format=path.suffix.lstrip(".").lower(),
+                       status="error",
+                       error=f"erreur interne de lecture ({type(exc).__name__}: {exc}) : "
+                             "signalez-la avec le fichier")
+    units: list[Unit] = []
+    if doc.status == "ok" and doc.text.strip():
+        try:
+            units = segment(doc)
+        except Exception as exc:
+            doc.status = "error"
+            doc.error = (f"erreur interne de segmentation ({type(exc).__name__}: {exc}) : "
+                         "signalez-la avec le fichier")
+    return doc.to_dict(), [u.to_dict() for u in units]
+
+
+def _progress(iterable, total: int, desc: str, quiet: bool):
+    if quiet:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="doc", file=sys.stderr, leave=False)
+
+
+@dataclass
+class Prepared:
+    """Ingested, segmented and lemmatised corpus (input of classify and compare)."""
+
+    docs: list[Document]
+    units: pd.DataFrame
+    nlp: pd.DataFrame
+    warnings: list[str]
+    timings: dict[str, float]
+    keys: list[str]
+    model_loaded: bool = False
+
+
+def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bool = True,
+                   quiet: bool = False) -> Prepared:
+    """Ingest, segment and lemmatise every file of ``corpus`` (using and filling the cache)."""
+    from pipeline.ingest import discover
+    from pipeline.nlp import model_version
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    files, warnings = discover(Path(corpus))
+    versions = "|".join([code_version("ingest", "segment", "models", "nlp",
+                                      "data/patterns.toml", "data/web_noise.toml"),
+                         model_version()])
+    keys = [_doc_key(p, d, ner, versions) for p, d in files]
+    doc_dir = cache_dir / "docs"
+    cached: dict[int, dict] = {}
+    for i, k in enumerate(keys):
+        entry = _load_pickle(doc_dir / f"{k}.pkl")
+        if entry is not None:
+            cached[i] = entry
+    todo = [i for i in range(len(files)) if i not in cached]
+
+    # 1. ingest + segment (process pool for several files)
+    results: dict[int, tuple[dict, list[dict]]] = {}
+    jobs = [(str(files[i][0]), files[i][1]) for i in todo]
+    if len(jobs) > 1 and n_process > 1:
+        with ProcessPoolExecutor(max_workers=n_process) as pool:
+            for i, res in zip(todo, _progress(pool.map(_ingest_and_segment, jobs, chunksize=1),
+                                              len(jobs), "Lecture", quiet)):
+                results[i] = res
+    else:
+        for i, job in zip(todo, _progress(jobs, len(jobs), "Lecture", quiet)):
+            results[i] = _ingest_and_segment(job)
+    timings["ingest_segment"] = time.perf_counter() - t0
+
+    # 2. lemmatise the content units of the new documents in one nlp.pipe call
+    t1 = time.perf_counter()
+    pending: list[tuple[int, int]] = []  # (file index, unit index)
+    texts: list[str] = []
+    for i, (_doc, units) in results.items():
+        for j, u in enumerate(units):
+            if u["kind"] not in NON_CONTENT_KINDS and u["text"].strip():
+                pending.append((i, j))
+                texts.append(u["text"])
+    annotations: dict[tuple[int, int], dict] = {}
+    model_loaded = False
+    if texts:
+        from pipeline.nlp import annotate
+
+        n_words = sum(len(t.split()) for t in texts)
+        procs = n_process if n_words > 40_000 else 1  # forking costs more than it saves on little text
+        if not quiet:
+            print(f"Analyse linguistique de {len(texts)} unités ({n_words} mots)…", file=sys.stderr)
+        for key, ann in zip(pending, annotate(texts, n_process=procs, ner=ner)):
+            annotations[key] = ann
+        model_loaded = True
+    for i, (doc, units) in results.items():
+        nlp_rows = [annotations.get((i, j)) for j in range(len(units))]
+        entry = {"document": doc, "units": units, "nlp": nlp_rows}
+        if doc["status"] == "ok":  # errors are re-tried on the next run (the fix may be external)
+            _save_pickle(doc_dir / f"{keys[i]}.pkl", entry)
+        cached[i] = entry
+    timings["nlp"] = time.perf_counter() - t1
+
+    docs, unit_rows, nlp_rows = [], [], []
+    for i in range(len(files)):
+        entry = cached[i]
+        docs.append(Document.from_dict(entry["document"]))
+        unit_rows += entry["units"]
+        for u, ann in zip(entry["units"], entry["nlp"]):
+            if ann is not None:
+                nlp_rows.append({"doc_id": u["doc_id"], "unit_id": u["unit_id"],
+                                 "lemmas": ann["lemmas"], "tokens": ann["tokens"],
+                                 "entities": json.dumps(ann["entities"], ensure_ascii=False)})
+    units_df = pd.DataFrame(unit_rows, columns=UNIT_COLUMNS)
+    units_df["page"] = units_df["page"].astype("Int64")
+    nlp_df = pd.DataFrame(nlp_rows, columns=["doc_id", "unit_id", "lemmas", "tokens", "entities"])
+    return Prepared(docs=docs, units=units_df, nlp=nlp_df, warnings=warnings, timings=timings,
+                    keys=keys, model_loaded=model_loaded)
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path | None):
+    """The trained theme model, from the cache when annotations, codebook and code are unchanged."""
+    from pipeline import classify
+    from pipeline.classify.codebook import load_codebook
+
+    codebook = load_codebook(codebook_path)
+    h = hashlib.sha256()
+    for p in (annotations, codebook_path or PACKAGE_DIR / "data" / "codebook.toml"):
+        if p is not None and Path(p).is_file():
+            h.update(Path(p).read_bytes())
+    h.update(code_version("classify", "nlp").encode())
+    path = cache_dir / f"model-{h.hexdigest()[:20]}.pkl"
+    model = _load_pickle(path)
+    if model is None:
+        model = classify.default_model(codebook, annotations)
+        _save_pickle(path, model)
+    return model, codebook
+
+
+def _annotations_df(annotations: Path | None) -> pd.DataFrame | None:
+    if annotations is None or not Path(annotations).is_file():
+        return None
+    return pd.read_csv(annotations, dtype=str, keep_default_na=False)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _run_key(prepared: Prepared, corpus: Path, metadata_csv: Path | None,
+             annotations: Path | None, by: Sequence[str], report: bool) -> str:
+    h = hashlib.sha256()
+    for k in prepared.keys:
+        h.update(k.encode())
+    for p in (metadata_csv, annotations):
+        if p is not None and Path(p).is_file():
+            h.update(Path(p).read_bytes())
+    h.update(code_version(".").encode())
+    h.update(f"{sorted(by)}|{report}".encode())
+    return h.hexdigest()
+
+
+def _outputs_complete(out: Path, manifest: dict) -> bool:
+    return all((out / f).is_file() for f in manifest.get("files", []))
+
+
+def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | None = None,
+            metadata_csv: Path | None = None, annotations: Path | None = None,
+            by: Sequence[str] = (), strict: bool = False, quiet: bool = False,
+            report: bool = True, ner: bool = True, codebook: Path | None = None) -> RunResult:
+    """Analyse every declaration in ``corpus`` and write all outputs to ``out``.
+
+    ``metadata_csv`` and ``annotations`` default to ``corpus/metadata.csv`` and
+    ``corpus/annotations.csv`` when those exist. Returns a RunResult; ``exit_code`` is 0 unless
+    no document could be read, or ``strict`` and at least one failed.
+    """
+    corpus, out = Path(corpus), Path(out)
+    if not corpus.is_dir():
+        raise FileNotFoundError(f"dossier introuvable : {corpus} (indiquez le dossier des déclarations)")
+    cache_dir = Path(cache_dir) if cache_dir else out / ".cache"
+    if metadata_csv is None and (corpus / "metadata.csv").is_file():
+        metadata_csv = corpus / "metadata.csv"
+    if annotations is None and (corpus / "annotations.csv").is_file():
+        annotations = corpus / "annotations.csv"
+    t_start = time.perf_counter()
+
+    prepared = prepare_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet)
+    timings = dict(prepared.timings)
+    run_key = _run_key(prepared, corpus, metadata_csv, annotations, by, report)
+    manifest_path = out / ".manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    if manifest.get("run_key") == run_key and _outputs_complete(out, manifest):
+        from pipeline.results import load_results
+
+        result = load_results(out)
+        result.skipped = True
+        result.timings = {**timings, "total": time.perf_counter() - t_start}
+        if not quiet:
+            print(f"Rien n'a changé depuis la dernière analyse : résultats inchangés dans {out}/",
+                  file=sys.stderr)
+        return result
+
+    from pipeline import classify, compare
+    from pipeline.ingest import documents_table
+
+    # documents table (metadata from the text, completed by metadata.csv)
+    documents = documents_table(prepared.docs, metadata_csv)
+    units, nlp_df = prepared.units, prepared.nlp
+
+    # classify
+    t = time.perf_counter()
+    ann_df = _annotations_df(annotations)
+    model, codebook_themes = theme_model(cache_dir, codebook, annotations)
+    frame = classify.prepare(units, nlp_df)
+    unit_themes, themes = classify.classify(frame, model, codebook_themes, ann_df)
+    units = units.drop(columns=["themes"], errors="ignore").merge(
+        themes[["doc_id", "unit_id", "themes"]], on=["doc_id", "unit_id"], how="left")
+    units["themes"] = units["themes"].fillna("")
+    review = classify.review_table(units, unit_themes)
+    timings["classify"] = time.perf_counter() - t
+
+    # compare
+    t = time.perf_counter()
+    tables = compare.build_tables(documents, units, nlp_df, unit_themes, codebook_themes, by=list(by))
+    timings["compare"] = time.perf_counter() - t
+
+    # write
+    t = time.perf_counter()
+    written = _write_outputs(out, prepared.docs, documents, units, nlp_df, unit_themes, review,
+                             tables, codebook_themes)
+    timings["write"] = time.perf_counter() - t
+    if report:
+        from pipeline.qdpx import export_qdpx
+        from pipeline.report import build_report
+
+        t = time.perf_counter()
+        benchmarks = {}
+        for doc_id in documents.loc[documents["status"] == "ok", "doc_id"]:
+            try:
+                benchmarks[doc_id] = compare.benchmark(doc_id, tables)
+            except ValueError:
+                pass
+        build_report(tables, documents, units, unit_themes, codebook_themes, out, benchmarks)
+        written += ["report.html"] + sorted(
+            str(p.relative_to(out)) for p in (out / "figures").glob("*.png"))
+        texts = {d.doc_id: d.text for d in prepared.docs if d.status == "ok"}
+        export_qdpx(documents, texts, units, unit_themes, codebook_themes, out / "cpas-compare.qdpx")
+        written.append("cpas-compare.qdpx")
+        timings["report"] = time.perf_counter() - t
+
+    errors = [{"doc_id": d.doc_id, "source_file": d.source_file, "error": d.error}
+              for d in prepared.docs if d.status != "ok"]
+    n_ok = sum(d.status == "ok" for d in prepared.docs)
+    exit_code = 0
+    if n_ok == 0 or (strict and errors):
+        exit_code = 1
+    timings["total"] = time.perf_counter() - t_start
+    io.write_json(manifest_path, {"run_key": run_key, "files": sorted(written)})
+    return RunResult(documents=documents, units=units, unit_themes=unit_themes, nlp=nlp_df,
+                     tables=tables, errors=errors, warnings=prepared.warnings, timings=timings,
+                     n_words=int(sum(d.n_words for d in prepared.docs)),
+                     n_pages=int(sum(d.n_pages for d in prepared.docs)),
+                     exit_code=exit_code, out=out)
+
+
+TABLE_FILES = ("documents", "units", "unit_themes", "review")
+
+
+def _write_outputs(out: Path, docs: list[Document], documents: pd.DataFrame, units: pd.DataFrame,
+                   nlp_df: pd.DataFrame, unit_themes: pd.DataFrame, review: pd.DataFrame,
+                   tables: dict[str, pd.DataFrame], codebook) -> list[str]:
+    """Write texts, tables (CSV + Parquet) and the workbook; return the relative paths written."""
+    from pipeline.compare import write_workbook
+
+    written: list[str] = []
+    texts_dir = out / "texts"
+    keep = set()
+    for d in docs:
+        if d.status == "ok":
+            io.write_text(texts_dir / f"{d.doc_id}.txt", d.text)
+            keep.add(f"{d.doc_id}.txt")
+            written.append(f"texts/{d.doc_id}.txt")
+    if texts_dir.is_dir():  # texts of documents no longer in the corpus
+        for p in texts_dir.glob("*.txt"):
+            if p.name not in keep:
+                p.unlink()
+    for name, df in [("documents", documents), ("units", units), ("unit_themes", unit_themes)]:
+        io.write_table(df, out / name)
+        written += [f"{name}.csv", f"{name}.parquet"]
+    io.write_table(review, out / "review", parquet=False)
+    written.append("review.csv")
+    io.write_table(nlp_df, out / "unit_nlp", parquet=True)
+    written += ["unit_nlp.csv", "unit_nlp.parquet"]
+    for name, df in tables.items():
+        io.write_table(df, out / name)
+        written += [f"{name}.csv", f"{name}.parquet"]
+    write_workbook(tables, out / "cpas-compare.xlsx")
+    written.append("cpas-compare.xlsx")
+    return written
+
+
+def summary(result: RunResult) -> str:
+    """French end-of-run summary: documents read/failed (with reasons), units, time per stage."""
+    docs = result.documents
+    n_ok = int((docs["status"] == "ok").sum()) if len(docs) else 0
+    units = result.units
+    content = units[~units["kind"].isin(NON_CONTENT_KINDS)] if len(units) else units
+    lines = [
+        f"Documents lus : {n_ok} / {len(docs)}"
+        + (f" — {len(result.errors)} en erreur" if result.errors else ""),
+        f"Unités : {len(units)} (dont {len(content)} de contenu, "
+        f"{int((units['kind'] == 'objective').sum()) if len(units) else 0} objectifs) ; "
+        f"mots : {result.n_words} ; pages : {result.n_pages}",
+    ]
+    if result.timings:
+        lines.append("Temps : " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
+    for w in result.warnings:
+        lines.append(f"Attention : {w}")
+    for e in result.errors:
+        lines.append(f"ERREUR {e['source_file']} : {e['error']}")
+    if result.out is not None:
+        lines.append(f"Résultats dans {result.out}/ (rapport : {result.out}/report.html)")
+    return "\n".join(lines)
+
+
+def cpu_count() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def run_evaluation(corpus: Path, out: Path, *, annotations: Path | None = None,
+                   n_process: int = 2, quiet: bool = False) -> int:
+    """``make evaluate``: leave-one-document-out evaluation on the annotated documents of ``corpus``.
+
+    Prints the French table and writes ``out/evaluation.csv``; returns an exit code.
+    """
+    from pipeline.classify import evaluate as ev
+    from pipeline.classify import match_annotations, prepare
+    from pipeline.classify.codebook import load_codebook
+
+    corpus, out = Path(corpus), Path(out)
+    annotations = annotations or corpus / "annotations.csv"
+    if not Path(annotations).is_file():
+        print(f"erreur : pas d'annotations ({annotations}) : annotez d'abord des unités",
+              file=sys.stderr)
+        return 2
+    prepared = prepare_corpus(corpus, out / ".cache", n_process=n_process, quiet=quiet)
+    codebook = load_codebook()
+    ann = _annotations_df(annotations)
+    frame = prepare(prepared.units, prepared.nlp)
+    matched = match_annotations(frame, ann)
+    table = ev.evaluate(matched, codebook)
+    io.write_table(table, out / "evaluation", parquet=False)
+    print(ev.format_table(table))
+    print(f"\nÉcrit : {out / 'evaluation.csv'}")
+    return 0

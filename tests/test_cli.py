@@ -1,0 +1,46 @@
+"""The CLI is a thin layer: every subcommand has --help; errors name the fix."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.cli import COMMANDS, build_parser, main
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert "usage" in capsys.readouterr().out
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "analyze" in capsys.readouterr().out
+
+
+def test_show_without_analysis_names_the_fix(tmp_path, capsys):
+    assert main(["show", "x", "--out", str(tmp_path)]) == 2
+    assert "make analyze" in capsys.readouterr().err
+
+
+def test_analyze_missing_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "introuvable" in capsys.readouterr().err
+
+
+def test_module_entry_point():
+    out = subprocess.run([sys.executable, "-m", "pipeline", "--help"], capture_output=True,
+                         text=True, cwd=ROOT, check=True).stdout
+    assert all(c in out for c in COMMANDS)
+
+
+def test_makefile_targets_mirror_cli():
+    make = (ROOT / "Makefile").read_text()
+    for target in ("analyze", "show", "evaluate", "peers", "benchmark", "test", "help"):
+        assert f"\n{target}:" in make
+    assert set(build_parser()._subparsers._group_actions[0].choices) == set(COMMANDS)

@@ -1,0 +1,27 @@
+import pandas as pd
+import pytest
+
+from pipeline import io
+
+
+def test_atomic_write_leaves_old_file_when_writer_fails(tmp_path):
+    target = tmp_path / "t.csv"
+    io.write_text(target, "ancien\n")
+
+    def boom(p):
+        p.write_text("moitié")
+        raise RuntimeError("interrompu")
+
+    with pytest.raises(RuntimeError):
+        io.atomic_write(target, boom)
+    assert target.read_text() == "ancien\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]  # no temporary file left
+
+
+def test_write_table_csv_and_parquet_roundtrip(tmp_path):
+    df = pd.DataFrame({"doc_id": ["a", "b"], "n": [1, 2], "texte": ["é « x »", ""]})
+    io.write_table(df, tmp_path / "t")
+    assert (tmp_path / "t.csv").read_bytes().count(b"\r") == 0
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert back["texte"].tolist() == ["é « x »", ""]
+    assert pd.read_csv(tmp_path / "t.csv")["n"].tolist() == [1, 2]

@@ -1,0 +1,95 @@
+"""End-to-end smoke test: the seed corpus analysed once, every promised output checked."""
+
+import hashlib
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from pipeline.models import NON_CONTENT_KINDS, UNIT_COLUMNS
+
+pytestmark = pytest.mark.slow
+
+SEED_IDS = {"dps-2019-conseil-13-fevrier", "dps-2018-2024-brabant", "trooz-dps-2019",
+            "beyne-heusay-dps-2025", "ittre-dps-2019"}
+
+
+def test_every_output_is_written(seed_run):
+    out = seed_run.out
+    for name in ("documents", "units", "unit_themes", "theme_matrix", "axis_themes", "similarity",
+                 "distinctive_terms", "partners", "shared_passages", "structure"):
+        assert (out / f"{name}.csv").is_file(), name
+        assert (out / f"{name}.parquet").is_file(), name
+    for name in ("review.csv", "cpas-compare.xlsx", "report.html", "cpas-compare.qdpx"):
+        assert (out / name).is_file(), name
+    assert sorted(p.stem for p in (out / "texts").glob("*.txt")) == sorted(SEED_IDS)
+    assert list((out / "figures").glob("*.png"))
+    assert not list(out.rglob("*.tmp")), "temporary files left behind"
+
+
+def test_documents_table(seed_run):
+    docs = pd.read_csv(seed_run.out / "documents.csv", keep_default_na=False)
+    for col in ("doc_id", "source_file", "format", "commune", "legislature", "adopted_on",
+                "n_pages", "n_words", "status", "error"):
+        assert col in docs.columns
+    assert set(docs["doc_id"]) == SEED_IDS
+    assert (docs["status"] == "ok").all()
+    row = docs.set_index("doc_id")
+    assert row.loc["trooz-dps-2019", "commune"] == "Trooz"
+    assert row.loc["trooz-dps-2019", "adopted_on"] == "2019-03-05"
+    assert row.loc["dps-2019-conseil-13-fevrier", "commune"] == ""  # never named: not guessed
+
+
+def test_units_have_columns_offsets_and_themes_only_on_content(seed_run):
+    units = pd.read_csv(seed_run.out / "units.csv", keep_default_na=False)
+    assert list(units.columns[: len(UNIT_COLUMNS)]) == UNIT_COLUMNS
+    assert "themes" in units.columns
+    non_content = units[units["kind"].isin(NON_CONTENT_KINDS)]
+    assert (non_content["themes"] == "").all()
+    content = units[~units["kind"].isin(NON_CONTENT_KINDS)]
+    assert (content["themes"] != "").mean() > 0.8  # nearly every content unit gets a theme
+    for doc_id, g in units.groupby("doc_id"):
+        text = (seed_run.out / "texts" / f"{doc_id}.txt").read_text(encoding="utf-8")
+        for r in g.itertuples():
+            assert 0 <= r.start < r.end <= len(text)
+            if r.text:
+                assert r.text.split()[0].strip(":") in text[r.start:r.end]
+
+
+def test_every_theme_label_has_score_and_evidence(seed_run):
+    ut = pd.read_csv(seed_run.out / "unit_themes.csv", keep_default_na=False)
+    assert list(ut.columns) == ["doc_id", "unit_id", "theme", "score", "sources", "evidence"]
+    assert ut["score"].between(0, 1).all()
+    assert (ut["sources"] != "").all()
+    assert (ut["evidence"] != "").all()
+
+
+def test_workbook_has_a_sheet_per_table(seed_run):
+    sheets = pd.ExcelFile(seed_run.out / "cpas-compare.xlsx").sheet_names
+    assert len(sheets) >= 7
+
+
+def _digest(out):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.csv"))}
+
+
+def test_warm_rerun_skips_work_and_changes_nothing(seed_run, seed_corpus):
+    from pipeline.runner import analyze
+
+    before = _digest(seed_run.out)
+    again = analyze(seed_corpus, seed_run.out, n_process=1, quiet=True)
+    assert again.skipped
+    assert _digest(seed_run.out) == before
+
+
+def test_show_prints_the_tree(seed_run, capsys):
+    assert main(["show", "trooz-dps-2019", "--out", str(seed_run.out), "--no-color"]) == 0
+    out = capsys.readouterr().out
+    assert "Trooz" in out and "AXE" in out.upper()
+    assert main(["show", "inconnu", "--out", str(seed_run.out)]) == 2
+    assert "trooz-dps-2019" in capsys.readouterr().err  # lists the known ids
+
+
+def test_peer_benchmark_command(seed_run, capsys):
+    assert main(["benchmark", "ittre-dps-2019", "--out", str(seed_run.out)]) == 0
+    assert capsys.readouterr().out.strip()
