@@ -156,7 +156,8 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
     t0 = time.perf_counter()
     files, warnings = discover(Path(corpus))
     versions = "|".join([code_version("ingest", "segment", "models", "nlp",
-                                      "data/patterns.toml", "data/web_noise.toml"),
+                                      "data/patterns.toml", "data/web_noise.toml",
+                                      "data/metadata_patterns.toml"),
                          model_version()])
     keys = [_doc_key(p, d, ner, versions) for p, d in files]
     doc_dir = cache_dir / "docs"

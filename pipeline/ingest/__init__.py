@@ -1,0 +1,210 @@
+"""Ingest stage: input files → :class:`pipeline.models.Document` (normalised text + structure hints).
+
+Public API (used by the runner and the other stages):
+
+- ``SUPPORTED_EXTENSIONS``
+- ``discover(corpus_dir) -> (list[(path, doc_id)], warnings)``
+- ``ingest_file(path, doc_id) -> Document`` (never raises for bad input: status="error")
+- ``documents_table(docs, metadata_csv) -> DataFrame`` (the documents table of the run)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.ingest import errors
+from pipeline.ingest.errors import IngestError
+from pipeline.ingest.metadata import extract_metadata, mandate_of
+from pipeline.ingest.normalize import ReadResult, assemble
+from pipeline.models import Document
+
+__all__ = ["SUPPORTED_EXTENSIONS", "DOCUMENT_COLUMNS", "discover", "ingest_file",
+           "documents_table", "extract_metadata"]
+
+SUPPORTED_EXTENSIONS = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+
+#: Columns of the documents table (then any extra column of metadata.csv).
+DOCUMENT_COLUMNS = ["doc_id", "source_file", "format", "commune", "legislature", "mandate",
+                    "adopted_on", "president", "n_pages", "n_words", "sha256", "status", "error"]
+METADATA_FIELDS = ("commune", "legislature", "mandate", "adopted_on", "president")
+_SKIP_NAMES = {"metadata.csv", "annotations.csv"}
+
+
+# --------------------------------------------------------------------------- discover
+
+
+def _skipped(path: Path, root: Path) -> bool:
+    rel = path.relative_to(root)
+    if any(part.startswith((".", "~$")) for part in rel.parts):
+        return True
+    name = path.name.lower()
+    return name in _SKIP_NAMES or name.startswith("readme")
+
+
+def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[str]]:
+    """Input files of ``corpus_dir`` (recursive, sorted) with their doc_id, plus warnings.
+
+    Skips hidden files and folders, Office lock files (``~$…``), ``metadata.csv``,
+    ``annotations.csv`` and README files.  The doc_id is the file stem; files sharing a stem
+    get their extension appended (``x-pdf``, ``x-docx``) and a warning.  Files with an
+    unsupported extension are listed too (``ingest_file`` reports them as errors).
+    """
+    root = Path(corpus_dir)
+    warnings: list[str] = []
+    if not root.is_dir():
+        return [], [f"dossier introuvable : {root}"]
+    files = sorted((p for p in root.rglob("*") if p.is_file() and not _skipped(p, root)),
+                   key=lambda p: str(p.relative_to(root)).casefold())
+    by_stem: dict[str, list[Path]] = {}
+    for p in files:
+        by_stem.setdefault(p.stem, []).append(p)
+    out: list[tuple[Path, str]] = []
+    used: set[str] = set()
+    for p in files:
+        same = by_stem[p.stem]
+        doc_id = p.stem if len(same) == 1 else f"{p.stem}-{p.suffix.lstrip('.').lower()}"
+        base, k = doc_id, 2
+        while doc_id in used:  # same stem and extension in two sub-folders
+            doc_id, k = f"{base}-{k}", k + 1
+        used.add(doc_id)
+        out.append((p, doc_id))
+    for _stem, same in by_stem.items():
+        if len(same) > 1:
+            names = " et ".join(p.name for p in same)
+            warnings.append(f"{names} ont le même nom : sans doute la même déclaration")
+    return out, warnings
+
+
+# --------------------------------------------------------------------------- ingest_file
+
+
+def _read(data: bytes, ext: str) -> ReadResult:
+    """Dispatch ``data`` to the reader of ``ext`` (raises IngestError on bad input)."""
+    if ext in (".txt", ".md"):
+        from pipeline.ingest.text import read_text
+
+        return ReadResult(read_text(data), format=ext.lstrip("."))
+    if ext == ".pdf":
+        from pipeline.ingest.pdf import read_pdf
+
+        return read_pdf(data)
+    if ext == ".docx":
+        from pipeline.ingest.docx import read_docx
+
+        return ReadResult(read_docx(data), format="docx")
+    if ext in (".html", ".htm"):
+        from pipeline.ingest.html import read_html
+
+        blocks, title = read_html(data)
+        return ReadResult(blocks, format="html", metadata_text=title)
+    raise IngestError(errors.unsupported(ext))
+
+
+def ingest_file(path: Path, doc_id: str) -> Document:
+    """Read one declaration file → Document.  Never raises for bad input.
+
+    On success ``status="ok"``, ``text``/``blocks``/``pages`` follow the normalised-text contract
+    and ``metadata`` holds what the text states.  On bad input ``status="error"`` and ``error``
+    is a one-line French message (what is wrong, what to do).  ``sha256`` is always that of
+    the file bytes when the file could be read.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    fmt = ext.lstrip(".") or "inconnu"
+    doc = Document(doc_id=doc_id, source_file=str(path), format=fmt)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        doc.status, doc.error = "error", f"fichier illisible ({exc.strerror or exc}) : vérifiez ses droits d'accès"
+        return doc
+    doc.sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        if ext not in SUPPORTED_EXTENSIONS:
+            raise IngestError(errors.unsupported(ext))
+        if not data.strip():
+            raise IngestError(errors.EMPTY)
+        res = _read(data, ext)
+        text, blocks, pages = assemble(res.blocks, res.n_pages)
+        if not text.strip():
+            raise IngestError(errors.NO_TEXT)
+    except IngestError as exc:
+        doc.status, doc.error = "error", exc.message
+        return doc
+    except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the corpus
+        doc.status = "error"
+        doc.error = (f"erreur interne de lecture ({type(exc).__name__}: "
+                     f"{' '.join(str(exc).split())[:200]}) : signalez-la avec le fichier")
+        return doc
+    doc.format, doc.text, doc.blocks, doc.pages = res.format, text, blocks, pages
+    doc.n_pages, doc.warnings = res.n_pages, list(res.warnings)
+    doc.metadata = extract_metadata(text + ("\n" + res.metadata_text if res.metadata_text else ""))
+    return doc
+
+
+# --------------------------------------------------------------------------- documents table
+
+
+def _read_metadata_csv(path: Path) -> pd.DataFrame:
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc,
+                             sep=None, engine="python")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return pd.DataFrame()
+    df.columns = [str(c).strip() for c in df.columns]
+    return df.map(lambda v: str(v).strip())
+
+
+def documents_table(docs: list[Document], metadata_csv: Path | None = None) -> pd.DataFrame:
+    """Documents → DataFrame with ``DOCUMENT_COLUMNS`` + every extra column of metadata.csv.
+
+    Metadata read from the text fills commune, legislature, mandate, adopted_on, president;
+    a row of ``metadata_csv`` (matched on ``doc_id``, else on the ``file`` name) overrides any
+    of them where it has a value.  ``mandate`` is derived from the legislature when empty.
+    Unknown values are "".
+    """
+    rows = []
+    for d in docs:
+        row = {"doc_id": d.doc_id, "source_file": Path(d.source_file).name, "format": d.format}
+        for f in METADATA_FIELDS:
+            row[f] = str(d.metadata.get(f, "") or "")
+        row.update({"n_pages": int(d.n_pages), "n_words": int(d.n_words), "sha256": d.sha256,
+                    "status": d.status, "error": d.error})
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=DOCUMENT_COLUMNS)
+    extras: list[str] = []
+    if metadata_csv is not None and Path(metadata_csv).is_file():
+        meta = _read_metadata_csv(Path(metadata_csv))
+        key_cols = [c for c in ("doc_id", "file") if c in meta.columns]
+        extras = [c for c in meta.columns if c not in DOCUMENT_COLUMNS and c not in ("file",)]
+        for c in extras:
+            df[c] = ""
+        if key_cols:
+            by_id = {r["doc_id"]: r for r in meta.to_dict("records")
+                     if r.get("doc_id")} if "doc_id" in meta.columns else {}
+            by_file = {r["file"]: r for r in meta.to_dict("records")
+                       if r.get("file")} if "file" in meta.columns else {}
+            for i in df.index:
+                rec = by_id.get(df.at[i, "doc_id"]) or by_file.get(df.at[i, "source_file"])
+                if rec is None:
+                    continue
+                for c, v in rec.items():
+                    if c in ("doc_id", "file") or not v:
+                        continue
+                    if c in METADATA_FIELDS or c in extras:
+                        df.at[i, c] = v
+                if rec.get("legislature") and not rec.get("mandate"):
+                    df.at[i, "mandate"] = mandate_of(rec["legislature"]) or df.at[i, "mandate"]
+    for i in df.index:
+        if not df.at[i, "mandate"] and df.at[i, "legislature"]:
+            df.at[i, "mandate"] = mandate_of(df.at[i, "legislature"])
+    df = df[DOCUMENT_COLUMNS + extras]
+    df["n_pages"] = df["n_pages"].astype(int)
+    df["n_words"] = df["n_words"].astype(int)
+    return df.reset_index(drop=True)

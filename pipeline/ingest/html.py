@@ -1,0 +1,132 @@
+"""HTML reader: trafilatura keeps the main content (menus, breadcrumbs, cookie banners, asides
+and footers go); its XML output gives headings (h1–h6), list items (with nesting), tables and
+bold.  Lines matching the web-noise patterns that survive ("Publié le…", "Imprimer") are dropped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from pipeline.ingest import errors
+from pipeline.ingest.errors import IngestError
+from pipeline.ingest.normalize import RawBlock, clean_line, is_noise_line
+
+_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def decode_html(data: bytes) -> str:
+    """HTML bytes → str using the BOM, then ``<meta charset>``, then UTF-8, then Windows-1252."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="replace")
+    m = _CHARSET_RE.search(data[:8192])
+    if m:
+        enc = m.group(1).decode("ascii", "ignore").lower()
+        if enc in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"):
+            enc = "cp1252"  # what browsers do
+        try:
+            return data.decode(enc, errors="replace")
+        except LookupError:
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _title(html: str) -> str:
+    m = re.search(r"<title[^>]*>(.*?)</title>", html, re.I | re.S)
+    if not m:
+        return ""
+    import html as htmllib
+
+    return clean_line(htmllib.unescape(re.sub(r"<[^>]+>", " ", m.group(1))))
+
+
+def _text(el) -> str:
+    """Text of an XML element without the text of nested lists."""
+    parts = [el.text or ""]
+    for child in el:
+        if child.tag != "list":
+            parts.append(_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _all_bold(el) -> bool:
+    his = [h for h in el.iter("hi") if (h.get("rend") or "") in ("#b", "#strong")]
+    own = clean_line(_text(el))
+    return bool(his) and clean_line(" ".join(_text(h) for h in his)) == own
+
+
+def _list(el, out: list[RawBlock], level: int) -> None:
+    """A <list> → list_item blocks ("•" or "1." marker), nested lists one level deeper."""
+    ordered = (el.get("rend") or "") == "ol"
+    for k, item in enumerate(el.findall("item"), start=1):
+        marker = f"{k}." if ordered else "•"
+        out.append(RawBlock(f"{marker} {_text(item)}", kind="list_item", level=level,
+                            bold=_all_bold(item)))
+        for sub in item.findall("list"):
+            _list(sub, out, level + 1)
+
+
+def _walk(el, out: list[RawBlock], depth: int, counter: list[int]) -> None:
+    for child in el:
+        tag = child.tag
+        if tag == "head":
+            rend = child.get("rend") or "h2"
+            level = int(rend[1]) if re.fullmatch(r"h[1-6]", rend) else 2
+            out.append(RawBlock(_text(child), kind="heading", level=level))
+        elif tag == "p" or tag == "quote":
+            if len(child) and all(c.tag in ("p", "list", "table") for c in child):
+                _walk(child, out, depth, counter)
+            else:
+                out.append(RawBlock(_text(child), bold=_all_bold(child)))
+        elif tag == "list":
+            _list(child, out, depth + 1)
+        elif tag == "table":
+            t = counter[0]
+            counter[0] += 1
+            for r, row in enumerate(child.iter("row")):
+                for c, cell in enumerate(row.findall("cell")):
+                    text = " ".join(clean_line(_text(x)) for x in [cell])
+                    if text.strip():
+                        out.append(RawBlock(text, kind="table_cell", table=t, row=r, col=c))
+        elif tag in ("div", "main", "section", "article"):
+            _walk(child, out, depth, counter)
+        elif tag not in ("comments", "graphic", "ref"):
+            text = _text(child)
+            if text.strip():
+                out.append(RawBlock(text))
+
+
+def read_html(data: bytes) -> tuple[list[RawBlock], str]:
+    """HTML bytes → (raw blocks of the main content, page title for metadata).
+
+    Raises IngestError when the page holds no readable main content.
+    """
+    import trafilatura
+    from lxml import etree
+
+    html = decode_html(data)
+    if not html.strip():
+        raise IngestError(errors.EMPTY)
+    title = _title(html)
+    xml = None
+    for recall in (False, True):
+        xml = trafilatura.extract(html, output_format="xml", include_formatting=True,
+                                  include_comments=False, include_tables=True,
+                                  include_links=False, include_images=False,
+                                  favor_recall=recall)
+        if xml:
+            break
+    if not xml:
+        raise IngestError(errors.NO_TEXT)
+    root = etree.fromstring(xml.encode("utf-8"))
+    main = root.find("main")
+    blocks: list[RawBlock] = []
+    _walk(main if main is not None else root, blocks, 0, [0])
+    blocks = [b for b in blocks if clean_line(b.text) and not is_noise_line(clean_line(b.text))]
+    if not blocks:
+        raise IngestError(errors.NO_TEXT)
+    return blocks, title

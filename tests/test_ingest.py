@@ -1,0 +1,416 @@
+"""Ingest stage: discover, every reader, encodings, bad inputs, the normalised-text contract."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from pipeline.ingest import SUPPORTED_EXTENSIONS, discover, ingest_file
+from pipeline.ingest.normalize import RawBlock, assemble, clean_line
+from pipeline.ingest.text import strip_markdown, text_to_raw_blocks
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = ROOT / "tests" / "fixtures"
+ING, BAD, WEB, SEEDS = FIX / "ingest", FIX / "bad", FIX / "web", FIX / "seeds"
+
+
+def lines_of(doc) -> list[str]:
+    return [doc.text[b.start:b.end] for b in doc.blocks]
+
+
+def check_contract(doc) -> None:
+    """Document.text / blocks / pages follow the normalised-text contract."""
+    assert doc.status == "ok", doc.error
+    assert unicodedata.is_normalized("NFC", doc.text)
+    non_blank = [ln for ln in doc.text.split("\n") if ln.strip()]
+    assert len(doc.blocks) == len(non_blank)
+    pos = 0
+    for b, line in zip(doc.blocks, non_blank, strict=False):
+        assert doc.text[b.start:b.end] == line == line.strip()
+        assert b.start >= pos
+        pos = b.end
+        assert b.kind in ("paragraph", "heading", "list_item", "table_cell", "navigation")
+    if doc.pages:
+        assert len(doc.pages) == doc.n_pages
+        for b in doc.blocks:
+            s, e = doc.pages[b.page - 1]
+            assert s <= b.start and b.end <= e
+
+
+# --------------------------------------------------------------------------- discover
+
+
+def test_supported_extensions():
+    assert set(SUPPORTED_EXTENSIONS) == {".txt", ".md", ".pdf", ".docx", ".html", ".htm"}
+
+
+def test_discover_skips_and_dedupes(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".cache").mkdir()
+    for name in ("b.txt", "a.pdf", "a.docx", "sub/c.md", "notes.odt", ".hidden.txt",
+                 ".cache/x.txt", "metadata.csv", "annotations.csv", "README.md", "~$a.docx"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    files, warnings = discover(tmp_path)
+    got = {p.relative_to(tmp_path).as_posix(): d for p, d in files}
+    assert got == {"a.docx": "a-docx", "a.pdf": "a-pdf", "b.txt": "b", "notes.odt": "notes",
+                   "sub/c.md": "c"}
+    assert [p.relative_to(tmp_path).as_posix() for p, _ in files] == sorted(got)
+    assert warnings == ["a.docx et a.pdf ont le même nom : sans doute la même déclaration"]
+
+
+def test_discover_same_stem_fixture():
+    files, warnings = discover(ING / "same-stem")
+    assert sorted(d for _, d in files) == ["dps-pdf", "dps-txt"]
+    assert len(warnings) == 1 and "même nom" in warnings[0]
+    for p, d in files:
+        assert ingest_file(p, d).status == "ok"
+
+
+def test_discover_seed_corpus_layout(tmp_path):
+    for p in SEEDS.glob("*.txt"):
+        shutil.copy(p, tmp_path / p.name)
+    shutil.copy(ROOT / "corpus" / "metadata.csv", tmp_path / "metadata.csv")
+    files, warnings = discover(tmp_path)
+    assert [d for _, d in files] == sorted(p.stem for p in SEEDS.glob("*.txt"))
+    assert warnings == []
+
+
+# --------------------------------------------------------------------------- text / markdown
+
+
+@pytest.mark.parametrize("name", ["cp1252.txt", "latin1.txt", "bom-utf8.txt", "crlf.txt",
+                                  "Déclaration été 2025 Beyne.txt"])
+def test_encodings_and_line_ends(name):
+    doc = ingest_file(ING / name, "x")
+    check_contract(doc)
+    assert lines_of(doc) == [
+        "Déclaration de politique sociale du CPAS de Thimister-Clermont",
+        "Législature 2019-2024",
+        "AXE 1 : Le logement et l'énergie",
+        "- Créer des logements d'urgence à loyer modéré ;",
+        "- Réduire la facture énergétique des ménages précarisés.",
+    ]
+    assert [b.kind for b in doc.blocks][-2:] == ["list_item", "list_item"]
+    assert "\ufeff" not in doc.text and "\r" not in doc.text
+    assert doc.format == "txt" and doc.n_pages == 0 and doc.pages == []
+    assert len(doc.sha256) == 64
+
+
+def test_markdown_cleanup():
+    assert strip_markdown("## **Premiers objectifs :**") == ("Premiers objectifs :", 2, True)
+    assert strip_markdown("Conformément à l'article 27ter. §1^{er} de la Loi")[0] == \
+        "Conformément à l'article 27ter. §1er de la Loi"
+    assert strip_markdown("- le respect, pour tous ;*")[0] == "- le respect, pour tous ;"
+    assert strip_markdown("Voir \\*note\\* et _ceci_ et **cela**")[0] == "Voir *note* et ceci et cela"
+    assert strip_markdown("AXE 2 : LA REINSERTION SOCIO_PROFESSIONNELLE")[0] == \
+        "AXE 2 : LA REINSERTION SOCIO_PROFESSIONNELLE"
+    assert strip_markdown('" *Dans les deux mois*".')[0] == '" Dans les deux mois".'
+    assert strip_markdown("* Politique socio-culturelle (article 27)")[0] == \
+        "* Politique socio-culturelle (article 27)"
+
+
+def test_markdown_file_headings_and_bold(tmp_path):
+    p = tmp_path / "d.md"
+    p.write_text("# Titre\n\n**Tout en gras.**\n\nTexte *en partie* **gras**.\n\n### Sous-titre\n",
+                 encoding="utf-8")
+    doc = ingest_file(p, "d")
+    check_contract(doc)
+    assert doc.format == "md"
+    assert lines_of(doc) == ["Titre", "Tout en gras.", "Texte en partie gras.", "Sous-titre"]
+    assert [(b.kind, b.level, b.bold) for b in doc.blocks] == [
+        ("heading", 1, False), ("paragraph", 0, True), ("paragraph", 0, False), ("heading", 3, False)]
+
+
+def test_hard_wrapped_brabant_becomes_paragraphs():
+    doc = ingest_file(SEEDS / "dps-2018-2024-brabant.txt", "b")
+    check_contract(doc)
+    lines = lines_of(doc)
+    # read from the file: title, 5 paragraphs, 5 numbered sections, 21 items
+    assert len(lines) == 32
+    assert lines[1] == ("Le CPAS se doit de mettre tout en œuvre pour mener des actions visant à "
+                        "aider les personnes à vivre harmonieusement ensemble, à acquérir ou à "
+                        "préserver leur autonomie et à bannir toutes formes d’exclusions….")
+    assert lines[-1] == ("- Organiser des activités permettant d’offrir un cadeau aux enfants les "
+                         "plus démunis (St Nicolas, Noël).")
+    assert "* Politique socio-culturelle (article 27)" in lines
+    assert "3. Le logement" in lines
+
+
+def test_beyne_stray_stars_and_bold_title():
+    doc = ingest_file(SEEDS / "beyne-heusay-dps-2025.txt", "beyne")
+    check_contract(doc)
+    assert "*" not in doc.text
+    assert lines_of(doc)[0] == "Déclaration de politique sociale Législature 2025-2030"
+    assert sum(b.kind == "list_item" for b in doc.blocks) == 5
+
+
+def test_rejoin_rules():
+    blocks = text_to_raw_blocks("Un paragraphe coupé au milieu\n\nde la phrase.\n- Item un qui\n"
+                                "continue ici.\nAXE 2 : Suite\nTitre sans point\nAutre ligne\n")
+    assert [b.text for b in blocks] == ["Un paragraphe coupé au milieu de la phrase.",
+                                        "- Item un qui continue ici.", "AXE 2 : Suite",
+                                        "Titre sans point", "Autre ligne"]
+
+
+def test_web_copy_txt_noise_becomes_navigation():
+    doc = ingest_file(WEB / "web-copy.txt", "web")
+    check_contract(doc)
+    kinds = {doc.text[b.start:b.end]: b.kind for b in doc.blocks}
+    noise = ["Aller au contenu principal", "Menu", "Accueil", "Vie communale", "Social", "Agenda",
+             "Contact",
+             "Vous êtes ici : Accueil > Social > CPAS > Déclaration de politique sociale",
+             "Publié le 12 mars 2019", "Version PDF à imprimer", "Imprimer",
+             "Partager sur Facebook", "Partager sur Twitter",
+             "Ce site utilise des cookies afin d'améliorer votre expérience de navigation.",
+             "Mentions légales · Plan du site"]
+    for line in noise:
+        assert kinds[line] == "navigation", line
+    content = [k for k, v in kinds.items() if v != "navigation"]
+    assert content == [
+        "Déclaration de politique sociale du CPAS de Florenville-Haut",
+        "Le Conseil de l'action sociale, réuni en séance du 21 février 2019, a adopté la "
+        "déclaration suivante pour la législature 2019-2024.",
+        "AXE 1 : Le logement",
+        "- Créer des logements d'urgence pour les familles expulsées.",
+        "- Soutenir la rénovation énergétique des logements des personnes âgées.",
+        "AXE 2 : L'emploi",
+        "- Développer les partenariats avec les entreprises locales pour les contrats article 60.",
+    ]
+    assert doc.metadata["adopted_on"] == "2019-02-21"  # not the "Publié le" date
+
+
+def test_lone_menu_word_heading_stays_content(tmp_path):
+    p = tmp_path / "x.txt"
+    p.write_text("Logement\nNous créerons dix logements.\nSanté\nNous ouvrirons un centre.\n",
+                 encoding="utf-8")
+    doc = ingest_file(p, "x")
+    assert all(b.kind != "navigation" for b in doc.blocks)
+
+
+# --------------------------------------------------------------------------- assembler
+
+
+def test_clean_line_bullets_and_spaces():
+    assert clean_line("\uf0b7 Favoriser\tl’accueil\u00a0 des  usagers ") == \
+        "• Favoriser l’accueil des usagers"
+    assert clean_line("\uf0a7Item") == "• Item"
+    assert clean_line("e\u0301te\u0301") == "été"
+    assert clean_line("auto\u00admatique\u200b") == "automatique"
+    for kept in ("- a", "– a", "* a", "° a", "• a"):
+        assert clean_line(kept) == kept
+
+
+def test_assemble_offsets_and_pages():
+    raw = [RawBlock("  Titre ", kind="heading", level=1, page=1), RawBlock("   ", page=1),
+           RawBlock("Ligne\ncoupée", page=1), RawBlock("Page deux", page=3)]
+    text, blocks, pages = assemble(raw, n_pages=3)
+    assert text == "Titre\nLigne coupée\nPage deux"
+    assert [(b.start, b.end, b.kind, b.page) for b in blocks] == [
+        (0, 5, "heading", 1), (6, 18, "paragraph", 1), (19, 28, "paragraph", 3)]
+    assert pages == [(0, 18), (18, 18), (19, 28)]
+
+
+# --------------------------------------------------------------------------- docx / html / pdf
+
+
+def test_docx_numbering_styles_and_table():
+    doc = ingest_file(ING / "numbered.docx", "n")
+    check_contract(doc)
+    assert doc.format == "docx"
+    got = [(doc.text[b.start:b.end], b.kind, b.level) for b in doc.blocks]
+    assert got[:8] == [
+        ("Déclaration de politique sociale", "heading", 1),
+        ("Axe 1 : Le logement", "heading", 2),
+        ("1. Créer des logements de transit", "list_item", 1),
+        ("a) pour les familles", "list_item", 2),
+        ("b) pour les personnes seules", "list_item", 2),
+        ("2. Rénover le parc existant", "list_item", 1),
+        ("• Soutenir les locataires", "list_item", 1),
+        ("• Informer sur les primes", "list_item", 2),
+    ]
+    bold = [b for b in doc.blocks if doc.text[b.start:b.end] == "Objectifs opérationnels"]
+    assert bold and bold[0].bold and bold[0].kind == "paragraph"
+    cells = [(doc.text[b.start:b.end], b.table, b.row, b.col) for b in doc.blocks
+             if b.kind == "table_cell"]
+    assert cells == [("OS", 0, 0, 0), ("OO", 0, 0, 1), ("Actions", 0, 0, 2),
+                     ("OS1", 0, 1, 0), ("OO1.1", 0, 1, 1), ("Former les agents", 0, 1, 2)]
+
+
+def test_html_keeps_declaration_drops_noise():
+    doc = ingest_file(WEB / "commune-dps.html", "h")
+    check_contract(doc)
+    assert doc.format == "html"
+    for noise in ("Aller au contenu", "Vie communale", "Vous êtes ici", "cookies", "Tout accepter",
+                  "À lire aussi", "Travaux de voirie", "fête de la musique", "Partager",
+                  "Imprimer", "Mentions légales", "Tous droits réservés", "place du Village",
+                  "Publié le"):
+        assert noise not in doc.text, noise
+    heads = [(doc.text[b.start:b.end], b.level) for b in doc.blocks if b.kind == "heading"]
+    assert heads == [("Déclaration de politique sociale du CPAS de Villers-sur-Lesse", 1),
+                     ("Axe 1 : Le logement", 2), ("Axe 2 : L'insertion socioprofessionnelle", 2),
+                     ("Axe 3 : Les aînés et l'isolement", 2)]
+    items = [doc.text[b.start:b.end] for b in doc.blocks if b.kind == "list_item"]
+    assert len(items) == 6 and items[0] == "• Créer deux logements de transit pour les familles en difficulté."
+    assert doc.metadata["commune"] == "Villers-sur-Lesse"
+    assert doc.metadata["adopted_on"] == "2019-02-26"
+    assert doc.metadata["president"] == "Marie DUBOIS"
+
+
+def test_html_charset_from_meta(tmp_path):
+    html = (WEB / "commune-dps.html").read_text(encoding="utf-8").replace(
+        '<meta charset="utf-8">', '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">')
+    p = tmp_path / "page.htm"
+    p.write_bytes(html.encode("cp1252"))
+    doc = ingest_file(p, "p")
+    assert doc.status == "ok"
+    assert "Axe 3 : Les aînés et l'isolement" in doc.text
+
+
+def test_pdf_ruled_table_read_row_by_row():
+    doc = ingest_file(ING / "table-pst.pdf", "t")
+    check_contract(doc)
+    cells = [(doc.text[b.start:b.end], b.row, b.col) for b in doc.blocks if b.kind == "table_cell"]
+    assert cells[:3] == [("Objectif strategique", 0, 0), ("Objectif operationnel", 0, 1),
+                         ("Actions", 0, 2)]
+    assert ("OO2.1 Soutenir les familles", 2, 1) in cells
+    lines = lines_of(doc)
+    assert lines[0] == "Programme strategique transversal du CPAS"
+    assert lines[-1] == "Texte apres le tableau."
+    assert all(b.page == 1 for b in doc.blocks)
+
+
+def _fpdf_pages(pages: list[list[str]], header: str = "", footer: bool = False) -> bytes:
+    """Lines placed at fixed positions (no auto wrapping), with an optional running header and
+    "Page k / n" footer."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_font("helvetica", size=11)
+    n = len(pages)
+    for k, lines in enumerate(pages, start=1):
+        pdf.add_page()
+        if header:
+            pdf.text(60, 12, header)
+        y = 30.0
+        for line in lines:
+            if line == "":
+                y += 4
+                continue
+            pdf.text(20, y, line)
+            y += 5.2
+        if footer:
+            pdf.text(95, 287, f"Page {k} / {n}")
+    return bytes(pdf.output())
+
+
+def test_pdf_headers_footers_hyphens_and_wrapping(tmp_path):
+    body1 = ["AXE 1 : Le logement", "",
+             "Nous voulons renforcer l'accompa-",
+             "gnement des familles et la guidance socio-",
+             "professionnelle des jeunes adultes.", "",
+             "- Creer des logements de transit pour les",
+             "familles en difficulte."]
+    body2 = ["AXE 2 : L'emploi", "",
+             "- Developper les contrats article 60.",
+             "- Ouvrir un atelier emploi chaque semaine."]
+    body3 = ["AXE 3 : La sante", "", "- Organiser des permanences sociales."]
+    p = tmp_path / "h.pdf"
+    p.write_bytes(_fpdf_pages([body1, body2, body3], header="CPAS de Testville - DPS 2019-2024",
+                              footer=True))
+    doc = ingest_file(p, "h")
+    check_contract(doc)
+    assert doc.n_pages == 3 and len(doc.pages) == 3
+    assert "Testville" not in doc.text and "Page" not in doc.text
+    lines = lines_of(doc)
+    assert "Nous voulons renforcer l'accompagnement des familles et la guidance " \
+           "socio-professionnelle des jeunes adultes." in lines
+    assert "- Creer des logements de transit pour les familles en difficulte." in lines
+    page_of = {doc.text[b.start:b.end]: b.page for b in doc.blocks}
+    assert page_of["AXE 1 : Le logement"] == 1
+    assert page_of["AXE 2 : L'emploi"] == 2
+    assert page_of["- Organiser des permanences sociales."] == 3
+    assert doc.page_at(doc.text.index("AXE 3")) == 3
+
+
+def test_pdf_200_pages(tmp_path):
+    pages = [[f"AXE {k} : Objectif numero {k} du plan social", "",
+              f"- Action {k} : accompagner les familles vers le logement."]
+             for k in range(1, 201)]
+    p = tmp_path / "long.pdf"
+    p.write_bytes(_fpdf_pages(pages))
+    t0 = time.perf_counter()
+    doc = ingest_file(p, "long")
+    elapsed = time.perf_counter() - t0
+    check_contract(doc)
+    assert doc.n_pages == 200 and len(doc.pages) == 200
+    page_of = {doc.text[b.start:b.end]: b.page for b in doc.blocks}
+    for k in (1, 2, 99, 137, 200):
+        assert page_of[f"AXE {k} : Objectif numero {k} du plan social"] == k
+        assert page_of[f"- Action {k} : accompagner les familles vers le logement."] == k
+    assert len(doc.blocks) == 400
+    assert elapsed < 60, f"200 pages in {elapsed:.1f} s"
+
+
+# --------------------------------------------------------------------------- bad inputs
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("vide.txt", "fichier vide"),
+    ("blanc.txt", "fichier vide"),
+    ("vide.pdf", "fichier vide"),
+    ("aleatoire.pdf", "n'est pas un PDF"),
+    ("tronque.pdf", "PDF tronqué ou corrompu"),
+    ("chiffre.pdf", "PDF chiffré (protégé par mot de passe)"),
+    ("abime.docx", "DOCX corrompu"),
+    ("pas-un-zip.docx", "DOCX corrompu"),
+    ("budget.xls", "format .xls non pris en charge : convertissez en PDF, DOCX ou TXT"),
+    ("illisible.txt", "encodage illisible"),
+])
+def test_bad_inputs_are_errors_not_exceptions(name, expected):
+    doc = ingest_file(BAD / name, "bad")
+    assert doc.status == "error"
+    assert expected in doc.error
+    assert "\n" not in doc.error and " : " in doc.error  # what is wrong : what to do
+    assert doc.text == "" and doc.blocks == []
+    assert len(doc.sha256) == 64
+
+
+def test_missing_file_is_an_error(tmp_path):
+    doc = ingest_file(tmp_path / "absent.pdf", "absent")
+    assert doc.status == "error" and "\n" not in doc.error
+
+
+def test_scan_without_ocr_is_an_error(monkeypatch):
+    import pytesseract
+
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
+    doc = ingest_file(BAD / "scan-image.pdf", "scan")
+    assert doc.status == "error"
+    assert doc.error == ("PDF scanné sans couche texte et OCR indisponible : installez "
+                         "tesseract-ocr-fra (apt-get install tesseract-ocr tesseract-ocr-fra)")
+
+
+def test_scan_without_french_data_is_an_error(monkeypatch):
+    import pytesseract
+
+    monkeypatch.setattr(pytesseract, "get_languages", lambda config="": ["eng", "osd"])
+    doc = ingest_file(BAD / "scan-image.pdf", "scan")
+    assert doc.status == "error" and "tesseract-ocr-fra" in doc.error
+
+
+def test_reader_bug_becomes_internal_error(monkeypatch, tmp_path):
+    import pipeline.ingest.text as text_mod
+
+    def boom(data, markdown=True):
+        raise ZeroDivisionError("oups")
+
+    monkeypatch.setattr(text_mod, "read_text", boom)
+    p = tmp_path / "a.txt"
+    p.write_text("Bonjour tout le monde.", encoding="utf-8")
+    doc = ingest_file(p, "a")
+    assert doc.status == "error" and "erreur interne" in doc.error and "\n" not in doc.error
