@@ -1,0 +1,31 @@
+"""Classify stage: content units → policy themes (see docs/architecture.md).
+
+Public API used by the runner: :func:`prepare`, :func:`train`, :func:`classify`,
+:func:`review_table`, :func:`default_model`, :func:`match_annotations`, and
+``pipeline.classify.codebook.load_codebook`` / ``pipeline.classify.evaluate``.
+"""
+
+from pipeline.classify.annotations import match_annotations, normalise_text, split_themes
+from pipeline.classify.codebook import Theme, load_codebook
+from pipeline.classify.model import (
+    ThemeModel,
+    classify,
+    default_model,
+    prepare,
+    review_table,
+    train,
+)
+
+__all__ = [
+    "Theme",
+    "ThemeModel",
+    "classify",
+    "default_model",
+    "load_codebook",
+    "match_annotations",
+    "normalise_text",
+    "prepare",
+    "review_table",
+    "split_themes",
+    "train",
+]

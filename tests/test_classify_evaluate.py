@@ -1,0 +1,90 @@
+import pandas as pd
+import pytest
+from test_classify_helpers import FIXTURES, fake_lemmatise, make_frame
+
+from pipeline.classify.codebook import load_codebook
+from pipeline.classify.evaluate import _doc_presence, evaluate, format_table, prf, score_table
+from pipeline.classify.vocabulary import build_matcher
+
+
+def row(t, level, system, theme):
+    return t[(t.level == level) & (t.system == system) & (t.theme == theme)].iloc[0]
+
+
+def test_prf_by_hand():
+    assert prf(1, 2, 1) == pytest.approx((1 / 3, 1 / 2, 0.4))
+    assert prf(0, 0, 0) == (0.0, 0.0, 0.0)
+
+
+def test_score_table_on_a_hand_made_confusion_case():
+    gold = [["a"], ["a", "b"], ["b"], []]
+    pred = [["a"], ["b"], ["a", "b"], ["a"]]
+    t = score_table(gold, pred, ["a", "b", "c"])
+    a = t[t.theme == "a"].iloc[0]
+    # a: tp=1 (item 0), fn=1 (item 1), fp=2 (items 2, 3)
+    assert (a.precision, a.recall, a.f1, a.support, a.n_predicted) == pytest.approx(
+        (1 / 3, 1 / 2, 0.4, 2, 3))
+    b = t[t.theme == "b"].iloc[0]
+    assert (b.precision, b.recall, b.f1, b.support) == pytest.approx((1, 1, 1, 2))
+    c = t[t.theme == "c"].iloc[0]
+    assert (c.f1, c.support) == (0, 0)
+    micro = t[t.theme == "micro"].iloc[0]
+    # TP=3 FP=2 FN=1
+    assert (micro.precision, micro.recall, micro.f1) == pytest.approx((0.6, 0.75, 2 / 3))
+    # macro over themes with support: (0.4 + 1) / 2; c (no support) is left out
+    assert t[t.theme == "macro"].iloc[0].f1 == pytest.approx(0.7)
+
+
+def test_document_presence_by_hand():
+    docs = ["d1", "d1", "d2", "d2"]
+    gold = _doc_presence(docs, [["a"], ["a", "b"], ["b"], []])
+    pred = _doc_presence(docs, [["a"], ["b"], ["a", "b"], ["a"]])
+    assert gold == {"d1": {"a", "b"}, "d2": {"b"}}
+    t = score_table([sorted(gold[d]) for d in ("d1", "d2")],
+                    [sorted(pred[d]) for d in ("d1", "d2")], ["a", "b"], per_theme=False)
+    micro = t[t.theme == "micro"].iloc[0]
+    # TP=3 (d1 a, d1 b, d2 b), FP=1 (d2 a), FN=0
+    assert (micro.precision, micro.recall, micro.f1) == pytest.approx((0.75, 1.0, 6 / 7))
+
+
+def test_evaluate_leave_one_document_out():
+    codebook = load_codebook(FIXTURES / "mini_codebook.toml")
+    rows = [
+        ("d1", "u1", "objective", "Des logements pour tous"),
+        ("d1", "u2", "objective", "Un emploi pour tous"),
+        ("d1", "u3", "objective", "Rénover la maison communale"),
+        ("d2", "u1", "objective", "Des logements neufs"),
+        ("d2", "u2", "objective", "Un emploi stable"),
+        ("d3", "u1", "objective", "Des logements et un budget"),
+        ("d3", "u2", "objective", "Le conseil se réunit"),
+    ]
+    labels = [["logement"], ["insertion"], ["logement"], ["logement"], ["insertion"],
+              ["logement"], []]
+    t = evaluate(make_frame(rows), labels, codebook,
+                 matcher=build_matcher(codebook, fake_lemmatise))
+    assert set(t.system) == {"combined", "vocabulary"}
+    assert set(t.level) == {"unit", "document"}
+    # vocabulary baseline, by hand: logement found in d1u1, d2u1, d3u1 (missed d1u3);
+    # insertion in d1u2, d2u2; finances predicted in d3u1 (false positive).
+    lg = row(t, "unit", "vocabulary", "logement")
+    assert (lg.precision, lg.recall, lg.support) == pytest.approx((1.0, 0.75, 4))
+    fi = row(t, "unit", "vocabulary", "finances")
+    assert (fi.precision, fi.support, fi.n_predicted) == (0.0, 0, 1)
+    micro = row(t, "unit", "vocabulary", "micro")
+    assert (micro.precision, micro.recall) == pytest.approx((5 / 6, 5 / 6))
+    # documents: gold d1 {logement, insertion}, d2 {logement, insertion}, d3 {logement};
+    # vocabulary predicts the same plus finances in d3 → TP 5, FP 1, FN 0
+    dm = row(t, "document", "vocabulary", "micro")
+    assert (dm.precision, dm.recall) == pytest.approx((5 / 6, 1.0))
+    text = format_table(t)
+    assert "vocabulaire seul" in text and "Logement" in text
+
+
+def test_evaluate_accepts_the_runner_form():
+    codebook = load_codebook(FIXTURES / "mini_codebook.toml")
+    frame = make_frame([("d1", "u1", "objective", "Des logements"),
+                        ("d2", "u1", "objective", "Un budget")])
+    frame["themes_human"] = ["logement", "finances"]
+    t = evaluate(frame, codebook, matcher=build_matcher(codebook, fake_lemmatise))
+    assert row(t, "unit", "vocabulary", "micro").f1 == pytest.approx(1.0)
+    assert isinstance(t, pd.DataFrame)

@@ -1,0 +1,55 @@
+"""Classify with the real spaCy model (one load per session via pipeline.nlp.get_nlp)."""
+
+import pandas as pd
+import pytest
+
+from pipeline.classify import classify, load_codebook
+from pipeline.classify.model import annotation_frame, default_model, predict_labels
+from pipeline.classify.vocabulary import build_matcher
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def codebook():
+    return load_codebook()
+
+
+@pytest.fixture(scope="module")
+def matcher(codebook):
+    return build_matcher(codebook)
+
+
+def test_real_lemmas_match_codebook_terms(matcher):
+    frame = annotation_frame(pd.DataFrame({"doc_id": ["x"] * 3, "text": [
+        "Nous développerons des logements de transit pour les familles.",
+        "Le service des repas à domicile sera étendu aux aînés.",
+        "Les bénéficiaires du RIS seront accompagnés vers l'emploi (article 60).",
+    ]}))
+    hits = [matcher.match(r.lemmas, r.tokens, r.text) for r in frame.itertuples()]
+    assert "logement" in hits[0]
+    assert {"maintien_domicile"} <= set(hits[1])
+    assert {"RIS", "article 60"} <= set(hits[2]["insertion"])
+
+
+def test_default_model_on_seed_annotations(codebook, tmp_path):
+    ann = tmp_path / "annotations.csv"
+    ann.write_text(
+        "doc_id,unit_id,kind,text,themes,context\n"
+        "a,,objective,Créer des logements de transit,logement,\n"
+        "a,,objective,Rénover les logements sociaux vides,logement,\n"
+        "b,,objective,Accompagner les bénéficiaires vers l'emploi,insertion,\n"
+        "b,,objective,Développer les contrats article 60,insertion,\n"
+        "c,,statement,Le conseil s'est réuni en séance publique,,\n",
+        encoding="utf-8")
+    model = default_model(codebook, ann)
+    frame = annotation_frame(pd.DataFrame({
+        "doc_id": ["z", "z"], "unit_id": ["u1", "u2"], "kind": ["objective", "objective"],
+        "text": ["Acheter deux logements pour les sans-abri",
+                 "Organiser un goûter pour les aînés isolés"]}))
+    pred = predict_labels(model, frame)
+    assert "logement" in pred[0]
+    assert "maintien_domicile" in pred[1]
+    ut, themes = classify(frame, model, codebook, None)
+    assert set(ut["theme"]) >= {"logement", "maintien_domicile"}
+    assert ut["evidence"].str.len().gt(0).all()
