@@ -1,0 +1,945 @@
+"""The self-contained HTML report (one file, inline CSS/JS/figures, French, opens offline).
+
+``render_html(...)`` is pure: DataFrames + codebook + figure bytes in, an HTML string out.
+``build_report(...)`` renders the figures, writes ``figures/*.png`` and ``report.html``
+atomically and returns the path of ``report.html``.
+
+Every piece of text coming from a declaration or a table is escaped with ``html.escape``;
+data for the interactive table is embedded as JSON in a ``<script type="application/json">``
+block with ``<``, ``>`` and ``&`` escaped, so that no text can close the script element.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import io
+from pipeline.models import NON_CONTENT_KINDS
+from pipeline.report.figures import FIGURE_FILES, render_figures, theme_order
+
+ASSETS = Path(__file__).resolve().parent
+
+KIND_LABELS = {
+    "title": "titre",
+    "preamble": "préambule",
+    "signature": "signature",
+    "navigation": "navigation",
+    "section": "section",
+    "axis": "axe",
+    "group": "groupe",
+    "objective": "objectif",
+    "action": "action",
+    "statement": "énoncé",
+}
+KIND_PLURALS = {
+    "axis": "axes", "group": "groupes", "objective": "objectifs", "action": "actions",
+    "statement": "énoncés", "section": "sections",
+}
+SOURCE_LABELS = {"vocabulary": "vocabulaire", "model": "modèle", "context": "contexte",
+                 "human": "annotation humaine"}
+FORMAT_LABELS = {"txt": "texte", "md": "Markdown", "pdf": "PDF", "pdf-ocr": "PDF scanné (OCR)",
+                 "docx": "Word", "html": "page web"}
+
+#: French headers of the columns that benchmark tables and other small tables may carry.
+COLUMN_LABELS = {
+    "theme": "thème", "theme_label": "thème", "commune_label": "commune", "doc_id": "déclaration",
+    "commune": "commune", "share_units": "part des unités", "share_words": "part des mots",
+    "n_units": "unités", "n_docs": "déclarations", "present": "présent",
+    "peer_share": "part des pairs", "peer_share_present": "pairs qui le couvrent",
+    "share_peers": "pairs qui le couvrent", "peers_present": "pairs qui le couvrent",
+    "corpus_mean": "moyenne du corpus", "corpus_median": "médiane du corpus", "mean": "moyenne",
+    "median": "médiane", "z_score": "écart (z)", "zscore": "écart (z)", "z": "écart (z)",
+    "percentile": "centile", "difference": "écart", "diff": "écart", "delta": "écart",
+    "cosine_lemmas": "vocabulaire (cos.)", "cosine_themes": "thèmes (cos.)",
+    "similarity": "similarité", "score": "score", "term": "terme", "count_doc": "occurrences",
+    "count_rest": "ailleurs", "per_10k_doc": "pour 10 000 mots", "per_10k_rest":
+    "ailleurs pour 10 000", "log_likelihood": "G²", "rank": "rang",
+}
+#: Section titles of benchmark parts, matched on words of the field name (first match wins).
+BENCH_TITLES = (
+    (("near", "closest", "proches", "similar"), "Les 3 déclarations les plus proches"),
+    (("distinct", "terms", "termes", "keyword"), "Termes distinctifs"),
+    (("missing", "absent", "lack", "not_here", "peers_only", "uncovered", "not_covered",
+      "gaps", "manque"), "Thèmes couverts par la plupart des pairs, absents ici"),
+    (("only", "unique", "extra", "here_only", "not_peers", "rare", "covers"),
+     "Thèmes couverts ici, rares chez les pairs"),
+    (("emphasis", "profile", "accent", "weight", "shares"), "Accent par thème (comparé au corpus)"),
+)
+BENCH_ROW_LIMIT = 12
+NBSP = "\u00a0"
+NNBSP = "\u202f"
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def esc(value) -> str:
+    """HTML-escaped text of ``value`` ("" for None/NaN)."""
+    return html.escape(_s(value), quote=True)
+
+
+def _s(value) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _attr(obj, name: str, default=""):
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def fmt_int(value) -> str:
+    """1150 → "1 150" (French thousands separator); "" for missing."""
+    s = _s(value)
+    if not s:
+        return ""
+    try:
+        return f"{int(float(s)):,}".replace(",", NNBSP)
+    except ValueError:
+        return s
+
+
+def fmt_pct(value, decimals: int = 0) -> str:
+    """0.5714 → "57 %"."""
+    try:
+        return f"{100 * float(value):.{decimals}f}".replace(".", ",") + f"{NBSP}%"
+    except (TypeError, ValueError):
+        return _s(value)
+
+
+def fmt_float(value, decimals: int = 2) -> str:
+    """0.345 → "0,35" (French decimal comma)."""
+    try:
+        return f"{float(value):.{decimals}f}".replace(".", ",")
+    except (TypeError, ValueError):
+        return _s(value)
+
+
+def fmt_date(value) -> str:
+    """ISO "2019-05-27" → "27/05/2019"; other strings unchanged; "" → "—"."""
+    s = _s(value).strip()
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", s)
+    if m:
+        return f"{m.group(3)}/{m.group(2)}/{m.group(1)}"
+    return s or "—"
+
+
+def text_color(background: str) -> str:
+    """Black or white, whichever reads better on ``background`` (#rrggbb)."""
+    m = re.fullmatch(r"#?([0-9a-fA-F]{6})", background.strip())
+    if not m:
+        return "#111111"
+    r, g, b = (int(m.group(1)[i:i + 2], 16) / 255 for i in (0, 2, 4))
+
+    def lin(c):
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    return "#111111" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
+
+
+def fold(text: str) -> str:
+    """Lower-cased text without accents (what the search box compares)."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _json_script(obj) -> str:
+    """JSON safe to embed inside a <script> element."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- model of the page
+
+
+@dataclasses.dataclass
+class ThemeInfo:
+    id: str
+    label: str
+    color: str
+    fg: str
+    definition: str = ""
+
+
+def theme_infos(codebook: Iterable, theme_matrix: pd.DataFrame | None = None) -> dict[str, ThemeInfo]:
+    """theme id → ThemeInfo (codebook order, then themes only seen in the data, in grey)."""
+    by_id = {str(_attr(t, "id")): t for t in codebook or []}
+    out: dict[str, ThemeInfo] = {}
+    for tid, label in theme_order(codebook, theme_matrix):
+        t = by_id.get(tid)
+        color = _s(_attr(t, "color")) if t is not None else ""
+        color = color if re.fullmatch(r"#[0-9a-fA-F]{6}", color) else "#9e9e9e"
+        out[tid] = ThemeInfo(tid, label, color, text_color(color),
+                             _s(_attr(t, "definition")) if t is not None else "")
+    return out
+
+
+def doc_labels(documents: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """doc_id → display label: commune_label of the tables, else commune, else doc_id.
+
+    Two documents with the same label get their legislature (or doc_id) appended.
+    """
+    labels: dict[str, str] = {}
+    for name in ("theme_matrix", "structure"):
+        df = tables.get(name)
+        if df is not None and len(df) and "commune_label" in df:
+            for d, lab in zip(df["doc_id"], df["commune_label"], strict=False):
+                if _s(lab):
+                    labels.setdefault(str(d), _s(lab))
+    for row in documents.to_dict("records"):
+        d = str(row["doc_id"])
+        if d not in labels:
+            labels[d] = _s(row.get("commune")) or d
+    counts: dict[str, int] = {}
+    for lab in labels.values():
+        counts[lab] = counts.get(lab, 0) + 1
+    legis = {str(r["doc_id"]): _s(r.get("legislature")) or _s(r.get("mandate"))
+             for r in documents.to_dict("records")}
+    out = {}
+    for d, lab in labels.items():
+        if counts[lab] > 1 and lab != d:
+            extra = legis.get(d) or d
+            out[d] = f"{lab} ({extra})"
+        else:
+            out[d] = lab
+    # still ambiguous (same commune, same legislature): fall back to the doc_id
+    seen: dict[str, int] = {}
+    for lab in out.values():
+        seen[lab] = seen.get(lab, 0) + 1
+    return {d: (f"{lab} [{d}]" if seen[lab] > 1 and lab != d else lab) for d, lab in out.items()}
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key: accents and case ignored, numbers by value ("Commune 2" < "Commune 10")."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
+                 for p in re.findall(r"\d+|\D+", fold(text)))
+
+
+def _ordered_docs(documents: pd.DataFrame, labels: Mapping[str, str]) -> list[str]:
+    """doc_ids: documents in error last, others by label (natural order), then id."""
+    status = dict(zip(documents["doc_id"].astype(str), documents["status"].astype(str), strict=False))
+    ids = list(dict.fromkeys(documents["doc_id"].astype(str)))
+    return sorted(ids, key=lambda d: (status.get(d) != "ok", natural_key(labels.get(d, d)), d))
+
+
+def _tooltips(unit_themes: pd.DataFrame | None) -> dict[tuple[str, str, str], str]:
+    """(doc_id, unit_id, theme) → "score 0,81 · vocabulaire, modèle · indices : …"."""
+    out: dict[tuple[str, str, str], str] = {}
+    if unit_themes is None or not len(unit_themes):
+        return out
+    n = len(unit_themes)
+
+    def col(name):
+        return unit_themes[name].tolist() if name in unit_themes else [""] * n
+
+    for d, u, t, score, sources, evidence in zip(col("doc_id"), col("unit_id"), col("theme"),
+                                                 col("score"), col("sources"), col("evidence"),
+                                                 strict=True):
+        parts = []
+        if _s(score):
+            parts.append(f"score {fmt_float(score)}")
+        labels = [SOURCE_LABELS.get(x, x) for x in _s(sources).split(";") if x]
+        if labels:
+            parts.append(", ".join(labels))
+        words = [x.strip() for x in _s(evidence).split(";") if x.strip()]
+        if words:
+            parts.append("indices : " + ", ".join(words))
+        out[(str(d), str(u), str(t))] = " · ".join(parts)
+    return out
+
+
+def chip(theme_id: str, themes: Mapping[str, ThemeInfo], title: str = "", suffix: str = "") -> str:
+    """One theme chip (codebook colour, readable text colour, tooltip in ``title``)."""
+    info = themes.get(theme_id) or ThemeInfo(theme_id, theme_id, "#9e9e9e", "#111111")
+    tip = title or info.definition or info.label
+    text = esc(info.label) + (f" <b>{esc(suffix)}</b>" if suffix else "")
+    return f'<span class="chip" data-theme="{esc(info.id)}" title="{esc(tip)}">{text}</span>'
+
+
+def _css_string(value: str) -> str:
+    """``value`` as a double-quoted CSS string that cannot end the <style> element."""
+    out = value.replace("\\", "\\5c ").replace('"', "\\22 ").replace("<", "\\3c ")
+    return f'"{out}"'
+
+
+def theme_css(themes: Mapping[str, ThemeInfo]) -> str:
+    """CSS rules giving every chip of a theme its codebook colour and a readable text colour."""
+    return "\n".join(f".chip[data-theme={_css_string(t.id)}]{{--c:{t.color};--fg:{t.fg}}}"
+                     for t in themes.values())
+
+
+def _split_themes(value) -> list[str]:
+    return [t for t in _s(value).split(";") if t]
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _summary(documents: pd.DataFrame, units: pd.DataFrame, themes: Mapping[str, ThemeInfo]) -> str:
+    ok = documents[documents["status"].astype(str) == "ok"]
+    ok_ids = set(ok["doc_id"].astype(str))
+    u = units[units["doc_id"].astype(str).isin(ok_ids)]
+    content = u[~u["kind"].isin(NON_CONTENT_KINDS)]
+    kinds = content["kind"].value_counts().to_dict()
+    n_err = len(documents) - len(ok)
+    pl = "s" if len(ok) > 1 else ""  # French: 0 and 1 are singular
+    parts = [f"<b>{len(ok)}</b> déclaration{pl} analysée{pl}"]
+    if n_err:
+        parts[0] += (f" (<a href=\"#documents\">{n_err} fichier{'s' if n_err > 1 else ''} en "
+                     "erreur</a>)")
+    parts.append(f"<b>{fmt_int(len(content))}</b> unité{'s' if len(content) > 1 else ''} de "
+                 "contenu")
+    for kind in ("axis", "objective", "action", "statement"):
+        n = int(kinds.get(kind, 0))
+        parts.append(f"<b>{fmt_int(n)}</b> {KIND_PLURALS[kind] if n > 1 else KIND_LABELS[kind]}")
+    parts.append(f"<b>{len(themes)}</b> thèmes")
+    return '<p class="summary" id="summary">' + " · ".join(parts) + "</p>"
+
+
+def _documents_table(documents: pd.DataFrame, order: list[str], labels: Mapping[str, str],
+                     anchors: Mapping[str, str]) -> str:
+    rows = []
+    recs = {str(r["doc_id"]): r for r in documents.to_dict("records")}
+    for d in order:
+        r = recs[d]
+        ok = _s(r.get("status")) == "ok"
+        name = esc(labels.get(d, d))
+        commune = f'<a href="#{anchors[d]}">{name}</a>' if d in anchors else name
+        if ok:
+            status = '<span class="ok">analysée</span>'
+        else:
+            status = (f'<span class="err">erreur</span> <span class="errmsg">'
+                      f'{esc(r.get("error")) or "erreur inconnue"}</span>')
+        fmt = _s(r.get("format"))
+        rows.append(
+            f'<tr class="{"" if ok else "row-error"}"><td>{commune}<div class="sub">'
+            f'{esc(Path(_s(r.get("source_file"))).name)}</div></td>'
+            f'<td>{esc(r.get("legislature")) or esc(r.get("mandate")) or "—"}</td>'
+            f'<td>{esc(fmt_date(r.get("adopted_on")))}</td>'
+            f'<td>{esc(FORMAT_LABELS.get(fmt, fmt))}</td>'
+            f'<td class="num">{esc(fmt_int(r.get("n_pages"))) if _s(r.get("n_pages")) not in ("", "0") else "—"}</td>'
+            f'<td class="num">{esc(fmt_int(r.get("n_words")))}</td><td>{status}</td></tr>')
+    return ('<div class="table-wrap"><table class="docs" id="documents-table"><thead><tr>'
+            "<th>Commune</th><th>Législature</th><th>Adoptée le</th><th>Format</th>"
+            '<th class="num">Pages</th><th class="num">Mots</th><th>Statut</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _figure(name: str, png: bytes | None, alt: str, caption: str) -> str:
+    if not png:
+        return ""
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure class="fig" id="fig-{esc(name.removesuffix(".png"))}">'
+            f'<img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
+            f"<figcaption>{caption}</figcaption></figure>")
+
+
+def _legend(themes: Mapping[str, ThemeInfo], coverage: Mapping[str, int], n_docs: int) -> str:
+    rows = []
+    for tid, info in themes.items():
+        rows.append(f"<tr><td>{chip(tid, themes)}</td><td>{esc(info.definition)}</td>"
+                    f'<td class="num">{coverage.get(tid, 0)}/{n_docs}</td></tr>')
+    return ('<details class="legend"><summary>Grille de thèmes (définitions)</summary>'
+            '<div class="table-wrap"><table><thead><tr><th>Thème</th><th>Définition</th>'
+            '<th class="num">Déclarations</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div></details>')
+
+
+def _unit_line(u: dict, themes: Mapping[str, ThemeInfo], tips: Mapping, anchor: str) -> str:
+    kind = _s(u["kind"])
+    depth = int(float(_s(u.get("depth")) or 0))
+    chips = "".join(chip(t, themes, tips.get((_s(u["doc_id"]), _s(u["unit_id"]), t), ""))
+                    for t in _split_themes(u.get("themes")))
+    label = _s(u.get("label")).strip()
+    page = _s(u.get("page"))
+    page_html = f'<span class="page">p.{NBSP}{esc(page)}</span>' if page else ""
+    # the kind is written by CSS (li.k-axis::before…), the depth indents (d1…d8)
+    depth_cls = f" d{min(depth, 8)}" if depth > 0 else ""
+    return (f'<li class="u k-{esc(kind)}{depth_cls}" id="{anchor}">'
+            + (f'<span class="label">{esc(label)}</span> ' if label else "")
+            + f'<span class="text">{esc(u.get("text"))}</span>{page_html}'
+            + (f'<span class="chips">{chips}</span>' if chips else "") + "</li>")
+
+
+def _tree(doc_units: list[dict], themes, tips, doc_index: int) -> str:
+    """Indented list of one document's units; runs of non-content units are collapsed."""
+    out: list[str] = []
+    pending: list[str] = []
+    pending_kinds: list[str] = []
+
+    def flush():
+        if not pending:
+            return
+        kinds = ", ".join(dict.fromkeys(KIND_LABELS.get(k, k) for k in pending_kinds))
+        n = len(pending)
+        out.append(f'<li class="noncontent"><details><summary>{esc(kinds)} — {n} élément'
+                   f'{"s" if n > 1 else ""} non analysé{"s" if n > 1 else ""}</summary>'
+                   f'<ol class="tree">{"".join(pending)}</ol></details></li>')
+        pending.clear()
+        pending_kinds.clear()
+
+    for u in doc_units:
+        line = _unit_line(u, themes, tips, f"u-{doc_index}-{esc(u['unit_id'])}")
+        if u["kind"] in NON_CONTENT_KINDS:
+            pending.append(line)
+            pending_kinds.append(u["kind"])
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return f'<ol class="tree">{"".join(out)}</ol>'
+
+
+def _cell(col: str, value, themes, labels, anchors) -> str:
+    if col == "theme" and _s(value):
+        return chip(_s(value), themes)
+    if col == "doc_id" and _s(value):
+        d = _s(value)
+        name = esc(labels.get(d, d))
+        return f'<a href="#{anchors[d]}">{name}</a>' if d in anchors else name
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, float):
+        if any(w in col for w in ("share", "mean", "median", "present")):
+            return esc(fmt_pct(value))
+        return esc(fmt_float(value))
+    if isinstance(value, int):
+        return esc(fmt_int(value))
+    if isinstance(value, (list, tuple)):
+        return esc(", ".join(_s(v) for v in value))
+    return esc(value)
+
+
+def _small_table(df: pd.DataFrame, themes, labels, anchors) -> str:
+    df = df.head(BENCH_ROW_LIMIT)
+    cols = list(df.columns)
+    # a chip already names the theme; a doc link already names the commune
+    if "theme" in cols and "theme_label" in cols:
+        cols.remove("theme_label")
+    if "doc_id" in cols and "commune_label" in cols:
+        cols.remove("commune_label")
+    head = "".join(f"<th>{esc(COLUMN_LABELS.get(c, c.replace('_', ' ')))}</th>" for c in cols)
+    body = []
+    for rec in df[cols].to_dict("records"):
+        cells = "".join(
+            f'<td class="{"num" if isinstance(rec[c], (int, float)) and not isinstance(rec[c], bool) else ""}">'
+            f"{_cell(c, rec[c], themes, labels, anchors)}</td>" for c in cols)
+        body.append(f"<tr>{cells}</tr>")
+    return (f'<div class="table-wrap"><table class="small"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
+def _bench_title(name: str) -> str:
+    low = name.lower()
+    for words, title in BENCH_TITLES:
+        if any(w in low for w in words):
+            return title
+    return name.replace("_", " ").capitalize()
+
+
+def benchmark_parts(bench) -> list[tuple[str, object]]:
+    """(field name, value) of a benchmark: dataclass fields or mapping items, in order.
+
+    Scalars that only identify the document (doc_id, commune_label) are left out.
+    """
+    if bench is None:
+        return []
+    if dataclasses.is_dataclass(bench):
+        items = [(f.name, getattr(bench, f.name)) for f in dataclasses.fields(bench)]
+    elif isinstance(bench, Mapping):
+        items = list(bench.items())
+    else:
+        items = [(k, v) for k, v in vars(bench).items() if not k.startswith("_")]
+    return [(k, v) for k, v in items if k not in ("doc_id", "commune_label", "label", "commune")]
+
+
+BENCH_FIELDS = ("unique_themes", "missing_themes", "emphasis", "nearest", "terms")
+
+
+def _bench_get(bench, name: str):
+    """A field of a Benchmark (dataclass) or of a dict; lists of dicts become DataFrames."""
+    value = _attr(bench, name, None)
+    if isinstance(value, list):
+        value = pd.DataFrame(value)
+    return value
+
+
+def _num(value) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v
+
+
+def _doc_link(doc_id: str, labels, anchors, fallback: str = "") -> str:
+    name = esc(labels.get(doc_id) or fallback or doc_id)
+    return f'<a href="#{anchors[doc_id]}">{name}</a>' if doc_id in anchors else name
+
+
+def _benchmark_known(bench, themes, labels, anchors) -> str:
+    """Profile of a pipeline.compare Benchmark (or a dict with the same fields)."""
+    parts = []
+    n_peers = _num(_attr(bench, "n_peers", None))
+    if n_peers is not None:
+        if n_peers == 0:
+            return ('<p class="muted">Une seule déclaration dans le corpus : pas de '
+                    "comparaison possible.</p>")
+        parts.append(f'<p class="muted">Comparée à {int(n_peers)} autre'
+                     f'{"s" if n_peers > 1 else ""} déclaration{"s" if n_peers > 1 else ""}.</p>')
+
+    def theme_chips(df, with_share: bool, tip) -> str:
+        if df is None or not len(df):
+            return '<p class="muted">aucun</p>'
+        chips = "".join(
+            chip(_s(r["theme"]), themes, tip(r),
+                 fmt_pct(r["share_units"]) if with_share and "share_units" in r else "")
+            for r in df.to_dict("records"))
+        return f'<p class="chips">{chips}</p>'
+
+    def peers_tip(r) -> str:
+        v = _num(r.get("peers_present"))
+        return "" if v is None else f"présent chez {fmt_pct(v)} des autres déclarations"
+
+    parts.append('<div class="bench-part"><h5>Thèmes présents ici, rares ailleurs</h5>'
+                 + theme_chips(_bench_get(bench, "unique_themes"), True, peers_tip) + "</div>")
+    missing = _bench_get(bench, "missing_themes")
+    parts.append('<div class="bench-part"><h5>Thèmes présents chez la plupart des autres, '
+                 "absents ici</h5>" + theme_chips(missing, False, peers_tip) + "</div>")
+
+    emph = _bench_get(bench, "emphasis")
+    if emph is not None and len(emph):
+        rows = []
+        for r in emph.to_dict("records"):
+            own, mean = _num(r.get("share_units")) or 0.0, _num(r.get("peers_mean")) or 0.0
+            if own == 0 and mean == 0:
+                continue
+            z = _num(r.get("z_score"))
+            cls, sign = "", ""
+            if z is not None and z >= 1:
+                cls, sign = "up", "▲ "
+            elif z is not None and z <= -1:
+                cls, sign = "down", "▼ "
+            elif z is None and own > mean:
+                cls, sign = "up", "▲ "
+            elif z is None and own < mean:
+                cls, sign = "down", "▼ "
+            z_txt = "n.d." if z is None else f"{z:+.1f}".replace(".", ",")
+            pct = _num(r.get("percentile"))
+            rows.append(
+                f'<tr class="{cls}"><td>{chip(_s(r["theme"]), themes)}</td>'
+                f'<td class="num">{esc(fmt_pct(own))}</td><td class="num">{esc(fmt_pct(mean))}</td>'
+                f'<td class="num">{sign}{esc(z_txt)}</td>'
+                f'<td class="num">{"—" if pct is None else esc(f"{pct:.0f}")}</td></tr>')
+        if rows:
+            parts.append(
+                '<div class="bench-part"><h5>Accent par thème</h5><div class="table-wrap">'
+                '<table class="small emph"><thead><tr><th>Thème</th>'
+                '<th class="num" title="part des unités de contenu de cette déclaration">Ici</th>'
+                '<th class="num" title="moyenne des autres déclarations">Autres</th>'
+                '<th class="num" title="écart à la moyenne des autres, en écarts-types '
+                '(n.d. quand les autres ne varient pas)">z</th>'
+                '<th class="num" title="part des autres déclarations qui lui consacrent moins">'
+                f'Cent.</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div></div>')
+
+    near = _bench_get(bench, "nearest")
+    if near is not None and len(near):
+        lines = []
+        if "measure" in near:
+            groups = [(m, near[near["measure"] == m]) for m in dict.fromkeys(near["measure"])]
+        else:
+            groups = [("", near)]
+        names = {"lemmes": "vocabulaire", "thèmes": "thèmes"}
+        for measure, sub in groups:
+            items = []
+            for r in sub.head(3).to_dict("records"):
+                cos = _num(r.get("cosine", r.get("cosine_lemmas")))
+                items.append(_doc_link(_s(r.get("doc_id")), labels, anchors,
+                                       _s(r.get("commune_label")))
+                             + (f" ({esc(fmt_float(cos))})" if cos is not None else ""))
+            title = names.get(_s(measure), _s(measure))
+            lines.append(f"<li>{f'<b>{esc(title)}</b> : ' if title else ''}"
+                         + ", ".join(items) + "</li>")
+        parts.append('<div class="bench-part"><h5>Les 3 déclarations les plus proches</h5>'
+                     f'<ul class="near">{"".join(lines)}</ul></div>')
+    else:
+        parts.append('<div class="bench-part"><h5>Les 3 déclarations les plus proches</h5>'
+                     '<p class="muted">non calculé</p></div>')
+
+    terms = _bench_get(bench, "terms")
+    if terms is not None and len(terms) and "term" in terms:
+        items = []
+        for r in terms.head(15).to_dict("records"):
+            tip = []
+            if _num(r.get("count_doc")) is not None:
+                tip.append(f"{fmt_int(r['count_doc'])} occurrences ici")
+            if _num(r.get("per_10k_doc")) is not None:
+                tip.append(f"{fmt_float(r['per_10k_doc'], 1)} pour 10 000 mots contre "
+                           f"{fmt_float(r.get('per_10k_rest'), 1)} ailleurs")
+            if _num(r.get("log_likelihood")) is not None:
+                tip.append(f"G² = {fmt_float(r['log_likelihood'], 1)}")
+            items.append(f'<span class="term" title="{esc(" ; ".join(tip))}">'
+                         f"{esc(r['term'])}</span>")
+        parts.append('<div class="bench-part"><h5>Termes distinctifs</h5>'
+                     f'<p class="terms">{"".join(items)}</p></div>')
+    else:
+        parts.append('<div class="bench-part"><h5>Termes distinctifs</h5>'
+                     '<p class="muted">aucun</p></div>')
+    return "".join(parts)
+
+
+def _benchmark_html(bench, themes, labels, anchors) -> str:
+    """The "compared with the others" box of one declaration.
+
+    A Benchmark of pipeline.compare (or a dict with its fields) gets a dedicated layout;
+    any other object or dict is shown field by field (tables, chips or text).
+    """
+    if bench is None:
+        return '<p class="muted">Profil comparé indisponible pour cette déclaration.</p>'
+    if any(_attr(bench, f, None) is not None for f in BENCH_FIELDS):
+        return _benchmark_known(bench, themes, labels, anchors)
+    blocks = []
+    for name, value in benchmark_parts(bench):
+        title = _bench_title(name)
+        if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            value = pd.DataFrame(value)
+        if isinstance(value, pd.DataFrame):
+            if not len(value):
+                body = '<p class="muted">aucun</p>'
+            else:
+                body = _small_table(value, themes, labels, anchors)
+        elif isinstance(value, (list, tuple, set)):
+            items = [_s(v) for v in value]
+            if not items:
+                body = '<p class="muted">aucun</p>'
+            elif all(i in themes for i in items):
+                body = f'<p class="chips">{"".join(chip(i, themes) for i in items)}</p>'
+            elif all(i in labels for i in items):
+                body = "<p>" + ", ".join(_cell("doc_id", i, themes, labels, anchors)
+                                         for i in items) + "</p>"
+            else:
+                body = "<p>" + esc(", ".join(items)) + "</p>"
+        elif isinstance(value, Mapping):
+            body = ("<ul>" + "".join(f"<li>{esc(k)} : {esc(v)}</li>" for k, v in value.items())
+                    + "</ul>")
+        elif isinstance(value, (int, float, str)) and _s(value):
+            body = f"<p>{esc(fmt_float(value) if isinstance(value, float) else value)}</p>"
+        else:
+            continue
+        blocks.append(f'<div class="bench-part"><h5>{esc(title)}</h5>{body}</div>')
+    if not blocks and hasattr(bench, "to_text"):
+        blocks.append(f"<pre>{esc(bench.to_text())}</pre>")
+    return "".join(blocks) or '<p class="muted">Profil comparé vide.</p>'
+
+
+def _structure_line(doc: dict, doc_units: list[dict], structure: dict | None) -> str:
+    kinds: dict[str, int] = {}
+    for u in doc_units:
+        kinds[u["kind"]] = kinds.get(u["kind"], 0) + 1
+    bits = []
+    leg = _s(doc.get("legislature")) or _s(doc.get("mandate"))
+    if leg:
+        bits.append(f"législature {esc(leg)}")
+    if _s(doc.get("adopted_on")):
+        bits.append(f"adoptée le {esc(fmt_date(doc.get('adopted_on')))}")
+    if _s(doc.get("president")):
+        bits.append(f"présidence : {esc(doc.get('president'))}")
+    fmt = _s(doc.get("format"))
+    bits.append(esc(FORMAT_LABELS.get(fmt, fmt)))
+    bits.append(f"{esc(fmt_int(doc.get('n_words')))} mots")
+    counts = [f"{kinds[k]} {KIND_PLURALS[k] if kinds[k] > 1 else KIND_LABELS[k]}"
+              for k in ("section", "axis", "group", "objective", "action", "statement")
+              if kinds.get(k)]
+    if counts:
+        bits.append(", ".join(counts))
+    if structure:
+        if "has_budget" in structure:
+            bits.append("volet budgétaire : " + ("oui" if _truthy(structure["has_budget"]) else "non"))
+        if "mentions_pst" in structure:
+            bits.append("PST cité : " + ("oui" if _truthy(structure["mentions_pst"]) else "non"))
+        if _s(structure.get("preamble_share")):
+            bits.append(f"préambule : {esc(fmt_pct(structure['preamble_share']))} des mots")
+    return '<p class="meta">' + " · ".join(bits) + "</p>"
+
+
+def _extras(doc_id: str, tables: Mapping[str, pd.DataFrame]) -> str:
+    """Partners named and share of sentences shared with other declarations, as a line."""
+    bits = []
+    summ = tables.get("shared_passages_summary")
+    if summ is not None and len(summ) and "share_shared" in summ:
+        row = summ[summ["doc_id"].astype(str) == doc_id]
+        if len(row):
+            r = row.iloc[0]
+            bits.append(f"phrases reprises dans d'autres déclarations : "
+                        f"{esc(fmt_pct(r['share_shared']))} ({esc(fmt_int(r.get('n_shared')))} "
+                        f"sur {esc(fmt_int(r.get('n_sentences')))})")
+    pt = tables.get("partners")
+    if pt is not None and len(pt) and "partner" in pt:
+        names = sorted(set(pt.loc[pt["doc_id"].astype(str) == doc_id, "partner"].map(_s)) - {""},
+                       key=lambda x: (fold(x), x))
+        if names:
+            shown = ", ".join(esc(n) for n in names[:15])
+            more = f" et {len(names) - 15} autres" if len(names) > 15 else ""
+            bits.append(f"partenaires cités : {shown}{more}")
+    return '<p class="meta">' + " · ".join(bits) + "</p>" if bits else ""
+
+
+def _truthy(v) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("true", "1", "oui", "yes")
+    return bool(v) if _s(v) else False
+
+
+def _profile(sub: pd.DataFrame | None, themes) -> str:
+    """Chips of the themes a document covers (``sub``: its present rows of theme_matrix), with
+    their share of its content units, then the themes it does not cover."""
+    if sub is None:
+        return ""
+    sub = sub.sort_values(["share_units", "theme"], ascending=[False, True])
+    chips = "".join(chip(str(r["theme"]), themes,
+                         f"{fmt_int(r['n_units'])} unités, {fmt_pct(r['share_units'])} des unités"
+                         f" de contenu", fmt_pct(r["share_units"]))
+                    for r in sub.to_dict("records"))
+    missing = [t for t in themes if t not in set(sub["theme"].astype(str))]
+    absent = ""
+    if missing:
+        absent = ('<p class="absent">Absents : '
+                  + ", ".join(esc(themes[t].label) for t in missing) + "</p>")
+    return f'<div class="profile"><p class="chips">{chips or "aucun thème"}</p>{absent}</div>'
+
+
+def _axis_of(units: list[dict]) -> dict[str, str]:
+    """unit_id → unit_id of its nearest axis (else section) ancestor, "" if none."""
+    by_id = {u["unit_id"]: u for u in units}
+    out = {}
+    for u in units:
+        found = ""
+        p = _s(u.get("parent_id"))
+        guard = 0
+        fallback = ""
+        while p and p in by_id and guard < 50:
+            anc = by_id[p]
+            name = anc["unit_id"]
+            if anc["kind"] == "axis":
+                found = name
+                break
+            if anc["kind"] == "section" and not fallback:
+                fallback = name
+            p = _s(anc.get("parent_id"))
+            guard += 1
+        out[u["unit_id"]] = found or fallback
+    return out
+
+
+def _unit_sort_key(u: dict):
+    try:
+        start = int(float(_s(u.get("start")) or 0))
+    except ValueError:
+        start = 0
+    return (start, _s(u.get("unit_id")))
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, units: pd.DataFrame,
+                unit_themes: pd.DataFrame, codebook: Iterable, benchmarks: Mapping | None,
+                figures: Mapping[str, bytes]) -> str:
+    """The whole report as one HTML string (pure: nothing is read but the package's assets).
+
+    ``figures`` maps the names of FIGURE_FILES to PNG bytes (missing ones are left out);
+    ``benchmarks`` maps doc_id → Benchmark (dataclass) or dict of DataFrames / lists.
+    """
+    tm = tables.get("theme_matrix")
+    themes = theme_infos(codebook, tm)
+    labels = doc_labels(documents, tables)
+    order = _ordered_docs(documents, labels)
+    status = dict(zip(documents["doc_id"].astype(str), documents["status"].astype(str), strict=False))
+    ok_docs = [d for d in order if status.get(d) == "ok"]
+    anchors = {d: f"doc-{i + 1}" for i, d in enumerate(ok_docs)}
+    tips = _tooltips(unit_themes)
+    for tid in sorted({t for v in units.get("themes", pd.Series(dtype=str)) for t in
+                       _split_themes(v)} - set(themes)):  # themes missing from the codebook
+        themes[tid] = ThemeInfo(tid, tid, "#9e9e9e", "#111111")
+    theme_index = {t: i for i, t in enumerate(themes)}
+    recs = {str(r["doc_id"]): r for r in documents.to_dict("records")}
+    structure = {}
+    if tables.get("structure") is not None and len(tables["structure"]):
+        structure = {str(r["doc_id"]): r for r in tables["structure"].to_dict("records")}
+    unit_recs: dict[str, list[dict]] = {}
+    for u in units.to_dict("records"):
+        u["doc_id"], u["unit_id"] = _s(u["doc_id"]), _s(u["unit_id"])
+        unit_recs.setdefault(u["doc_id"], []).append(u)
+    for lst in unit_recs.values():
+        lst.sort(key=_unit_sort_key)
+
+    coverage: dict[str, int] = {}
+    present_rows: dict[str, pd.DataFrame] = {}
+    empty_tm = tm.iloc[0:0] if tm is not None else None
+    if tm is not None and len(tm):
+        pres = tm[tm["present"].map(_truthy)]
+        coverage = pres.groupby("theme")["doc_id"].nunique().astype(int).to_dict()
+        present_rows = {str(d): g for d, g in pres.groupby(pres["doc_id"].astype(str))}
+
+    # --- declarations
+    open_attr = " open" if len(ok_docs) <= 12 else ""
+    sections, table_rows = [], []
+    doc_index = {d: i for i, d in enumerate(ok_docs)}
+    for d in ok_docs:
+        doc_units = unit_recs.get(d, [])
+        i = doc_index[d] + 1
+        axis_of = _axis_of(doc_units)
+        for u in doc_units:
+            if u["kind"] in NON_CONTENT_KINDS:
+                continue
+            table_rows.append([doc_index[d], u["unit_id"], u["kind"],
+                               axis_of.get(u["unit_id"], ""),
+                               [theme_index[t] for t in _split_themes(u.get("themes"))]])
+        bench = (benchmarks or {}).get(d)
+        n_content = sum(u["kind"] not in NON_CONTENT_KINDS for u in doc_units)
+        sections.append(
+            f'<article class="decl" id="{anchors[d]}" data-doc="{esc(d)}">'
+            f'<header><h3>{esc(labels[d])} <span class="docid">{esc(d)}</span></h3>'
+            f"{_structure_line(recs[d], doc_units, structure.get(d))}{_extras(d, tables)}"
+            f"{_profile(present_rows.get(d, empty_tm), themes) if tm is not None else ''}</header>"
+            f'<div class="decl-body"><details class="tree-wrap"{open_attr}><summary>Arborescence '
+            f"({n_content} unités de contenu)</summary>"
+            f"{_tree(doc_units, themes, tips, i) if doc_units else '<p class=muted>aucune unité</p>'}"
+            f'</details><aside class="bench"><h4>Comparée aux autres déclarations</h4>'
+            f"{_benchmark_html(bench, themes, labels, anchors)}</aside></div></article>")
+
+    # --- data of the interactive table
+    data = {
+        "docs": [[d, labels[d], anchors[d]] for d in ok_docs],
+        "themes": [[t.id, t.label] for t in themes.values()],
+        "kinds": [[k, KIND_LABELS[k]] for k in KIND_LABELS if k not in NON_CONTENT_KINDS],
+        "rows": table_rows,
+    }
+    n_err = len(order) - len(ok_docs)
+    toc_docs = "".join(f'<li><a href="#{anchors[d]}">{esc(labels[d])}</a></li>' for d in ok_docs)
+    n_docs = len(ok_docs)
+    overview = (
+        _summary(documents, units, themes)
+        + '<div class="figs">'
+        + _figure("heatmap_themes.png", figures.get("heatmap_themes.png"),
+                  "Carte de chaleur déclarations × thèmes",
+                  "Part des unités de contenu de chaque déclaration qui portent chaque thème "
+                  "(une unité peut porter plusieurs thèmes).")
+        + _figure("theme_coverage.png", figures.get("theme_coverage.png"),
+                  "Nombre de déclarations couvrant chaque thème",
+                  "Nombre de déclarations où le thème apparaît au moins une fois.")
+        + _figure("similarity.png", figures.get("similarity.png"),
+                  "Similarité entre déclarations",
+                  "Similarité deux à deux : à gauche le vocabulaire (cosinus TF-IDF des lemmes), "
+                  "à droite les profils de thèmes. 1 = identiques, 0 = rien en commun.")
+        + "</div>" + _legend(themes, coverage, n_docs))
+    body = (
+        f'<section id="apercu"><h2>Vue d\'ensemble</h2>{overview}</section>'
+        f'<section id="documents"><h2>Documents</h2>'
+        f"{_documents_table(documents, order, labels, anchors)}</section>"
+        f'<section id="declarations"><h2>Déclarations</h2>'
+        '<p class="hint">Survolez une pastille de thème pour voir le score et les indices qui '
+        "l'ont décidée. Les éléments sans contenu politique (titre, préambule, signature, "
+        "navigation) sont repliés.</p>"
+        f'{"".join(sections) or "<p class=muted>Aucune déclaration analysée.</p>"}</section>'
+        '<section id="objectifs"><h2>Tous les objectifs et actions</h2>'
+        '<div class="filters" role="search">'
+        '<label>Recherche <input type="search" id="f-q" placeholder="mots du texte…"></label>'
+        '<label>Thème <select id="f-theme"></select></label>'
+        '<label>Commune <select id="f-commune"></select></label>'
+        '<label>Type <select id="f-kind"></select></label>'
+        '<button type="button" id="f-reset">Réinitialiser</button>'
+        '<span class="count" id="f-count" aria-live="polite"></span></div>'
+        '<div class="table-wrap"><table class="units" id="units-table" data-shown="0">'
+        '<thead><tr><th data-key="commune" aria-sort="none">Commune</th>'
+        '<th data-key="kind" aria-sort="none">Type</th>'
+        '<th data-key="label" aria-sort="none">N°</th>'
+        '<th data-key="text" aria-sort="none">Texte</th>'
+        '<th data-key="axis" aria-sort="none">Axe</th>'
+        '<th data-key="themes" aria-sort="none">Thèmes</th></tr></thead>'
+        '<tbody><tr><td colspan="6" class="muted">Le tableau s\'affiche avec JavaScript.'
+        "</td></tr></tbody></table></div>"
+        '<p class="more"><button type="button" id="f-more" hidden>Afficher plus</button></p>'
+        "</section>")
+    toc = ('<nav class="toc" aria-label="Sommaire"><p class="toc-title">Sommaire</p><ol>'
+           '<li><a href="#apercu">Vue d\'ensemble</a></li>'
+           f'<li><a href="#documents">Documents{f" ({n_err} en erreur)" if n_err else ""}</a></li>'
+           f'<li><a href="#declarations">Déclarations</a><ol>{toc_docs}</ol></li>'
+           '<li><a href="#objectifs">Objectifs et actions</a></li></ol></nav>')
+    values = {
+        "title": "Déclarations de politique sociale des CPAS — rapport comparatif",
+        "css": _asset("report.css") + "\n" + theme_css(themes),
+        "js": _asset("report.js"),
+        "data": _json_script(data),
+        "toc": toc,
+        "body": body,
+        "n_docs": str(n_docs),
+    }
+    template = _asset("template.html")
+    return re.sub(r"\{\{(\w+)\}\}",
+                  lambda m: values[m.group(1)] if m.group(1) in values else m.group(0), template)
+
+
+def _default_benchmarks(tables, documents) -> dict:
+    """Benchmarks from ``pipeline.compare.benchmark`` when it exists; {} otherwise."""
+    try:
+        from pipeline.compare import benchmark
+    except ImportError:
+        return {}
+    out = {}
+    for d in documents.loc[documents["status"].astype(str) == "ok", "doc_id"].astype(str):
+        try:
+            out[d] = benchmark(d, tables)
+        except (ValueError, KeyError):
+            continue
+    return out
+
+
+def build_report(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
+                 units: pd.DataFrame, unit_themes: pd.DataFrame, codebook: Iterable,
+                 out_dir: Path, benchmarks: Mapping | None = None) -> Path:
+    """Write ``out_dir/figures/*.png`` and the self-contained ``out_dir/report.html``.
+
+    Inputs follow the column contracts of docs/architecture.md; ``units`` carries ``themes``;
+    ``benchmarks`` maps doc_id → benchmark (computed with pipeline.compare when None).
+    Returns the path of report.html.  Files are written atomically; output is deterministic.
+    """
+    out_dir = Path(out_dir)
+    codebook = list(codebook or [])
+    if benchmarks is None:
+        benchmarks = _default_benchmarks(tables, documents)
+    if "themes" not in units:
+        units = units.assign(themes="")
+    labels = doc_labels(documents, tables)
+    order = [d for d in _ordered_docs(documents, labels)
+             if d in set(documents.loc[documents["status"].astype(str) == "ok", "doc_id"]
+                         .astype(str))]
+    figures = render_figures(dict(tables), codebook, [(d, labels[d]) for d in order])
+    for name in FIGURE_FILES:
+        if name in figures:
+            io.write_bytes(out_dir / "figures" / name, figures[name])
+    text = render_html(tables, documents, units, unit_themes, codebook, benchmarks, figures)
+    return io.write_text(out_dir / "report.html", text)
