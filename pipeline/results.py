@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 TABLE_NAMES = ("theme_matrix", "axis_themes", "similarity", "distinctive_terms", "partners",
-               "shared_passages", "structure")
+               "partners_summary", "shared_passages", "shared_passages_summary", "structure")
 
 
 def _read(path: Path) -> pd.DataFrame:
