@@ -1,0 +1,435 @@
+"""Lines of a normalised text and what they look like (first half of the segmenter).
+
+``read_lines(doc, patterns)`` → list of :class:`Line`: one per non-blank line (hard-wrapped
+continuation lines merged into the line they continue), each with a ``role`` decided from its
+own text (labels, headers, signature…) and then from its neighbours (title block, council
+decision, tables of contents, lost bullets, numbered headings vs numbered items).
+
+Roles: ``nav`` navigation, ``title``, ``SIG`` signature, ``PRE`` preamble line, ``PH`` preamble
+heading, ``HDR`` block header ("Intentions :"), ``S`` section, ``A`` axis, ``H`` heading,
+``N`` numbered line (undecided, becomes H or I), ``I`` item, ``P`` prose, ``cell`` table cell.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.models import Block, Document
+from pipeline.segment.patterns import Patterns
+
+_LINE_RE = re.compile(r"[^\n]+")
+_FINAL_PUNCT = tuple(".;!?…,")
+_UPPER_START_RE = re.compile(r"^[\W_]*[A-ZÀ-ÖØ-Þ0-9]")
+_LOWER_START_RE = re.compile(r"^[a-zà-öø-ÿ]")
+_NAME_PARTICLES = frozenset("de du des la le van der von den d' di da".split())
+
+
+@dataclass
+class Line:
+    """One non-blank line (or several merged) of Document.text with its role.
+
+    ``start``/``end`` span the line without surrounding blanks; ``body``/``body_end`` span the
+    text without its label; ``lab_start``/``lab_end`` span the label (equal when none).
+    """
+
+    start: int
+    end: int
+    text: str
+    hint: Block | None = None
+    role: str = "P"
+    style: str = ""
+    label: str = ""
+    lab_start: int = 0
+    lab_end: int = 0
+    body: int = 0
+    body_end: int = 0
+    fixed: str = ""
+    numdepth: int = 0
+    block: str = ""
+    page: int | None = None
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+    @property
+    def bold(self) -> bool:
+        return bool(self.hint and self.hint.bold)
+
+    @property
+    def heading_hint(self) -> int:
+        """Heading level given by the reader (0 when none)."""
+        if self.hint and self.hint.kind == "heading":
+            return max(1, self.hint.level or 1)
+        return 0
+
+    @property
+    def body_text(self) -> str:
+        return self.text[self.body - self.start:self.body_end - self.start]
+
+
+def _hint_at(blocks_by_start: dict[int, Block], blocks: list[Block], s: int, e: int) -> Block | None:
+    b = blocks_by_start.get(s)
+    if b is not None:
+        return b
+    for b in blocks:  # fall back to any block overlapping the line
+        if b.start < e and b.end > s:
+            return b
+    return None
+
+
+def _label_match(text: str, patterns: Patterns):
+    for lp in patterns.labels:
+        m = lp.regex.match(text)
+        if m and m.group("label"):
+            return lp, m
+    return None, None
+
+
+def _heading_shaped(line: Line, patterns: Patterns, body: str | None = None) -> bool:
+    """Short, no final sentence punctuation, starts with a capital (":" only with a hint)."""
+    t = (body if body is not None else line.text).strip()
+    if not t:
+        return False
+    hinted = line.heading_hint or line.bold
+    max_words = patterns.bold_max_words if hinted else patterns.heading_max_words
+    if len(t.split()) > max_words or len(t) > (patterns.heading_max_chars * (2 if hinted else 1)):
+        return False
+    if t.endswith(_FINAL_PUNCT) and not (hinted and t.endswith(".") and t[:-1].isupper()):
+        if not (t.endswith(".") and t[:-1].strip().isupper()):  # "PREAMBULE."
+            return False
+    if t.endswith(":") and not hinted:
+        return False
+    return bool(_UPPER_START_RE.match(t))
+
+
+def is_name_like(text: str, patterns: Patterns) -> bool:
+    """A short line made of capitalised words only (a person's name), e.g. "Jean-Louis FREDERICK"."""
+    t = text.strip().strip(",;")
+    words = t.split()
+    if not words or len(words) > patterns.name_max_words or re.search(r"\d|[.!?:;]$", t):
+        return False
+    caps = 0
+    for w in words:
+        w2 = w.strip("(),")
+        if w2.lower() in _NAME_PARTICLES:
+            continue
+        if not w2 or not w2[0].isupper():
+            return False
+        caps += 1
+    return caps >= 1 and len(words) >= 1 and (len(words) >= 2 or t.isupper())
+
+
+def _split_raw_lines(text: str) -> list[tuple[int, int]]:
+    out = []
+    for m in _LINE_RE.finditer(text):
+        seg = m.group(0)
+        if not seg.strip():
+            continue
+        s = m.start() + (len(seg) - len(seg.lstrip()))
+        e = m.end() - (len(seg) - len(seg.rstrip()))
+        out.append((s, e))
+    return out
+
+
+def read_lines(doc: Document, patterns: Patterns) -> list[Line]:
+    """Document → classified lines (see the module docstring)."""
+    text = doc.text
+    blocks = sorted(doc.blocks or [], key=lambda b: b.start)
+    by_start = {b.start: b for b in blocks}
+    lines: list[Line] = []
+    for s, e in _split_raw_lines(text):
+        hint = _hint_at(by_start, blocks, s, e) if blocks else None
+        ln = Line(s, e, text[s:e], hint)
+        ln.page = hint.page if hint and hint.page else (doc.page_at(s) if doc.pages else None)
+        prev = lines[-1] if lines else None
+        if prev is not None and _continues(prev, ln, patterns):
+            prev.end = e
+            prev.text = text[prev.start:e]
+            continue
+        lines.append(ln)
+    for ln in lines:
+        _classify(ln, patterns)
+    _context(lines, patterns)
+    return lines
+
+
+def _continues(prev: Line, cur: Line, patterns: Patterns) -> bool:
+    """Whether ``cur`` is a hard-wrapped continuation of ``prev`` (starts in lower case)."""
+    if cur.hint is not None and cur.hint.kind in ("heading", "list_item", "table_cell", "navigation"):
+        return False
+    if prev.hint is not None and prev.hint.kind in ("heading", "table_cell", "navigation"):
+        return False
+    if cur.hint is not None and prev.hint is not None and cur.hint.bold != prev.hint.bold:
+        return False
+    if not _LOWER_START_RE.match(cur.text) or prev.text.rstrip().endswith(":"):
+        return False
+    lp, _ = _label_match(cur.text, patterns)
+    if lp is not None:
+        return False
+    return not any(p.search(cur.text) for p in patterns.footer)
+
+
+def _set_label(ln: Line, m: re.Match) -> None:
+    ln.label = m.group("label")
+    ln.lab_start = ln.start + m.start("label")
+    ln.lab_end = ln.start + m.end("label")
+    ln.body = ln.start + m.end()
+    ln.body_end = ln.end
+
+
+def _classify(ln: Line, patterns: Patterns) -> None:
+    """Role of one line from its own text and hints."""
+    ln.body, ln.body_end, ln.lab_start, ln.lab_end = ln.start, ln.end, ln.start, ln.start
+    t = ln.text
+    h = ln.hint
+    if h is not None and h.kind == "navigation":
+        ln.role = "nav"
+        return
+    if h is not None and h.kind == "table_cell":
+        ln.role = "cell"
+        return
+    if any(p.search(t) for p in patterns.footer) or patterns.toc_entry.search(t):
+        ln.role = "nav"
+        return
+    lp, m = _label_match(t, patterns)
+    if lp is None:
+        tm = patterns.trailing_axis.search(t)
+        if tm and tm.start() > 0 and t[:tm.start()].strip():
+            ln.role, ln.fixed = "A", "axis"
+            ln.label = tm.group("label")
+            ln.lab_start, ln.lab_end = ln.start + tm.start("label"), ln.start + tm.end("label")
+            ln.body, ln.body_end = ln.start, ln.start + tm.start()
+            ln.style = "axis:trailing"
+            return
+    if lp is not None:
+        _set_label(ln, m)
+        body = ln.body_text
+        if lp.role in ("numbered", "roman") and patterns.preamble_heads.match(body.strip()):
+            ln.role = "PH"
+            return
+        if lp.role == "axis":
+            ln.role, ln.fixed, ln.style = "A", "axis", "axis:" + lp.name
+        elif lp.role in ("objective", "action"):
+            ln.role, ln.fixed, ln.style = "I", lp.role, "lab:" + lp.name
+        elif lp.role in ("numbered", "roman"):
+            ln.role = "N"
+            if lp.role == "numbered":
+                ln.numdepth = len(re.findall(r"\d+", ln.label))
+                ln.style = f"num{ln.numdepth}"
+            else:
+                ln.numdepth, ln.style = 1, lp.name
+        elif lp.role == "letter":
+            ln.role, ln.style = "I", "letter"
+        else:  # bullet
+            char = ln.label.strip()[:1]
+            level = h.level if (h is not None and h.kind == "list_item" and h.level) else 0
+            ln.role, ln.style = "I", f"b:{char}@{level}"
+        return
+    stripped = t.strip()
+    for block, rx in patterns.headers:
+        if rx.match(stripped):
+            ln.role, ln.block = "HDR", block
+            return
+    if patterns.preamble_heads.match(stripped):
+        ln.role = "PH"
+        return
+    short = ln.words <= patterns.heading_max_words + 4
+    if short and any(p.search(stripped) for p in patterns.section) and not stripped.endswith("."):
+        ln.role = "S"
+        return
+    if len(stripped) <= 110 and any(p.search(stripped) for p in patterns.signature):
+        ln.role = "SIG"
+        return
+    if short and any(p.match(stripped) for p in patterns.axis_heading):
+        ln.role, ln.fixed, ln.style = "A", "axis", "axis:heading"
+        return
+    if _heading_shaped(ln, patterns):
+        ln.role = "HC"
+        lvl = ln.heading_hint
+        ln.style = f"h{lvl}" if lvl else ("bold" if ln.bold else "plain")
+        return
+    ln.role = "P"
+
+
+def _context(lines: list[Line], patterns: Patterns) -> None:
+    """Roles that depend on neighbouring lines (mutates ``lines``)."""
+    n = len(lines)
+    # -- tables of contents
+    i = 0
+    while i < n:
+        ln = lines[i]
+        if ln.role != "cell" and patterns.toc_head.match(ln.text.strip()):
+            ln.role = "nav"
+            j = i + 1
+            while j < n and lines[j].role != "cell" and (
+                    patterns.toc_entry.search(lines[j].text)
+                    or (patterns.toc_entry_loose.search(lines[j].text) and lines[j].words <= 15)):
+                lines[j].role = "nav"
+                j += 1
+            i = j
+        else:
+            i += 1
+    # -- title block at the top
+    _title_block(lines, 0, patterns)
+    # -- council decision wrapping the declaration
+    _decision(lines, patterns)
+    # -- signature lines and the names / dates next to them
+    for i, ln in enumerate(lines):
+        if ln.role != "SIG":
+            continue
+        for step in (-1, 1):
+            j = i + step
+            k = 0
+            while 0 <= j < n and k < 3:
+                o = lines[j]
+                if o.role == "SIG":
+                    break
+                if o.role in ("HC", "P", "N", "PRE") and not o.label and (
+                        is_name_like(o.text, patterns) or patterns.signature_date.match(o.text.strip())):
+                    o.role = "SIG"
+                    j += step
+                    k += 1
+                    continue
+                break
+    # -- lost bullets: an unlabelled line between two items of the same list
+    sig_idx = [i for i, ln in enumerate(lines) if ln.role not in ("nav",)]
+    for pos, i in enumerate(sig_idx):
+        ln = lines[i]
+        if ln.role != "P" or ln.heading_hint:
+            continue
+        prev = lines[sig_idx[pos - 1]] if pos > 0 else None
+        nxt = lines[sig_idx[pos + 1]] if pos + 1 < len(sig_idx) else None
+        if (prev is not None and nxt is not None and prev.role == "I" and nxt.role == "I"
+                and prev.style == nxt.style and prev.style.startswith(("b:", "letter"))):
+            ln.role, ln.style = "I", prev.style
+            ln.label = ""
+    # -- headings that gather explicit axes are sections; other heading candidates confirmed
+    for pos, i in enumerate(sig_idx):
+        ln = lines[i]
+        if ln.role not in ("HC", "N"):
+            continue
+        nxt = _next_content(lines, sig_idx, pos)
+        if ln.role == "HC":
+            if nxt is None or nxt.role in ("SIG", "title"):
+                ln.role = "P"
+            elif nxt.role == "A" and nxt.fixed == "axis" and nxt.style != "axis:heading":
+                ln.role = "S"
+            else:
+                ln.role = "H"
+        else:
+            ln.role = _numbered_role(ln, nxt, patterns)
+    # a numbered "heading" followed by prose, right after numbered items of its list, is an item
+    prev_num = None
+    for i in sig_idx:
+        ln = lines[i]
+        if ln.style.startswith(("num", "roman", "letter-upper")):
+            if (ln.role == "H" and prev_num is not None and prev_num.role == "I"
+                    and prev_num.style == ln.style and getattr(ln, "_by_prose", False)):
+                ln.role = "I"
+            prev_num = ln
+        elif ln.role not in ("I",):
+            prev_num = None if ln.role in ("H", "A", "S", "HDR", "PH") else prev_num
+
+
+def _next_content(lines: list[Line], idx: list[int], pos: int) -> Line | None:
+    for j in idx[pos + 1:]:
+        if lines[j].role not in ("nav",):
+            return lines[j]
+    return None
+
+
+def _numbered_role(ln: Line, nxt: Line | None, patterns: Patterns) -> str:
+    """A numbered line is a heading when heading-shaped and followed by deeper lines."""
+    body = ln.body_text.strip()
+    hinted = ln.heading_hint or ln.bold
+    shaped = (hinted and len(body.split()) <= patterns.bold_max_words) or (
+        len(body.split()) <= patterns.numbered_max_words and not body.endswith((".", ";", ","))
+        and bool(_UPPER_START_RE.match(body or "x")))
+    if not shaped or nxt is None:
+        return "I"
+    if nxt.role == "N":
+        mixed = nxt.style != ln.style and not (
+            ln.style.startswith("num") and nxt.style.startswith("num"))
+        return "H" if nxt.numdepth > ln.numdepth or mixed else "I"
+    if nxt.role in ("I", "HDR"):
+        return "H"
+    if nxt.role in ("P", "HC", "H"):
+        ln._by_prose = True  # type: ignore[attr-defined]
+        return "H" if (hinted or nxt.role == "P") else "I"
+    return "I"
+
+
+def _title_block(lines: list[Line], i: int, patterns: Patterns) -> int:
+    """Mark the title lines starting at index ``i`` (skipping navigation); → index after them."""
+    n = len(lines)
+    while i < n and lines[i].role == "nav":
+        i += 1
+    count = 0
+    while i < n and count < 6:
+        ln = lines[i]
+        t = ln.text.strip()
+        if ln.role == "nav":
+            i += 1
+            continue
+        titled = ln.words <= patterns.title_max_words and any(p.search(t) for p in patterns.title)
+        nxt = lines[i + 1] if i + 1 < n else None
+        loose = (count > 0 and ln.role in ("HC", "P", "SIG") and ln.words <= 12
+                 and not t.endswith((".", ";", ":")) and not ln.label
+                 and not patterns.decision_start.match(t)
+                 and (re.search(r"\d|\bcpas\b|pr[ée]sident", t, re.IGNORECASE)
+                      or is_name_like(t, patterns))
+                 and not (nxt is not None and nxt.role in ("I", "N")))
+        if titled and patterns.decision_start.match(t):
+            titled = False
+        if ln.role in ("HC", "P", "S", "H", "SIG", "title") and (titled or loose):
+            ln.role = "title"
+            count += 1
+            i += 1
+            continue
+        break
+    return i
+
+
+def _decision(lines: list[Line], patterns: Patterns) -> None:
+    """Mark a council decision (and what it wraps up to the annex) as preamble."""
+    n = len(lines)
+    start = None
+    for i, ln in enumerate(lines):
+        if ln.role in ("A", "I"):
+            break
+        if ln.role in ("P", "HC", "N", "S", "H") and patterns.decision_start.match(ln.text.strip()):
+            start = i
+            break
+        if i > 12:
+            break
+    if start is None:
+        return
+    saved = [(ln.role) for ln in lines]
+    j = start
+    found_end = False
+    seen_decide = False
+    while j < n:
+        ln = lines[j]
+        t = ln.text.strip()
+        if j > start and patterns.annex.match(t) and ln.words <= patterns.title_max_words:
+            found_end = True
+            break
+        if ln.role == "A" and seen_decide:
+            found_end = True
+            break
+        if ln.role not in ("SIG", "nav", "title"):
+            ln.role = "PRE"
+        if re.match(r"^d[ée]cide\b|^arr[êe]te\b", t, re.IGNORECASE):
+            seen_decide = True
+        j += 1
+    if not found_end:
+        if j - start > 0.8 * n or not seen_decide:
+            for ln, role in zip(lines, saved, strict=True):
+                ln.role = role
+            for ln in lines[start:]:
+                if ln.role in ("P", "HC", "H", "N") and patterns.decision_lines.match(ln.text.strip()):
+                    ln.role = "PRE"
+        return
+    _title_block(lines, j, patterns)

@@ -1,0 +1,117 @@
+"""Reference patterns of the segment stage, read from ``pipeline/data/patterns.toml``.
+
+``load_patterns(path)`` → :class:`Patterns` (compiled regular expressions).  The TOML file is
+the single place where numbering styles, headers, preamble cues, title / signature /
+navigation lines are described, each with examples.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import tomllib
+
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "patterns.toml"
+
+
+@dataclass(frozen=True)
+class LabelPattern:
+    """One numbering style: ``role`` (axis, objective, action, numbered, roman, letter, bullet)."""
+
+    name: str
+    role: str
+    regex: re.Pattern
+    examples: tuple[str, ...] = ()
+    counter: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Compiled content of patterns.toml (see the comments in that file)."""
+
+    labels: tuple[LabelPattern, ...]
+    trailing_axis: re.Pattern
+    headers: tuple[tuple[str, re.Pattern], ...]
+    preamble_heads: re.Pattern
+    preamble_cues: tuple[re.Pattern, ...]
+    decision_start: re.Pattern
+    decision_lines: re.Pattern
+    annex: re.Pattern
+    title: tuple[re.Pattern, ...]
+    title_max_words: int
+    signature: tuple[re.Pattern, ...]
+    signature_date: re.Pattern
+    name_max_words: int
+    section: tuple[re.Pattern, ...]
+    axis_heading: tuple[re.Pattern, ...]
+    toc_head: re.Pattern
+    toc_entry: re.Pattern
+    toc_entry_loose: re.Pattern
+    footer: tuple[re.Pattern, ...]
+    heading_max_words: int = 14
+    heading_max_chars: int = 120
+    bold_max_words: int = 25
+    numbered_max_words: int = 20
+    abbreviations: frozenset[str] = field(default_factory=frozenset)
+    raw: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+def _rx(pattern: str, case: bool = False) -> re.Pattern:
+    return re.compile(pattern, 0 if case else re.IGNORECASE)
+
+
+def _rxs(patterns) -> tuple[re.Pattern, ...]:
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    return tuple(_rx(p) for p in patterns)
+
+
+def parse_patterns(data: dict) -> Patterns:
+    """A dict read from patterns.toml → Patterns (raises KeyError/re.error on a bad file)."""
+    labels = tuple(
+        LabelPattern(name=e["name"], role=e["role"], regex=_rx(e["regex"], e.get("case", False)),
+                     examples=tuple(e.get("examples", ())), counter=tuple(e.get("counter", ())))
+        for e in data["label"])
+    headers = tuple((e["block"], _rx(e["regex"])) for e in data["header"])
+    pre, dec, nav, head = data["preamble"], data["decision"], data["navigation"], data["heading"]
+    return Patterns(
+        labels=labels,
+        trailing_axis=_rx(data["trailing_axis"]["regex"]),
+        headers=headers,
+        preamble_heads=_rx(pre["heads"]),
+        preamble_cues=_rxs(pre["cues"]),
+        decision_start=_rx(dec["start"]),
+        decision_lines=_rx(dec["lines"]),
+        annex=_rx(dec["annex"]),
+        title=_rxs(data["title"]["regex"]),
+        title_max_words=int(data["title"].get("max_words", 16)),
+        signature=_rxs(data["signature"]["regex"]),
+        signature_date=_rx(data["signature"]["date"]),
+        name_max_words=int(data["signature"].get("name_max_words", 5)),
+        section=_rxs(data["section"]["regex"]),
+        axis_heading=_rxs(data["axis_heading"]["regex"]),
+        toc_head=_rx(nav["toc_head"]),
+        toc_entry=_rx(nav["toc_entry"]),
+        toc_entry_loose=_rx(nav["toc_entry_loose"]),
+        footer=_rxs(nav["footer"]),
+        heading_max_words=int(head.get("max_words", 14)),
+        heading_max_chars=int(head.get("max_chars", 120)),
+        bold_max_words=int(head.get("bold_max_words", 25)),
+        numbered_max_words=int(head.get("numbered_max_words", 20)),
+        abbreviations=frozenset(data.get("sentence", {}).get("abbreviations", ())),
+        raw=data,
+    )
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str) -> Patterns:
+    with open(path, "rb") as f:
+        return parse_patterns(tomllib.load(f))
+
+
+def load_patterns(path: Path | None = None) -> Patterns:
+    """Read and compile a patterns file (default ``pipeline/data/patterns.toml``) → Patterns."""
+    return _load_cached(str(Path(path) if path else DEFAULT_PATH))

@@ -1,0 +1,436 @@
+"""Classified lines → tree of units (second half of the segmenter).
+
+``build_units(doc, lines, patterns)`` walks the lines with a stack of open nodes (sections,
+axes, headings, items) and returns the units in text order, ids "u0001"… and parents set.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeline.models import Document, Unit
+from pipeline.segment.lines import Line
+from pipeline.segment.patterns import Patterns
+from pipeline.segment.sentences import split_sentences
+
+_WS_RE = re.compile(r"\s+")
+_HEADER_CELL_RE = re.compile(
+    r"^(?:axes?|objectifs?|actions?|projets?|intitul|pilote|responsable|[ée]ch[ée]ance|budget|"
+    r"indicateur|partenaires?|calendrier|d[ée]lai|os\b|oo\b|n°|th[èe]me|priorit)", re.IGNORECASE)
+_CELL_SPLIT_RE = re.compile(r"(?<=;)\s+|\s+(?=[-•–]\s)")
+_CELL_BULLET_RE = re.compile(r"([-•–*])\s*")
+_DETERMINERS = frozenset(
+    "le la les l un une des d du de ce cet cette ces nous il elle ils elles on notre nos "
+    "son sa ses leur leurs tous tout toute toutes chaque dans en pour par sur avec afin ainsi "
+    "enfin au aux à a et mais or donc si plus cela ceci celle celui".split())
+_INFINITIVE_RE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]+(?:er|ir|re)\b(?!['’])")
+_NOT_INFINITIVE = frozenset("notre votre leur entre outre contre autre lettre ordre titre "
+                            "cadre centre membre nombre offre chiffre premier dernier hier "
+                            "encore comme faire".split())
+
+
+@dataclass
+class _Node:
+    """A unit under construction (``parent`` is the index of its parent node, -1 at top)."""
+
+    kind: str
+    start: int
+    end: int
+    label: str
+    body: list[tuple[int, int]]
+    parent: int = -1
+    block: str = ""
+    page: int | None = None
+    cls: str = ""          # S, A, H, PH, I, T (no children), P
+    style: str = ""
+    numbered: bool = False
+    children: list[int] = field(default_factory=list)
+
+
+def _clean(text: str) -> str:
+    t = _WS_RE.sub(" ", text).strip()
+    t = re.sub(r"\s*:\s*$", "", t)
+    return t.strip()
+
+
+class _Builder:
+    def __init__(self, doc: Document, patterns: Patterns):
+        self.doc = doc
+        self.pat = patterns
+        self.nodes: list[_Node] = []
+        self.stack: list[int] = []
+        self.block = ""
+        self.block_owner = -2
+        self.preamble_mode = False
+
+    # -- helpers
+    def add(self, kind, start, end, label="", body=None, parent=-1, block="", page=None,
+            cls="T", style="", numbered=False) -> int:
+        node = _Node(kind, start, end, label, body if body is not None else [(start, end)],
+                     parent, block, page, cls, style, numbered)
+        self.nodes.append(node)
+        idx = len(self.nodes) - 1
+        if parent >= 0:
+            self.nodes[parent].children.append(idx)
+        return idx
+
+    def top(self) -> int:
+        return self.stack[-1] if self.stack else -1
+
+    def top_kind(self) -> str:
+        t = self.top()
+        return self.nodes[t].kind if t >= 0 else ""
+
+    def pop_items(self) -> None:
+        while self.stack and self.nodes[self.stack[-1]].cls == "I":
+            self.stack.pop()
+
+    def pop_until(self, keep) -> None:
+        while self.stack and not keep(self.nodes[self.stack[-1]]):
+            self.stack.pop()
+
+    def _block_for_new_item(self) -> str:
+        if self.block and self.block_owner in self.stack + [-1]:
+            return self.block
+        return ""
+
+    def reset_block(self) -> None:
+        self.block, self.block_owner = "", -2
+
+    # -- line handlers
+    def line(self, ln: Line) -> None:
+        role = ln.role
+        page = ln.page
+        if role == "nav":
+            self.add("navigation", ln.start, ln.end, body=[(ln.start, ln.end)], page=page)
+        elif role == "title":
+            self.add("title", ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
+                     page=page)
+        elif role == "SIG":
+            prev = self.nodes[-1] if self.nodes else None
+            if prev is not None and prev.kind == "signature" and prev.cls == "T" \
+                    and not self.doc.text[prev.end:ln.start].strip():
+                prev.end = ln.end
+                prev.body.append((ln.start, ln.end))
+            else:
+                self.add("signature", ln.start, ln.end, page=page)
+        elif role == "PRE":
+            self.add("preamble", ln.start, ln.end, label=ln.label,
+                     body=[(ln.body, ln.body_end)], page=page)
+        elif role == "PH":
+            self.stack.clear()
+            self.reset_block()
+            idx = self.add("preamble", ln.start, ln.end, label=ln.label,
+                           body=[(ln.body, ln.body_end)], page=page, cls="PH")
+            self.stack.append(idx)
+        elif role == "S":
+            self.stack.clear()
+            self.reset_block()
+            idx = self.add("section", ln.start, ln.end, label=ln.label,
+                           body=[(ln.body, ln.body_end)], page=page, cls="S", style=ln.style)
+            self.stack.append(idx)
+        elif role == "A":
+            self.pop_until(lambda nd: nd.cls == "S")
+            self.reset_block()
+            idx = self.add("axis", ln.start, ln.end, label=ln.label,
+                           body=[(ln.body, ln.body_end)], parent=self.top(), page=page, cls="A",
+                           style=ln.style)
+            self.stack.append(idx)
+        elif role == "H":
+            self.heading(ln)
+        elif role == "HDR":
+            self.header(ln)
+        elif role == "I":
+            self.item(ln)
+        else:  # P (and anything unexpected): prose
+            self.prose(ln)
+
+    def heading(self, ln: Line) -> None:
+        self.pop_items()
+        while self.stack and self.nodes[self.stack[-1]].cls == "PH":
+            self.stack.pop()
+        self.reset_block()
+        # same style in the open headings → sibling of that one
+        styles = [self.nodes[i].style for i in self.stack]
+        if ln.style in styles and self.nodes[self.stack[styles.index(ln.style)]].cls == "H":
+            k = styles.index(ln.style)
+            del self.stack[k:]
+        else:
+            lvl = ln.heading_hint
+            nd = ln.numdepth
+            if ln.style in ("plain", "bold") and self.stack:
+                # an unnumbered heading after a numbered heading's content: its sibling
+                # (a number lost by OCR / copy), not a sub-heading
+                t = self.nodes[self.stack[-1]]
+                if t.cls == "H" and t.numbered and any(
+                        self.nodes[c].kind not in ("title", "navigation") for c in t.children):
+                    self.stack.pop()
+            while self.stack:
+                t = self.nodes[self.stack[-1]]
+                if t.cls != "H":
+                    break
+                tl = int(t.style[1:]) if re.fullmatch(r"h\d", t.style) else 0
+                tn = int(t.style[3:]) if re.fullmatch(r"num\d+", t.style) else 0
+                if (lvl and tl and tl >= lvl) or (nd and tn and tn >= nd):
+                    self.stack.pop()
+                    continue
+                break
+        parent = self.top()
+        pk = self.nodes[parent].kind if parent >= 0 else ""
+        kind = "group" if pk in ("axis", "group") else "axis"
+        idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
+                       parent=parent, page=ln.page, cls="H", style=ln.style,
+                       numbered=ln.style.startswith(("num", "roman", "letter")))
+        self.stack.append(idx)
+
+    def header(self, ln: Line) -> None:
+        if ln.block == "actions":
+            # keep the last open objective: the actions belong to it
+            items = [i for i in self.stack if self.nodes[i].cls == "I"
+                     and self.nodes[i].kind == "objective"]
+            if items:
+                k = self.stack.index(items[-1])
+                del self.stack[k + 1:]
+            else:
+                self.pop_items()
+        else:
+            self.pop_items()
+        parent = self.top()
+        self.add("title", ln.start, ln.end, label="", body=[(ln.body, ln.body_end)],
+                 parent=parent, block=ln.block, page=ln.page)
+        self.block, self.block_owner = ln.block, parent
+
+    def item(self, ln: Line) -> None:
+        # sibling of an open item of the same style, else child of the top node
+        item_pos = [k for k, i in enumerate(self.stack) if self.nodes[i].cls == "I"]
+        same = [k for k in item_pos if self.nodes[self.stack[k]].style == ln.style]
+        if same:
+            del self.stack[same[-1]:]
+        parent = self.top()
+        pk = self.nodes[parent].kind if parent >= 0 else ""
+        block = self._block_for_new_item()
+        if ln.fixed:
+            kind = ln.fixed
+        elif pk in ("objective", "action"):
+            kind = "action"
+        elif pk == "preamble":
+            kind = "preamble"
+        elif block == "actions":
+            kind = "action"
+        else:
+            kind = "objective"
+        idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
+                       parent=parent, block=block if kind in ("objective", "action") else "",
+                       page=ln.page, cls="I", style=ln.style)
+        self.stack.append(idx)
+
+    def prose(self, ln: Line) -> None:
+        self.pop_items()
+        parent = self.top()
+        pk = self.nodes[parent].kind if parent >= 0 else ""
+        spans = split_sentences(self.doc.text, ln.start, ln.end, self.pat.abbreviations)
+        if not spans:
+            return
+        first = self.doc.text[spans[0][0]:spans[0][1]]
+        if pk in ("axis", "group") and ((
+                len(spans) <= 2 and ln.words <= 45 and _INFINITIVE_RE.match(first)
+                and first.split()[0].lower() not in _NOT_INFINITIVE) or getattr(ln, "listlike", False)):
+            # "Favoriser l'accueil…" under an axis: an objective whose bullet was lost
+            ln.style = "inf"
+            self.item(ln)
+            return
+        if pk == "preamble" or any(p.search(first) for p in self.pat.preamble_cues):
+            self.add("preamble", ln.start, ln.end, parent=parent if pk == "preamble" else parent,
+                     page=ln.page)
+            return
+        for s, e in spans:
+            self.add("statement", s, e, parent=parent,
+                     page=self.doc.page_at(s) if self.doc.pages else ln.page, cls="P")
+
+    # -- tables
+    def table(self, cells: list[Line]) -> None:
+        """PST table cells → axis (col 0) / objective (col 1) / actions (col 2) / statements."""
+        by_row: dict[tuple, dict[int, list[Line]]] = {}
+        order: list[tuple] = []
+        for c in cells:
+            h = c.hint
+            key = (h.table if h.table is not None else 0, h.row if h.row is not None else 0)
+            if key not in by_row:
+                by_row[key] = {}
+                order.append(key)
+            by_row[key].setdefault(h.col if h.col is not None else 0, []).append(c)
+        ncols = max((max(r) for r in by_row.values() if r), default=0) + 1
+        col_axis, col_obj, col_act = 0, (1 if ncols > 1 else -1), (2 if ncols > 2 else -1)
+        self.pop_until(lambda nd: nd.cls == "S")
+        sect = self.top()
+        axis = obj = -1
+        axis_text = obj_text = None
+        header_rows: set[tuple] = set()
+        first_of_table: dict[int, tuple] = {}
+        for key in order:
+            first_of_table.setdefault(key[0], key)
+        for key in first_of_table.values():
+            texts = [c.text for cs in by_row[key].values() for c in cs]
+            if texts and all(_HEADER_CELL_RE.match(x.strip()) and len(x.split()) <= 6 for x in texts):
+                header_rows.add(key)
+                for col, cs in by_row[key].items():
+                    low = " ".join(c.text for c in cs).lower()
+                    if "action" in low or "projet" in low:
+                        col_act = col
+                    elif "op" in low and "objectif" in low:
+                        col_obj = col
+                    elif "strat" in low or low.startswith("axe"):
+                        col_axis = col
+        emitted: list[tuple[int, Line, str]] = []  # (order index, line, role) to keep text order
+        for key in order:
+            row = by_row[key]
+            if key in header_rows:
+                for cs in row.values():
+                    for c in cs:
+                        emitted.append((c.start, c, "head"))
+                continue
+            for col in sorted(row):
+                for c in row[col]:
+                    emitted.append((c.start, c, {col_axis: "axis", col_obj: "obj",
+                                                 col_act: "act"}.get(col, "other")))
+        emitted.sort(key=lambda x: x[0])
+        for _, c, what in emitted:
+            norm = _clean(c.text).casefold()
+            if what == "head":
+                self.add("title", c.start, c.end, page=c.page)
+            elif what == "axis":
+                if norm and norm == axis_text:
+                    self.add("title", c.start, c.end, parent=axis, page=c.page)
+                else:
+                    axis = self.add("axis", c.start, c.end, body=[(c.start, c.end)], parent=sect,
+                                    page=c.page, cls="A")
+                    axis_text, obj, obj_text = norm, -1, None
+            elif what == "obj":
+                if norm and norm == obj_text:
+                    self.add("title", c.start, c.end, parent=obj, page=c.page)
+                else:
+                    obj = self.add("objective", c.start, c.end, parent=axis, page=c.page, cls="I")
+                    obj_text = norm
+            elif what == "act":
+                self.cell_actions(c, obj if obj >= 0 else axis)
+            else:
+                self.add("statement", c.start, c.end, parent=obj if obj >= 0 else axis,
+                         page=c.page, cls="P")
+        self.stack = [i for i in [sect] if i >= 0]
+        if axis >= 0:
+            self.stack.append(axis)
+        self.reset_block()
+
+    def cell_actions(self, c: Line, parent: int) -> None:
+        text = self.doc.text
+        pos = c.start
+        parts = []
+        for m in _CELL_SPLIT_RE.finditer(text, c.start, c.end):
+            parts.append((pos, m.start()))
+            pos = m.end()
+        parts.append((pos, c.end))
+        for s, e in parts:
+            seg = text[s:e]
+            if not seg.strip():
+                continue
+            s += len(seg) - len(seg.lstrip())
+            e -= len(seg) - len(seg.rstrip())
+            label = ""
+            body_s = s
+            m = _CELL_BULLET_RE.match(text, s, e)
+            if m:
+                label = m.group(1)
+                body_s = m.end()
+            self.add("action", s, e, label=label, body=[(body_s, e)], parent=parent, page=c.page,
+                     cls="I")
+
+
+def _nominal_item(ln: Line) -> bool:
+    """A short one-sentence line opening on a noun ("Achat d'un logement.")."""
+    t = ln.text.strip()
+    if ln.role != "P" or ln.words > 16 or not t or not t[0].isupper():
+        return False
+    if len(split_sentences(t)) != 1:
+        return False
+    first = re.split(r"[\s'’]", t, maxsplit=1)[0].lower()
+    return first not in _DETERMINERS and not t.endswith(":")
+
+
+def _mark_listlike(lines: list[Line]) -> None:
+    """Runs of nominal one-sentence lines next to items are items whose bullet was lost."""
+    cand = [_nominal_item(ln) or (ln.role == "P" and bool(_INFINITIVE_RE.match(ln.text.strip())))
+            for ln in lines]
+    for k, ln in enumerate(lines):
+        if not (ln.role == "P" and _nominal_item(ln)):
+            continue
+        prev_ok = k > 0 and (cand[k - 1] or lines[k - 1].role == "I")
+        next_ok = k + 1 < len(lines) and (cand[k + 1] or lines[k + 1].role == "I")
+        ln.listlike = prev_ok or next_ok  # type: ignore[attr-defined]
+
+
+def _promote_sections(nodes: list[_Node]) -> None:
+    """A top unnumbered heading holding only headings (with content) is a section."""
+    for nd in nodes:
+        if nd.kind != "axis" or nd.cls != "H" or nd.numbered:
+            continue
+        if nd.parent >= 0 and nodes[nd.parent].kind != "section":
+            continue
+        kids = [nodes[k] for k in nd.children]
+        heads = [k for k in kids if k.cls == "H"]
+        if heads and all(k.cls == "H" or k.kind in ("title", "navigation") for k in kids) \
+                and any(nodes[g].kind not in ("title", "navigation") for h in heads for g in h.children):
+            nd.kind = "section"
+            for h in heads:
+                h.kind = "axis"
+
+
+def build_units(doc: Document, lines: list[Line], patterns: Patterns) -> list[Unit]:
+    """Classified lines → units in text order (ids u0001…, parents, depths, texts)."""
+    _mark_listlike(lines)
+    b = _Builder(doc, patterns)
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        if ln.role == "cell":
+            j = i
+            while j < len(lines) and lines[j].role == "cell":
+                j += 1
+            cells = lines[i:j]
+            cols = {c.hint.col for c in cells if c.hint is not None}
+            if len(cols) <= 1:  # a one-column table is just text
+                for c in cells:
+                    c.role = "P"
+                    b.line(c)
+            else:
+                b.table(cells)
+            i = j
+            continue
+        b.line(ln)
+        i += 1
+    _promote_sections(b.nodes)
+    nodes = b.nodes
+    order = sorted(range(len(nodes)), key=lambda k: (nodes[k].start, k))
+    ids = {k: f"u{n + 1:04d}" for n, k in enumerate(order)}
+    depth: dict[int, int] = {}
+
+    def depth_of(k: int) -> int:
+        if k in depth:
+            return depth[k]
+        p = nodes[k].parent
+        d = 0 if p < 0 else depth_of(p) + 1
+        depth[k] = d
+        return d
+
+    units = []
+    for k in order:
+        nd = nodes[k]
+        body = " ".join(doc.text[s:e] for s, e in nd.body if e > s)
+        units.append(Unit(doc_id=doc.doc_id, unit_id=ids[k],
+                          parent_id=ids[nd.parent] if nd.parent >= 0 else "",
+                          kind=nd.kind, label=nd.label.strip(), text=_clean(body),
+                          start=nd.start, end=nd.end,
+                          page=nd.page if nd.page is not None else (
+                              doc.page_at(nd.start) if doc.pages else None),
+                          depth=depth_of(k), block=nd.block))
+    return units

@@ -1,0 +1,71 @@
+"""Real-world layouts (issue 8): each fixture of tests/fixtures/segment/*.txt has its expected
+tree in the *.tree file next to it, written by hand from the fixture text.
+
+A .tree line is ``<2 spaces per depth>kind | label | start of the unit's text``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_segment_helpers import SEG_FIXTURES, check_invariants, make_doc
+
+from pipeline.segment import segment
+
+CASES = sorted(p.stem for p in SEG_FIXTURES.glob("*.tree"))
+
+
+def _expected(name: str):
+    rows = []
+    for raw in (SEG_FIXTURES / f"{name}.tree").read_text(encoding="utf-8").splitlines():
+        if not raw.strip():
+            continue
+        depth = (len(raw) - len(raw.lstrip(" "))) // 2
+        kind, label, text = (x.strip() for x in raw.strip().split("|"))
+        rows.append((depth, kind, label, text))
+    return rows
+
+
+def _compare(units, expected):
+    got = [(u.depth, u.kind, u.label, u.text) for u in units]
+    lines = [f"{'  ' * d}{k} | {lb} | {t[:60]}" for d, k, lb, t in got]
+    assert len(got) == len(expected), "\n".join(lines)
+    for (d, k, lb, t), (ed, ek, elb, et) in zip(got, expected, strict=True):
+        assert (d, k, lb) == (ed, ek, elb) and t.startswith(et), (
+            f"got {(d, k, lb, t)} expected {(ed, ek, elb, et)}\n" + "\n".join(lines))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_layout_tree(name):
+    doc = make_doc((SEG_FIXTURES / f"{name}.txt").read_text(encoding="utf-8"), doc_id=name)
+    units = segment(doc)
+    check_invariants(doc, units)
+    _compare(units, _expected(name))
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n not in ("pst_table", "headings_web")])
+def test_layout_same_tree_without_hints(name):
+    """The text lines alone (no reader hints) give the same tree."""
+    doc = make_doc((SEG_FIXTURES / f"{name}.txt").read_text(encoding="utf-8"), doc_id=name,
+                   with_hints=False)
+    units = segment(doc)
+    check_invariants(doc, units)
+    _compare(units, _expected(name))
+
+
+def test_web_and_text_give_same_axes():
+    """Headings without numbers: same axes and objectives from plain text and a web page."""
+    def shape(name):
+        doc = make_doc((SEG_FIXTURES / f"{name}.txt").read_text(encoding="utf-8"))
+        return [(u.kind, u.text) for u in segment(doc) if u.kind in ("axis", "objective")]
+    assert shape("headings_without_numbers") == shape("headings_web")
+
+
+def test_parents_of_table_units():
+    doc = make_doc((SEG_FIXTURES / "pst_table.txt").read_text(encoding="utf-8"))
+    units = segment(doc)
+    by_id = {u.unit_id: u for u in units}
+    for u in units:
+        if u.kind == "action":
+            assert by_id[u.parent_id].kind == "objective"
+        if u.kind == "objective":
+            assert by_id[u.parent_id].kind == "axis"
