@@ -22,7 +22,7 @@ __all__ = [
     "benchmark",
     "load_codebook",
     "ingest_file",
-    "segment",
+    "segment_document",
     "theme_pivot",
     "plot_theme_heatmap",
     "compare_communes",
@@ -74,8 +74,11 @@ def ingest_file(path, doc_id=None):
     return _ingest(path, doc_id or path.stem)
 
 
-def segment(doc):
-    """Split a Document into its tree of units (list of Unit)."""
+def segment_document(doc):
+    """Split a Document into its tree of units (list of Unit).
+
+    (Not named ``segment``: that name is the ``pipeline.segment`` sub-package.)
+    """
     from pipeline.segment import segment as _segment
 
     return _segment(doc)
@@ -106,7 +109,7 @@ def plot_theme_heatmap(theme_matrix, value="share_units", ax=None):
 def compare_communes(theme_matrix, a, b, value="share_units"):
     """Side-by-side theme shares of two documents (doc_id or commune label), with the gap."""
     pivot = theme_pivot(theme_matrix, value)
-    labels = dict(zip(theme_matrix["doc_id"], theme_matrix["commune_label"]))
+    labels = dict(zip(theme_matrix["doc_id"], theme_matrix["commune_label"], strict=True))
     a, b = labels.get(a, a), labels.get(b, b)
     missing = [x for x in (a, b) if x not in pivot.index]
     if missing:

@@ -108,7 +108,7 @@ def _cmd_analyze(args) -> int:
 
 
 def _cmd_show(args) -> int:
-    from pipeline.models import Unit, UNIT_COLUMNS
+    from pipeline.models import UNIT_COLUMNS, Unit
     from pipeline.results import load_results
     from pipeline.segment import render_tree
 

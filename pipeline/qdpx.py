@@ -174,6 +174,11 @@ def content_span(text: str, start: int, end: int, unit_text: str) -> tuple[int, 
     tokens = unit_text.split()
     if not tokens:
         return fallback
+    # the label may stand before ("O.O.1.") or after ("(Objectif stratégique n°1)") the content
+    match = re.search(r"\s+".join(map(re.escape, tokens)), seg)
+    if match:
+        return start + match.start(), start + match.end()
+    return fallback
     for e in dict.fromkeys((len(stripped), len(stripped.rstrip(":").rstrip()))):
         j = e
         ok = True

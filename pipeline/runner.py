@@ -174,10 +174,10 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
     if len(jobs) > 1 and n_process > 1:
         with ProcessPoolExecutor(max_workers=n_process) as pool:
             for i, res in zip(todo, _progress(pool.map(_ingest_and_segment, jobs, chunksize=1),
-                                              len(jobs), "Lecture", quiet)):
+                                              len(jobs), "Lecture", quiet), strict=True):
                 results[i] = res
     else:
-        for i, job in zip(todo, _progress(jobs, len(jobs), "Lecture", quiet)):
+        for i, job in zip(todo, _progress(jobs, len(jobs), "Lecture", quiet), strict=True):
             results[i] = _ingest_and_segment(job)
     timings["ingest_segment"] = time.perf_counter() - t0
 
@@ -199,7 +199,7 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
         procs = n_process if n_words > 40_000 else 1  # forking costs more than it saves on little text
         if not quiet:
             print(f"Analyse linguistique de {len(texts)} unités ({n_words} mots)…", file=sys.stderr)
-        for key, ann in zip(pending, annotate(texts, n_process=procs, ner=ner)):
+        for key, ann in zip(pending, annotate(texts, n_process=procs, ner=ner), strict=True):
             annotations[key] = ann
         model_loaded = True
     for i, (doc, units) in results.items():
@@ -215,7 +215,7 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
         entry = cached[i]
         docs.append(Document.from_dict(entry["document"]))
         unit_rows += entry["units"]
-        for u, ann in zip(entry["units"], entry["nlp"]):
+        for u, ann in zip(entry["units"], entry["nlp"], strict=True):
             if ann is not None:
                 nlp_rows.append({"doc_id": u["doc_id"], "unit_id": u["unit_id"],
                                  "lemmas": ann["lemmas"], "tokens": ann["tokens"],
