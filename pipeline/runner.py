@@ -32,6 +32,8 @@ from pipeline.models import NON_CONTENT_KINDS, UNIT_COLUMNS, Document, Unit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FORMAT = 1
+#: Columns of the nlp table written to unit_nlp.csv (others, such as vectors, stay in memory).
+NLP_COLUMNS = ["doc_id", "unit_id", "lemmas", "tokens", "entities"]
 
 
 @dataclass
@@ -216,13 +218,14 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
         docs.append(Document.from_dict(entry["document"]))
         unit_rows += entry["units"]
         for u, ann in zip(entry["units"], entry["nlp"], strict=True):
-            if ann is not None:
-                nlp_rows.append({"doc_id": u["doc_id"], "unit_id": u["unit_id"],
-                                 "lemmas": ann["lemmas"], "tokens": ann["tokens"],
+            if ann is not None:  # extra keys of nlp.annotate (e.g. a vector) pass through
+                nlp_rows.append({"doc_id": u["doc_id"], "unit_id": u["unit_id"], **ann,
                                  "entities": json.dumps(ann["entities"], ensure_ascii=False)})
     units_df = pd.DataFrame(unit_rows, columns=UNIT_COLUMNS)
     units_df["page"] = units_df["page"].astype("Int64")
-    nlp_df = pd.DataFrame(nlp_rows, columns=["doc_id", "unit_id", "lemmas", "tokens", "entities"])
+    nlp_df = pd.DataFrame(nlp_rows)
+    if nlp_df.empty:
+        nlp_df = pd.DataFrame(columns=NLP_COLUMNS)
     return Prepared(docs=docs, units=units_df, nlp=nlp_df, warnings=warnings, timings=timings,
                     keys=keys, model_loaded=model_loaded)
 
@@ -400,7 +403,7 @@ def _write_outputs(out: Path, docs: list[Document], documents: pd.DataFrame, uni
         written += [f"{name}.csv", f"{name}.parquet"]
     io.write_table(review, out / "review", parquet=False)
     written.append("review.csv")
-    io.write_table(nlp_df, out / "unit_nlp", parquet=True)
+    io.write_table(nlp_df[[c for c in NLP_COLUMNS if c in nlp_df.columns]], out / "unit_nlp")
     written += ["unit_nlp.csv", "unit_nlp.parquet"]
     for name, df in tables.items():
         io.write_table(df, out / name)
