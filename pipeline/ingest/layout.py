@@ -186,8 +186,15 @@ def lines_to_blocks(pages: list[PageContent], heading_ratio: float = 1.15) -> li
     prev: Line | None = None
     cur_x_text: float = 0.0  # x0 of the block's continuation lines (list item text indent)
 
+    # the text's right edge per page size: a last page holding only short lines (a list, the
+    # signature) must not make its longest line look like a full one
+    doc_right: dict[float, float] = {}
+    for pc in pages:
+        key = round(pc.width)
+        doc_right[key] = max([doc_right.get(key, 0.0)] + [ln.x1 for ln in pc.lines])
     for pc in pages:
         right = max((ln.x1 for ln in pc.lines), default=pc.width)
+        right = max(right, doc_right.get(round(pc.width), right))
         left = min((ln.x0 for ln in pc.lines), default=0.0)
         width = max(right - left, 1.0)
         items: list[tuple[float, int, object]] = [(ln.top, 1, ln) for ln in pc.lines]

@@ -65,7 +65,8 @@ _TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 #: A line that starts a new block (bullet, numbered item, axis/objective heading).
 ITEM_START_RE = re.compile(
-    r"^(?:[-–—*•°+▪►➢→]\s*(?=\S)|\d{1,2}(?:\.\d{1,2})*[.)°]\s|[a-zA-Z][.)]\s|[ivxIVX]{1,4}[.)]\s"
+    r"^(?:[-–—*•°+▪►➢→]\s*(?=\S)|\d{1,2}(?:\.\d{1,2})*[.)°]\s|\d{1,2}(?:\.\d{1,2})+\.?(?=[A-ZÀ-Ý])"
+    r"|[a-zA-Z][.)]\s|[ivxIVX]{1,4}[.)]\s"
     r"|(?:AXE|Axe|OBJECTIF|Objectif|O\.O\.|O\.S\.|OS|OO|ACTION|Action|Chapitre|CHAPITRE|Titre|TITRE)\b"
     r"|#)")
 _BULLET_RE = re.compile(r"^([-–—*•°+▪►➢→])\s*(?=\S)")

@@ -209,6 +209,10 @@ def _classify(ln: Line, patterns: Patterns) -> None:
         if lp.role in ("numbered", "roman") and patterns.preamble_heads.match(body.strip()):
             ln.role = "PH"
             return
+        if lp.role in ("numbered", "roman") and ln.words <= patterns.heading_max_words and any(
+                p.search(body.strip()) for p in patterns.section):
+            ln.role = "S"  # "2. Nos priorités": a numbered heading gathering the axes
+            return
         if lp.role == "axis":
             ln.role, ln.fixed, ln.style = "A", "axis", "axis:" + lp.name
         elif lp.role in ("objective", "action"):
