@@ -44,5 +44,5 @@ test: $(STAMP) ## Run the test suite
 lint: $(STAMP) ## Check the code with ruff
 	$(PY) -m ruff check pipeline tests
 
-clean: ## Remove outputs and the cache (keeps .venv)
-	rm -rf $(OUTPUT)/* .cache
+clean: ## Remove the outputs and their cache (keeps .venv and outputs/README.md)
+	find $(OUTPUT) -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

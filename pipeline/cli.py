@@ -97,7 +97,7 @@ def _cmd_analyze(args) -> int:
                          metadata_csv=args.metadata, annotations=args.annotations, by=args.by,
                          strict=args.strict, quiet=args.quiet, report=not args.no_report,
                          ner=not args.no_ner, codebook=args.codebook)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 2
     if not args.quiet or result.errors:

@@ -32,6 +32,8 @@ from pipeline.models import NON_CONTENT_KINDS, UNIT_COLUMNS, Document, Unit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FORMAT = 1
+#: Files whose change invalidates cached results (code, data, report template/assets).
+CODE_SUFFIXES = {".py", ".toml", ".csv", ".txt", ".html", ".css", ".js"}
 #: Columns of the nlp table written to unit_nlp.csv (others, such as vectors, stay in memory).
 NLP_COLUMNS = ["doc_id", "unit_id", "lemmas", "tokens", "entities"]
 
@@ -73,7 +75,8 @@ def code_version(*parts: str) -> str:
     for part in parts:
         target = PACKAGE_DIR / part
         if target.is_dir():
-            paths += [p for p in target.rglob("*") if p.suffix in {".py", ".toml", ".csv", ".txt"}]
+            paths += [p for p in target.rglob("*")
+                      if p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts]
         elif target.with_suffix(".py").exists():
             paths.append(target.with_suffix(".py"))
         elif target.exists():
@@ -243,30 +246,86 @@ def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path |
     for p in (annotations, codebook_path or PACKAGE_DIR / "data" / "codebook.toml"):
         if p is not None and Path(p).is_file():
             h.update(Path(p).read_bytes())
-    h.update(code_version("classify", "nlp").encode())
-    path = cache_dir / f"model-{h.hexdigest()[:20]}.pkl"
+    from importlib.metadata import version
+
+    from pipeline.nlp import model_version
+
+    h.update(f"{code_version('classify', 'nlp')}|{model_version()}|{version('scikit-learn')}"
+             .encode())
+    key = h.hexdigest()[:20]
+    path = cache_dir / f"model-{key}.pkl"
     model = _load_pickle(path)
     if model is None:
         model = classify.default_model(codebook, annotations)
         _save_pickle(path, model)
-    return model, codebook
+    return model, codebook, key
+
+
+def classify_cached(frame: pd.DataFrame, model, codebook, ann_df: pd.DataFrame | None,
+                    doc_keys: dict[str, str], model_key: str, cache_dir: Path
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``classify.classify`` per document, reusing the cached labels of unchanged documents.
+
+    A document's labels depend only on its units, the model and its own annotation rows, so
+    adding one declaration classifies one declaration. Same output as one classify call.
+    """
+    from pipeline import classify
+
+    order = list(dict.fromkeys(frame["doc_id"]))
+    parts: dict[str, tuple] = {}
+    keys: dict[str, str] = {}
+    for doc_id in order:
+        h = hashlib.sha256(f"{doc_keys.get(doc_id, '')}|{model_key}".encode())
+        if ann_df is not None and "doc_id" in ann_df.columns:
+            rows = ann_df[ann_df["doc_id"] == doc_id]
+            h.update(rows.to_csv(index=False).encode())
+        keys[doc_id] = h.hexdigest()
+        entry = _load_pickle(cache_dir / "themes" / f"{keys[doc_id]}.pkl")
+        if entry is not None:
+            parts[doc_id] = entry
+    todo = [d for d in order if d not in parts]
+    if todo:
+        sub = frame[frame["doc_id"].isin(todo)]
+        sub_ann = ann_df[ann_df["doc_id"].isin(todo)] if ann_df is not None else None
+        ut, th = classify.classify(sub, model, codebook, sub_ann)
+        cands = ut.attrs.get("candidates", [])
+        for doc_id in todo:
+            entry = (ut[ut["doc_id"] == doc_id].reset_index(drop=True),
+                     th[th["doc_id"] == doc_id].reset_index(drop=True),
+                     [c for c in cands if c[0] == doc_id])
+            _save_pickle(cache_dir / "themes" / f"{keys[doc_id]}.pkl", entry)
+            parts[doc_id] = entry
+    uts = [parts[d][0] for d in order]
+    ths = [parts[d][1] for d in order]
+    columns = ["doc_id", "unit_id", "theme", "score", "sources", "evidence"]
+    unit_themes = pd.concat(uts, ignore_index=True) if uts else pd.DataFrame(columns=columns)
+    themes = (pd.concat(ths, ignore_index=True) if ths
+              else pd.DataFrame(columns=["doc_id", "unit_id", "themes"]))
+    unit_themes.attrs["threshold"] = getattr(model, "threshold", None)
+    unit_themes.attrs["candidates"] = [c for d in order for c in parts[d][2]]
+    return unit_themes, themes
 
 
 def _annotations_df(annotations: Path | None) -> pd.DataFrame | None:
     if annotations is None or not Path(annotations).is_file():
         return None
-    return pd.read_csv(annotations, dtype=str, keep_default_na=False)
+    try:
+        return pd.read_csv(annotations, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{annotations} illisible ({exc}) : corrigez-le (CSV en UTF-8, "
+                         "colonnes doc_id, unit_id, kind, text, themes)") from exc
 
 
 # --------------------------------------------------------------------------- the run
 
 
 def _run_key(prepared: Prepared, corpus: Path, metadata_csv: Path | None,
-             annotations: Path | None, by: Sequence[str], report: bool) -> str:
+             annotations: Path | None, by: Sequence[str], report: bool,
+             codebook: Path | None = None) -> str:
     h = hashlib.sha256()
     for k in prepared.keys:
         h.update(k.encode())
-    for p in (metadata_csv, annotations):
+    for p in (metadata_csv, annotations, codebook):
         if p is not None and Path(p).is_file():
             h.update(Path(p).read_bytes())
     h.update(code_version(".").encode())
@@ -300,7 +359,7 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
 
     prepared = prepare_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet)
     timings = dict(prepared.timings)
-    run_key = _run_key(prepared, corpus, metadata_csv, annotations, by, report)
+    run_key = _run_key(prepared, corpus, metadata_csv, annotations, by, report, codebook)
     manifest_path = out / ".manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     if manifest.get("run_key") == run_key and _outputs_complete(out, manifest):
@@ -308,6 +367,10 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
 
         result = load_results(out)
         result.skipped = True
+        result.warnings = prepared.warnings
+        result.n_words = int(sum(d.n_words for d in prepared.docs))
+        result.n_pages = int(sum(d.n_pages for d in prepared.docs))
+        result.exit_code = _exit_code(prepared.docs, strict)
         result.timings = {**timings, "total": time.perf_counter() - t_start}
         if not quiet:
             print(f"Rien n'a changé depuis la dernière analyse : résultats inchangés dans {out}/",
@@ -318,15 +381,33 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
     from pipeline.ingest import documents_table
 
     # documents table (metadata from the text, completed by metadata.csv)
-    documents = documents_table(prepared.docs, metadata_csv)
+    try:
+        documents = documents_table(prepared.docs, metadata_csv)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{metadata_csv} illisible ({exc}) : corrigez-le "
+                         "(CSV en UTF-8, séparateur virgule, une ligne par doc_id)") from exc
     units, nlp_df = prepared.units, prepared.nlp
+    unknown = [c for c in by if c not in documents.columns]
+    if unknown:
+        raise ValueError(f"colonne(s) --by inconnue(s) : {', '.join(unknown)} ; colonnes "
+                         f"disponibles : {', '.join(documents.columns)} (ajoutez-la à metadata.csv)")
+    errors = [{"doc_id": d.doc_id, "source_file": Path(d.source_file).name, "error": d.error}
+              for d in prepared.docs if d.status != "ok"]
+    if not any(d.status == "ok" for d in prepared.docs):
+        io.write_table(documents, out / "documents")  # say which files failed, and why
+        timings["total"] = time.perf_counter() - t_start
+        return RunResult(documents=documents, units=units, unit_themes=pd.DataFrame(),
+                         nlp=nlp_df, errors=errors, warnings=prepared.warnings, timings=timings,
+                         exit_code=1, out=out)
 
     # classify
     t = time.perf_counter()
     ann_df = _annotations_df(annotations)
-    model, codebook_themes = theme_model(cache_dir, codebook, annotations)
+    model, codebook_themes, model_key = theme_model(cache_dir, codebook, annotations)
     frame = classify.prepare(units, nlp_df)
-    unit_themes, themes = classify.classify(frame, model, codebook_themes, ann_df)
+    doc_keys = {d.doc_id: k for d, k in zip(prepared.docs, prepared.keys, strict=True)}
+    unit_themes, themes = classify_cached(frame, model, codebook_themes, ann_df, doc_keys,
+                                          model_key, cache_dir)
     units = units.drop(columns=["themes"], errors="ignore").merge(
         themes[["doc_id", "unit_id", "themes"]], on=["doc_id", "unit_id"], how="left")
     units["themes"] = units["themes"].fillna("")
@@ -362,22 +443,28 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         written.append("cpas-compare.qdpx")
         timings["report"] = time.perf_counter() - t
 
-    errors = [{"doc_id": d.doc_id, "source_file": d.source_file, "error": d.error}
-              for d in prepared.docs if d.status != "ok"]
-    n_ok = sum(d.status == "ok" for d in prepared.docs)
-    exit_code = 0
-    if n_ok == 0 or (strict and errors):
-        exit_code = 1
+    exit_code = _exit_code(prepared.docs, strict)
     timings["total"] = time.perf_counter() - t_start
+    n_words = int(sum(d.n_words for d in prepared.docs))
+    n_pages = int(sum(d.n_pages for d in prepared.docs))
+    io.write_json(out / "run.json", {
+        "n_docs": len(prepared.docs), "n_errors": len(errors), "n_units": int(len(units)),
+        "n_words": n_words, "n_pages": n_pages, "model_loaded": prepared.model_loaded,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()}})
+    written.append("run.json")
+    for stale in set(manifest.get("files", [])) - set(written):  # e.g. an old by_<col> table
+        if (out / stale).is_file():
+            (out / stale).unlink()
     io.write_json(manifest_path, {"run_key": run_key, "files": sorted(written)})
     return RunResult(documents=documents, units=units, unit_themes=unit_themes, nlp=nlp_df,
                      tables=tables, errors=errors, warnings=prepared.warnings, timings=timings,
-                     n_words=int(sum(d.n_words for d in prepared.docs)),
-                     n_pages=int(sum(d.n_pages for d in prepared.docs)),
-                     exit_code=exit_code, out=out)
+                     n_words=n_words, n_pages=n_pages, exit_code=exit_code, out=out)
 
 
-TABLE_FILES = ("documents", "units", "unit_themes", "review")
+def _exit_code(docs: list[Document], strict: bool) -> int:
+    """1 when no document could be read, or with ``strict`` when any failed; else 0."""
+    n_ok = sum(d.status == "ok" for d in docs)
+    return 1 if n_ok == 0 or (strict and n_ok < len(docs)) else 0
 
 
 def _write_outputs(out: Path, docs: list[Document], documents: pd.DataFrame, units: pd.DataFrame,
@@ -433,7 +520,9 @@ def summary(result: RunResult) -> str:
     for e in result.errors:
         lines.append(f"ERREUR {e['source_file']} : {e['error']}")
     if result.out is not None:
-        lines.append(f"Résultats dans {result.out}/ (rapport : {result.out}/report.html)")
+        report = result.out / "report.html"
+        lines.append(f"Résultats dans {result.out}/"
+                     + (f" (rapport : {report})" if report.is_file() else ""))
     return "\n".join(lines)
 
 

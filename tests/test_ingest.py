@@ -414,3 +414,13 @@ def test_reader_bug_becomes_internal_error(monkeypatch, tmp_path):
     p.write_text("Bonjour tout le monde.", encoding="utf-8")
     doc = ingest_file(p, "a")
     assert doc.status == "error" and "erreur interne" in doc.error and "\n" not in doc.error
+
+
+def test_valid_utf8_with_few_letters_is_read(tmp_path):
+    from pipeline.ingest import ingest_file
+
+    p = tmp_path / "titres.md"
+    p.write_text("# Titre\n## Axe 1\n### 1.1\n2019-2024 : 12 %, 13 %, 14 %\n", encoding="utf-8")
+    doc = ingest_file(p, "titres")
+    assert doc.status == "ok", doc.error
+    assert "Axe 1" in doc.text

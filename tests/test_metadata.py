@@ -136,3 +136,14 @@ def test_corpus_metadata_csv_with_seeds():
     assert df.loc["dps-2019-conseil-13-fevrier", "commune"] == ""
     assert df.loc["trooz-dps-2019", "adopted_on"] == "2019-03-05"
     assert set(df["source"]) == {f"seed 00{k}" for k in range(5)}
+
+
+def test_metadata_csv_dates_are_normalised_to_iso(tmp_path):
+    from pipeline.ingest import documents_table
+    from pipeline.models import Document
+
+    csv = tmp_path / "metadata.csv"
+    csv.write_text("doc_id,adopted_on\na,13/02/2019\nb,2019-03-05\nc,pas une date\n", encoding="utf-8")
+    docs = [Document(doc_id=d, source_file=f"{d}.txt", format="txt") for d in "abc"]
+    got = documents_table(docs, csv).set_index("doc_id")["adopted_on"].to_dict()
+    assert got == {"a": "2019-02-13", "b": "2019-03-05", "c": ""}

@@ -402,11 +402,9 @@ def test_make_guid_deterministic():
 
 
 def test_real_codebook_if_available(inputs, tmp_path):
-    codebook_mod = pytest.importorskip("pipeline.classify.codebook")
-    try:
-        themes = codebook_mod.load_codebook()
-    except Exception as exc:  # another engineer's work in progress
-        pytest.skip(f"load_codebook() indisponible : {exc}")
+    from pipeline.classify.codebook import load_codebook
+
+    themes = load_codebook()
     docs, texts, units, _, _ = inputs
     ut = pd.DataFrame([{"doc_id": "ville-a-2019", "unit_id": "u03", "theme": themes[0].id,
                         "score": 0.9, "sources": "model", "evidence": ""}])

@@ -93,3 +93,20 @@ def test_show_prints_the_tree(seed_run, capsys):
 def test_peer_benchmark_command(seed_run, capsys):
     assert main(["benchmark", "ittre-dps-2019", "--out", str(seed_run.out)]) == 0
     assert capsys.readouterr().out.strip()
+
+
+def test_codebook_change_is_not_skipped(seed_run, seed_corpus, tmp_path):
+    from pipeline.runner import PACKAGE_DIR, analyze
+
+    src = (PACKAGE_DIR / "data" / "codebook.toml").read_text(encoding="utf-8")
+    assert 'label = "Logement"' in src
+    cb = tmp_path / "codebook.toml"
+    cb.write_text(src.replace('label = "Logement"', 'label = "Logement et habitat"'),
+                  encoding="utf-8")
+    res = analyze(seed_corpus, seed_run.out, n_process=1, quiet=True, codebook=cb)
+    assert not res.skipped
+    tm = pd.read_csv(seed_run.out / "theme_matrix.csv")
+    assert "Logement et habitat" in set(tm["theme_label"])
+    # back to the default codebook: outputs as before
+    analyze(seed_corpus, seed_run.out, n_process=1, quiet=True)
+    assert "Logement et habitat" not in set(pd.read_csv(seed_run.out / "theme_matrix.csv")["theme_label"])

@@ -54,12 +54,8 @@ def _doc_for(seed: str, fmt: str):
         path = SAMPLES / f"{seed}.{fmt}"
     if not path.exists():
         pytest.skip(f"no {fmt} rendering of {seed}")
-    try:
-        doc = ingest_file(path, seed)
-    except Exception as exc:  # noqa: BLE001 - reader not written yet
-        pytest.skip(f"ingest cannot read {fmt} yet: {exc}")
-    if doc.status != "ok":
-        pytest.skip(f"ingest cannot read {path.name}: {doc.error}")
+    doc = ingest_file(path, seed)
+    assert doc.status == "ok", f"{path.name}: {doc.error}"
     return doc
 
 

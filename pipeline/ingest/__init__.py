@@ -11,13 +11,14 @@ Public API (used by the runner and the other stages):
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.ingest import errors
 from pipeline.ingest.errors import IngestError
-from pipeline.ingest.metadata import extract_metadata, mandate_of
+from pipeline.ingest.metadata import extract_metadata, mandate_of, parse_date
 from pipeline.ingest.normalize import ReadResult, assemble
 from pipeline.models import Document
 
@@ -161,6 +162,9 @@ def _read_metadata_csv(path: Path) -> pd.DataFrame:
     return df.map(lambda v: str(v).strip())
 
 
+_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def documents_table(docs: list[Document], metadata_csv: Path | None = None) -> pd.DataFrame:
     """Documents → DataFrame with ``DOCUMENT_COLUMNS`` + every extra column of metadata.csv.
 
@@ -197,6 +201,10 @@ def documents_table(docs: list[Document], metadata_csv: Path | None = None) -> p
                 for c, v in rec.items():
                     if c in ("doc_id", "file") or not v:
                         continue
+                    if c == "adopted_on" and not _ISO_DATE_RE.fullmatch(v):
+                        v = parse_date(v)  # "13/02/2019" → 2019-02-13; unparseable → left empty
+                        if not v:
+                            continue
                     if c in METADATA_FIELDS or c in extras:
                         df.at[i, c] = v
                 if rec.get("legislature") and not rec.get("mandate"):

@@ -17,16 +17,18 @@ from pipeline.ingest.normalize import RawBlock, clean_line, mark_navigation
 # --------------------------------------------------------------------------- decoding
 
 
-def _looks_like_text(text: str) -> bool:
-    """Sanity check of decoded text: almost no control characters, mostly letters."""
+def _looks_like_text(text: str, strict_utf8: bool = False) -> bool:
+    """Sanity check of decoded text: almost no control characters and, unless the bytes were
+    valid UTF-8 (then headings or figures alone are fine), mostly letters."""
     sample = text[:200_000]
     nonspace = [ch for ch in sample if not ch.isspace()]
     if not nonspace:
         return True
     bad = sum(1 for ch in nonspace
               if unicodedata.category(ch) in ("Cc", "Co", "Cn") or ch == "\ufffd")
-    letters = sum(ch.isalpha() for ch in nonspace)
-    return bad <= 0.01 * len(nonspace) and letters >= 0.5 * len(nonspace)
+    if bad > 0.01 * len(nonspace):
+        return False
+    return strict_utf8 or sum(ch.isalpha() for ch in nonspace) >= 0.5 * len(nonspace)
 
 
 def decode_bytes(data: bytes) -> str:
@@ -44,7 +46,7 @@ def decode_bytes(data: bytes) -> str:
             text = data.decode(enc)
         except UnicodeDecodeError:
             continue
-        if _looks_like_text(text):
+        if _looks_like_text(text, strict_utf8=enc in ("utf-8-sig", "utf-16")):
             return text
         break  # decodable but not text: another 8-bit encoding will not make it text
     raise errors.IngestError(errors.UNDECODABLE)
