@@ -53,3 +53,22 @@ def test_default_model_on_seed_annotations(codebook, tmp_path):
     ut, themes = classify(frame, model, codebook, None)
     assert set(ut["theme"]) >= {"logement", "maintien_domicile"}
     assert ut["evidence"].str.len().gt(0).all()
+
+
+def test_training_on_the_seed_annotations_is_fast_and_stacked(codebook, matcher):
+    import time
+    from pathlib import Path
+
+    from pipeline.classify import split_themes, train
+    from pipeline.classify.annotations import load_annotations
+    from pipeline.models import NON_CONTENT_KINDS
+
+    ann = load_annotations(Path(__file__).parents[1] / "corpus" / "annotations.csv")
+    ann = ann[~ann["kind"].isin(NON_CONTENT_KINDS)].reset_index(drop=True)
+    frame = annotation_frame(ann)
+    labels = [split_themes(t) for t in ann["themes"]]
+    t = time.perf_counter()
+    model = train(frame, labels, codebook, matcher=matcher)
+    assert time.perf_counter() - t < 5.0  # issue 4 target
+    assert model.stacker is not None
+    assert 0.2 <= model.threshold <= 0.7

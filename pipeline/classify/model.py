@@ -8,11 +8,20 @@ Evidence sources (each named in ``unit_themes.sources``):
   hit counts; trained on the human annotations. Its probability is the base score;
 * ``context``: codebook terms found in the ancestor section/axis/group/objective titles.
 
-Score of a theme = ``1 - (1 - p_model)(1 - VOCAB_WEIGHT·v)(1 - CONTEXT_WEIGHT·c)``; for a theme
-with too few training examples to have a classifier, ``1 - (1 - v')(1 - CONTEXT_WEIGHT·c)`` with
-``v' = 1 - 0.5**(n_terms + 1)`` (one term → 0.75). A unit gets
-every theme whose score reaches the model's threshold (chosen by leave-one-document-out inside
-the training data, else 0.5). Human labels override everything (source ``human``, score 1).
+Base score of a theme = ``1 - (1 - p_model)(1 - VOCAB_WEIGHT·v)(1 - CONTEXT_WEIGHT·c)``; for a
+theme with too few training examples to have a classifier, ``1 - (1 - v')(1 - CONTEXT_WEIGHT·c)``
+with ``v' = 1 - 0.5**(n_terms + 1)`` (one term → 0.75).
+
+Final score (COMBINER "stack", used when the training data span ≥ 3 documents and hold ≥
+STACK_MIN_LABELS labels): a second-level logistic regression over STACK_FEATURES of each
+(unit, theme) pair — base score, gap to the unit's best theme, whether it is the best, number of
+themes with vocabulary hits in the unit, model logit, vocabulary and context evidence — fitted
+on leave-one-document-out predictions inside the training data; its decision threshold is the
+best micro-F1 one on those same out-of-fold pairs. Otherwise the base score is the final score
+and the weights and threshold come from an inner leave-one-document-out grid (one classifier
+fit per inner fold). A unit gets every theme whose score reaches the threshold (per theme when
+``theme_thresholds`` is set; plus its best theme above ``top_threshold`` when set). Human labels
+override everything (source ``human``, score 1).
 """
 
 from __future__ import annotations
@@ -35,6 +44,23 @@ MIN_POSITIVES_GRID = (2, 5)
 DEFAULT_THRESHOLD = 0.5
 THRESHOLD_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 WEIGHT_GRID = ((0.6, 0.35), (0.6, 0.0), (0.3, 0.2), (0.0, 0.0))  # (vocabulary, context)
+#: top-1 guarantee: the best theme of a unit is kept when it scores ≥ this, even below the
+#: threshold (None = no guarantee). The threshold then applies to the other themes.
+TOP_GRID = (None,)
+#: "stack": the final score of a (unit, theme) pair is a second-level logistic regression on
+#: the evidence (model probability, vocabulary, context, rank of the theme in the unit…),
+#: fitted on inner leave-one-document-out predictions; "product": the noisy-or of the grid.
+COMBINER = "stack"
+STACK_MIN_LABELS = 30  # fewer human labels → too little to fit the second level: "product"
+STACK_C = 1.0  # regularisation of the second-level regression (fixed a priori)
+STACK_THRESHOLDS = tuple(round(0.2 + 0.05 * k, 2) for k in range(11))  # 0.2 … 0.7
+STACK_FEATURES = ("base", "gap_to_best", "is_best", "n_vocab_themes", "logit_p", "trained",
+                  "vocab", "vocab_untrained", "context", "vocab_trained")
+#: per-theme thresholds: each theme's F1-best threshold on the inner out-of-fold scores, shrunk
+#: towards the global one with weight n_positives / (n_positives + THEME_SHRINK) (None = off)
+THEME_SHRINK: float | None = None
+VECTOR_WEIGHT = 0.0  # weight of the mean word-vector block in the model features (0 = unused)
+SOLVER = "newton-cg"  # same objective as lbfgs, ≈5× faster here (lbfgs pays per-iteration overhead)
 CANDIDATE_MIN = 0.1
 FRAME_COLUMNS = ["doc_id", "unit_id", "kind", "text", "lemmas", "tokens", "context",
                  "context_tokens", "context_text"]
@@ -48,20 +74,24 @@ def prepare(units: pd.DataFrame, nlp: pd.DataFrame) -> pd.DataFrame:
     """One row per content unit, ready for the classifier.
 
     ``units``: the units table (doc_id, unit_id, parent_id, kind, text, …); ``nlp``: one row per
-    lemmatised unit (doc_id, unit_id, lemmas, tokens). Returns ``doc_id, unit_id, kind, text,
-    lemmas, tokens, context, context_tokens, context_text`` where ``context`` holds the lemmas of
-    the ancestor section/axis/group/objective titles (nearest last) and ``context_text`` their
-    raw texts joined by " | ". Non-content kinds are dropped; missing lemmas are "".
+    lemmatised unit (doc_id, unit_id, lemmas, tokens, optionally ``vector``). Returns
+    ``doc_id, unit_id, kind, text, lemmas, tokens, context, context_tokens, context_text`` (+
+    ``vector`` when ``nlp`` has it: the unit's mean word vector, None when missing) where
+    ``context`` holds the lemmas of the ancestor section/axis/group/objective titles (nearest
+    last) and ``context_text`` their raw texts joined by " | ". Non-content kinds are dropped;
+    missing lemmas are "".
     """
+    has_vec = "vector" in nlp.columns
+    columns = FRAME_COLUMNS + (["vector"] if has_vec else [])
     if len(units) == 0:
-        return pd.DataFrame(columns=FRAME_COLUMNS)
+        return pd.DataFrame(columns=columns)
     u = units.copy()
     for col in ("parent_id", "text", "kind"):
         if col not in u.columns:
             u[col] = ""
         u[col] = u[col].fillna("").astype(str)
-    n = nlp[["doc_id", "unit_id", "lemmas", "tokens"]] if len(nlp) else pd.DataFrame(
-        columns=["doc_id", "unit_id", "lemmas", "tokens"])
+    ncols = ["doc_id", "unit_id", "lemmas", "tokens"] + (["vector"] if has_vec else [])
+    n = nlp[ncols] if len(nlp) else pd.DataFrame(columns=ncols)
     u = u.merge(n, on=["doc_id", "unit_id"], how="left")
     u["lemmas"] = u["lemmas"].fillna("").astype(str)
     u["tokens"] = u["tokens"].fillna("").astype(str)
@@ -80,12 +110,16 @@ def prepare(units: pd.DataFrame, nlp: pd.DataFrame) -> pd.DataFrame:
                 ctx_t.insert(0, p.tokens)
                 ctx_x.insert(0, p.text)
             parent = p.parent_id
-        rows.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "kind": r.kind, "text": r.text,
-                     "lemmas": r.lemmas, "tokens": r.tokens,
-                     "context": " ".join(x for x in ctx_l if x),
-                     "context_tokens": " ".join(x for x in ctx_t if x),
-                     "context_text": " | ".join(x for x in ctx_x if x)})
-    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+        row = {"doc_id": r.doc_id, "unit_id": r.unit_id, "kind": r.kind, "text": r.text,
+               "lemmas": r.lemmas, "tokens": r.tokens,
+               "context": " ".join(x for x in ctx_l if x),
+               "context_tokens": " ".join(x for x in ctx_t if x),
+               "context_text": " | ".join(x for x in ctx_x if x)}
+        if has_vec:
+            v = r.vector
+            row["vector"] = v if isinstance(v, (np.ndarray, list)) else None
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _col(frame: pd.DataFrame, name: str) -> list[str]:
@@ -94,13 +128,34 @@ def _col(frame: pd.DataFrame, name: str) -> list[str]:
     return frame[name].fillna("").astype(str).tolist()
 
 
+def _vectors(frame: pd.DataFrame) -> np.ndarray | None:
+    """L2-normalised mean word vectors of the rows (n × width; zero rows where missing), or
+    None when the frame has no usable ``vector`` column."""
+    if "vector" not in frame.columns or len(frame) == 0:
+        return None
+    vals = [v for v in frame["vector"] if isinstance(v, (np.ndarray, list)) and len(v)]
+    if not vals:
+        return None
+    width = len(vals[0])
+    out = np.zeros((len(frame), width), dtype=np.float64)
+    for i, v in enumerate(frame["vector"]):
+        if isinstance(v, (np.ndarray, list)) and len(v) == width:
+            a = np.asarray(v, dtype=np.float64)
+            norm = np.linalg.norm(a)
+            if norm > 0:
+                out[i] = a / norm
+    return out
+
+
 # --------------------------------------------------------------------------- model
 
 
 @dataclass
 class ThemeModel:
     """Trained classifier (picklable). ``classifiers[theme]`` is None when the training data had
-    fewer than MIN_POSITIVES positive units for it (vocabulary and context only)."""
+    fewer than ``min_positives`` positive units for it (vocabulary and context only).
+    ``top_threshold``: see TOP_GRID; ``vector_weight`` > 0 when the features include the mean
+    word vectors (``vector_width`` wide)."""
 
     theme_ids: list[str]
     matcher: VocabularyMatcher
@@ -113,6 +168,11 @@ class ThemeModel:
     context_weight: float = CONTEXT_WEIGHT
     n_train: int = 0
     inner_scores: dict[tuple, float] = field(default_factory=dict)
+    top_threshold: float | None = None
+    theme_thresholds: dict[str, float] = field(default_factory=dict)
+    stacker: object | None = None
+    vector_weight: float = 0.0
+    vector_width: int = 0
 
 
 def _vocab_hits(frame: pd.DataFrame, matcher: VocabularyMatcher):
@@ -123,16 +183,46 @@ def _vocab_hits(frame: pd.DataFrame, matcher: VocabularyMatcher):
     return unit, ctx
 
 
-def _features(model: ThemeModel, frame: pd.DataFrame, unit_hits, ctx_hits):
-    ids = model.theme_ids
-    X_text = model.vectorizer.transform(_col(frame, "lemmas"))
-    X_ctx = model.ctx_vectorizer.transform(_col(frame, "context"))
-    voc = np.zeros((len(frame), 2 * len(ids)))
-    for i, (uh, ch) in enumerate(zip(unit_hits, ctx_hits, strict=False)):
-        for j, tid in enumerate(ids):
-            voc[i, j] = min(len(uh.get(tid, [])), 3) / 3.0
-            voc[i, len(ids) + j] = 1.0 if tid in ch else 0.0
-    return sparse.hstack([X_text, 0.5 * X_ctx, sparse.csr_matrix(voc)]).tocsr()
+@dataclass
+class _Pre:
+    """Everything about a frame that does not depend on the training split (computed once)."""
+
+    lemmas: list[str]
+    context: list[str]
+    unit_hits: list[dict]
+    ctx_hits: list[dict]
+    n_terms: np.ndarray  # n × T: distinct codebook terms of the theme in the unit
+    ctx_hit: np.ndarray  # n × T: 1 when a term of the theme is in the ancestors' titles
+    vectors: np.ndarray | None
+
+    def take(self, idx) -> _Pre:
+        idx = list(idx)
+        return _Pre([self.lemmas[i] for i in idx], [self.context[i] for i in idx],
+                    [self.unit_hits[i] for i in idx], [self.ctx_hits[i] for i in idx],
+                    self.n_terms[idx], self.ctx_hit[idx],
+                    None if self.vectors is None else self.vectors[idx])
+
+
+def _precompute(frame: pd.DataFrame, matcher: VocabularyMatcher, ids: list[str]) -> _Pre:
+    unit_hits, ctx_hits = _vocab_hits(frame, matcher)
+    n_terms = np.array([[len(h.get(t, [])) for t in ids] for h in unit_hits],
+                       dtype=float).reshape(len(frame), len(ids))
+    ctx_hit = np.array([[1.0 if t in h else 0.0 for t in ids] for h in ctx_hits],
+                       dtype=float).reshape(len(frame), len(ids))
+    return _Pre(_col(frame, "lemmas"), _col(frame, "context"), unit_hits, ctx_hits, n_terms,
+                ctx_hit, _vectors(frame))
+
+
+def _features(model: ThemeModel, pre: _Pre):
+    X_text = model.vectorizer.transform(pre.lemmas)
+    X_ctx = model.ctx_vectorizer.transform(pre.context)
+    voc = np.hstack([np.minimum(pre.n_terms, 3) / 3.0, pre.ctx_hit])
+    blocks = [X_text, 0.5 * X_ctx, sparse.csr_matrix(voc)]
+    if model.vector_weight > 0:
+        vec = pre.vectors if pre.vectors is not None and pre.vectors.shape[1] == model.vector_width \
+            else np.zeros((len(pre.lemmas), model.vector_width))
+        blocks.append(sparse.csr_matrix(model.vector_weight * vec))
+    return sparse.hstack(blocks).tocsr()
 
 
 def feature_names(model: ThemeModel) -> list[str]:
@@ -140,37 +230,47 @@ def feature_names(model: ThemeModel) -> list[str]:
     return ([str(f) for f in model.vectorizer.get_feature_names_out()]
             + [f"contexte:{f}" for f in model.ctx_vectorizer.get_feature_names_out()]
             + [f"vocabulaire:{t}" for t in model.theme_ids]
-            + [f"contexte-vocabulaire:{t}" for t in model.theme_ids])
+            + [f"contexte-vocabulaire:{t}" for t in model.theme_ids]
+            + ([f"vecteur:{k}" for k in range(model.vector_width)]
+               if model.vector_weight > 0 else []))
 
 
-def _fit(frame: pd.DataFrame, labels: list[list[str]], theme_ids: list[str],
-         matcher: VocabularyMatcher, min_positives: int = MIN_POSITIVES) -> ThemeModel:
+def _fit_pre(pre: _Pre, labels: list[list[str]], theme_ids: list[str],
+             matcher: VocabularyMatcher, min_positives: int = MIN_POSITIVES,
+             vector_weight: float | None = None) -> ThemeModel:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    model = ThemeModel(theme_ids=list(theme_ids), matcher=matcher, n_train=len(frame),
+    model = ThemeModel(theme_ids=list(theme_ids), matcher=matcher, n_train=len(pre.lemmas),
                        min_positives=min_positives)
+    vector_weight = VECTOR_WEIGHT if vector_weight is None else vector_weight
+    if vector_weight > 0 and pre.vectors is not None and np.abs(pre.vectors).sum() > 0:
+        model.vector_weight, model.vector_width = vector_weight, pre.vectors.shape[1]
     model.vectorizer = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2),
                                        sublinear_tf=True, lowercase=False)
     model.ctx_vectorizer = TfidfVectorizer(token_pattern=r"\S+", sublinear_tf=True,
                                            lowercase=False)
-    texts = _col(frame, "lemmas")
-    ctx = _col(frame, "context")
-    model.vectorizer.fit([t if t.strip() else "_vide_" for t in texts] or ["_vide_"])
-    model.ctx_vectorizer.fit([c if c.strip() else "_vide_" for c in ctx] or ["_vide_"])
-    if len(frame) == 0:
+    model.vectorizer.fit([t if t.strip() else "_vide_" for t in pre.lemmas] or ["_vide_"])
+    model.ctx_vectorizer.fit([c if c.strip() else "_vide_" for c in pre.context] or ["_vide_"])
+    if len(pre.lemmas) == 0:
         return model
-    unit_hits, ctx_hits = _vocab_hits(frame, matcher)
-    X = _features(model, frame, unit_hits, ctx_hits)
+    X = _features(model, pre)
     for tid in theme_ids:
         y = np.array([tid in lab for lab in labels], dtype=int)
         if y.sum() < min_positives or y.sum() == len(y):
             model.classifiers[tid] = None
             continue
-        clf = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
+        clf = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced", solver=SOLVER)
         clf.fit(X, y)
         model.classifiers[tid] = clf
     return model
+
+
+def _fit(frame: pd.DataFrame, labels: list[list[str]], theme_ids: list[str],
+         matcher: VocabularyMatcher, min_positives: int = MIN_POSITIVES,
+         vector_weight: float | None = None) -> ThemeModel:
+    return _fit_pre(_precompute(frame.reset_index(drop=True), matcher, list(theme_ids)), labels,
+                    theme_ids, matcher, min_positives, vector_weight)
 
 
 def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
@@ -178,58 +278,203 @@ def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
           min_positives: int = MIN_POSITIVES) -> ThemeModel:
     """Train the theme model on annotated units.
 
-    ``frame``: rows as returned by :func:`prepare` (at least lemmas; doc_id for tuning);
+    ``frame``: rows as returned by :func:`prepare` (at least lemmas; doc_id for tuning; the
+    ``vector`` column, when present, feeds the model VECTOR_WEIGHT-weighted word vectors);
     ``labels``: per row, the list of theme ids a human gave it; ``codebook``: list of Theme;
     ``matcher``: a prebuilt vocabulary matcher (default: the codebook's, lemmatised with the
-    shared spaCy model). When ``tune`` and the frame spans ≥ 3 documents, the minimum number
-    of positive examples for a theme to get a classifier, the vocabulary/context weights and
-    the decision threshold are chosen by leave-one-document-out inside this training data (best
-    micro-F1 over MIN_POSITIVES_GRID × WEIGHT_GRID × THRESHOLD_GRID); otherwise they are
-    ``min_positives`` (default MIN_POSITIVES), VOCAB_WEIGHT, CONTEXT_WEIGHT, DEFAULT_THRESHOLD. Returns a picklable :class:`ThemeModel`.
+    shared spaCy model). When ``tune`` and the frame spans ≥ 3 documents: with ≥
+    STACK_MIN_LABELS labels (and COMBINER "stack"), the stacked combiner and its threshold are
+    fitted by leave-one-document-out inside this training data (see the module docstring);
+    with fewer, the minimum number of positive examples for a theme to get a classifier, the
+    vocabulary/context weights, the decision threshold and the top-1 threshold are chosen the
+    same way (best micro-F1 over MIN_POSITIVES_GRID × WEIGHT_GRID × THRESHOLD_GRID ×
+    TOP_GRID; one fit per inner fold, the grid is scored on the stored probabilities).
+    Otherwise they are ``min_positives`` (default MIN_POSITIVES), VOCAB_WEIGHT, CONTEXT_WEIGHT,
+    DEFAULT_THRESHOLD, no top-1 guarantee. Returns a picklable :class:`ThemeModel`.
     """
     ids = [t.id for t in codebook]
     matcher = matcher if matcher is not None else build_matcher(codebook)
     labels = [[t for t in lab if t in ids] for lab in labels]
     frame = frame.reset_index(drop=True)
+    pre = _precompute(frame, matcher, ids)
     docs = sorted(set(_col(frame, "doc_id")))
     if not (tune and len(docs) >= 3):
-        return _fit(frame, labels, ids, matcher, min_positives)
-    inner = _tune_threshold(frame, labels, ids, matcher, docs)
+        return _fit_pre(pre, labels, ids, matcher, min_positives)
+    if COMBINER == "stack" and sum(len(lab) for lab in labels) >= STACK_MIN_LABELS:
+        return _train_stacked(pre, np.array(_col(frame, "doc_id")), labels, ids, matcher, docs)
+    inner, oof = _tune(pre, np.array(_col(frame, "doc_id")), labels, ids, matcher, docs)
     best = max(inner.values())
     # ties → the first entries of the grids, then the threshold closest to 0.5
-    mp, vw, cw, th = min((g for g, s in inner.items() if s == best),
-                         key=lambda g: (MIN_POSITIVES_GRID.index(g[0]),
-                                        WEIGHT_GRID.index(g[1:3]), abs(g[3] - DEFAULT_THRESHOLD)))
-    model = _fit(frame, labels, ids, matcher, min_positives=mp)
+    mp, vw, cw, th, top = min(
+        (g for g, s in inner.items() if s == best),
+        key=lambda g: (MIN_POSITIVES_GRID.index(g[0]), WEIGHT_GRID.index(g[1:3]),
+                       TOP_GRID.index(g[4]), abs(g[3] - DEFAULT_THRESHOLD)))
+    model = _fit_pre(pre, labels, ids, matcher, min_positives=mp)
     model.vocab_weight, model.context_weight, model.threshold = vw, cw, th
+    model.top_threshold = top
     model.inner_scores = inner
+    if THEME_SHRINK is not None:
+        Y = np.array([[t in lab for t in ids] for lab in labels], dtype=bool)
+        model.theme_thresholds = theme_thresholds(oof[(mp, vw, cw)], Y, ids, th, THEME_SHRINK)
     return model
 
 
-def _tune_threshold(frame, labels, ids, matcher, docs) -> dict[tuple, float]:
-    """Micro-F1 of every (min positives, vocab weight, context weight, threshold) of the grids,
-    by leave-one-document-out inside ``frame``."""
-    doc_col = np.array(_col(frame, "doc_id"))
-    grid = [(mp, vw, cw, th) for mp in MIN_POSITIVES_GRID for vw, cw in WEIGHT_GRID
-            for th in THRESHOLD_GRID]
-    tp = {g: 0 for g in grid}
-    fp = dict(tp)
-    fn = dict(tp)
+def _train_stacked(pre: _Pre, doc_col: np.ndarray, labels, ids, matcher, docs) -> ThemeModel:
+    """Stacked model: classifiers for every theme with ≥ MIN_POSITIVES_GRID[0] positives; the
+    second-level regression is fitted on their leave-one-document-out probabilities inside the
+    training data, and its threshold is the STACK_THRESHOLDS value with the best micro-F1 on
+    those same out-of-fold pairs (ties → closest to 0.5)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mp = MIN_POSITIVES_GRID[0]
+    Y = np.array([[t in lab for t in ids] for lab in labels], dtype=bool).reshape(len(labels), len(ids))
+    feats, gold = [], []
     for d in docs:
         tr, te = np.where(doc_col != d)[0], np.where(doc_col == d)[0]
+        inner = _fit_pre(pre.take(tr), [labels[i] for i in tr], ids, matcher, mp)
+        F, _ = stack_features(inner, pre.take(te))
+        feats.append(F)
+        gold.append(Y[te].reshape(-1))
+    F, y = np.vstack(feats), np.concatenate(gold)
+    model = _fit_pre(pre, labels, ids, matcher, min_positives=mp)
+    if y.sum() == 0 or y.all():
+        return model
+    stacker = LogisticRegression(C=STACK_C, max_iter=1000).fit(F, y)
+    q = stacker.predict_proba(F)[:, 1]
+    inner_scores = {}
+    for t in STACK_THRESHOLDS:
+        keep = q >= t
+        tp = int((keep & y).sum())
+        inner_scores[("stack", t)] = 2 * tp / (int(keep.sum()) + int(y.sum())) if tp else 0.0
+    best = max(inner_scores.values())
+    model.threshold = min((g[1] for g, v in inner_scores.items() if v == best),
+                          key=lambda t: abs(t - DEFAULT_THRESHOLD))
+    model.stacker, model.inner_scores = stacker, inner_scores
+    return model
+
+
+def stack_features(model: ThemeModel, pre: _Pre) -> tuple[np.ndarray, np.ndarray]:
+    """Second-level features of every (unit, theme) pair of ``pre`` under ``model``'s
+    classifiers: ``(F, base)`` with F of shape (n·T, len(STACK_FEATURES)), rows unit-major,
+    and ``base`` (n × T) the noisy-or score with VOCAB_WEIGHT / CONTEXT_WEIGHT (0 = no
+    evidence at all)."""
+    P = _probabilities(model, pre)
+    n, T = P.shape
+    trained = np.broadcast_to(np.array([model.classifiers.get(t) is not None
+                                        for t in model.theme_ids]), (n, T))
+    n_terms, ctx = pre.n_terms, pre.ctx_hit
+    base = combine_arrays(np.where(trained, P, 0.0), trained, n_terms, ctx, VOCAB_WEIGHT,
+                          CONTEXT_WEIGHT)
+    best = base.max(axis=1, keepdims=True) if T else np.zeros((n, 1))
+    is_best = (base == best) & (best > 0)
+    n_vocab = np.broadcast_to((n_terms > 0).sum(axis=1, keepdims=True), (n, T))
+    pc = np.clip(P, 1e-4, 1 - 1e-4)
+    logit = np.log(pc / (1 - pc)) * trained
+    v = 1.0 - 0.5 ** n_terms
+    F = np.stack([base, base - best, is_best, n_vocab, logit, trained, v,
+                  (n_terms > 0) & ~trained, ctx, v * trained], axis=-1).astype(float)
+    return F.reshape(n * T, len(STACK_FEATURES)), base
+
+
+def theme_thresholds(scores: np.ndarray, gold: np.ndarray, ids: list[str], threshold: float,
+                     shrink: float) -> dict[str, float]:
+    """Per-theme thresholds from out-of-fold ``scores`` and ``gold`` (both n × T): for each
+    theme with positives, the THRESHOLD_GRID value maximising its F1 (ties → closest to
+    ``threshold``), then ``w·t_theme + (1 - w)·threshold`` with ``w = n_pos / (n_pos + shrink)``.
+    Themes without positives keep the global threshold (absent from the dict)."""
+    out = {}
+    for j, tid in enumerate(ids):
+        y = gold[:, j]
+        n_pos = int(y.sum())
+        if n_pos == 0:
+            continue
+        best_t, best_f = threshold, -1.0
+        for t in sorted(THRESHOLD_GRID, key=lambda x: abs(x - threshold)):
+            pred = scores[:, j] >= t
+            tp = int((pred & y).sum())
+            f = 2 * tp / (pred.sum() + n_pos)
+            if f > best_f + 1e-12:
+                best_t, best_f = t, f
+        w = n_pos / (n_pos + shrink)
+        out[tid] = round(w * best_t + (1 - w) * threshold, 4)
+    return out
+
+
+def combine_arrays(p: np.ndarray, trained: np.ndarray, n_terms: np.ndarray, ctx: np.ndarray,
+                   vocab_weight: float, context_weight: float) -> np.ndarray:
+    """Vectorised :func:`combine`: arrays of p_model, trained (bool), n_terms and context (all
+    n × T, or broadcastable) → scores n × T."""
+    c = context_weight * ctx
+    v = vocab_weight * (1.0 - 0.5 ** n_terms)
+    with_model = 1.0 - (1.0 - p) * (1.0 - v) * (1.0 - c)
+    v_alone = np.where(n_terms > 0, 1.0 - 0.5 ** (n_terms + 1), 0.0)
+    alone = 1.0 - (1.0 - v_alone) * (1.0 - c)
+    return np.where(trained, with_model, alone)
+
+
+def decide_matrix(scores: np.ndarray, threshold: float, top_threshold: float | None) -> np.ndarray:
+    """Boolean n × T: themes kept (score ≥ threshold, plus each row's best theme when it
+    scores ≥ top_threshold; ties → the first theme)."""
+    keep = scores >= threshold
+    if top_threshold is not None and scores.shape[1]:
+        best = scores.argmax(axis=1)
+        rows = np.arange(len(scores))
+        keep[rows, best] |= scores[rows, best] >= top_threshold
+    return keep
+
+
+def _tune(pre: _Pre, doc_col: np.ndarray, labels, ids, matcher, docs
+          ) -> tuple[dict[tuple, float], dict[tuple, np.ndarray]]:
+    """Micro-F1 of every (min positives, vocab weight, context weight, threshold, top
+    threshold) of the grids, by leave-one-document-out inside the training data. Each inner
+    fold fits one model (every theme with ≥ min(MIN_POSITIVES_GRID) positives); a larger
+    minimum only switches classifiers off, so it is scored from the same probabilities.
+    Also returns the out-of-fold score matrices (n × T) per (min positives, vocab weight,
+    context weight)."""
+    T = len(ids)
+    Y = np.array([[t in lab for t in ids] for lab in labels], dtype=bool).reshape(len(labels), T)
+    grid = [(mp, vw, cw, th, top) for mp in MIN_POSITIVES_GRID for vw, cw in WEIGHT_GRID
+            for th in THRESHOLD_GRID for top in TOP_GRID]
+    tp = dict.fromkeys(grid, 0)
+    fp = dict.fromkeys(grid, 0)
+    fn = dict.fromkeys(grid, 0)
+    mp_min = min(MIN_POSITIVES_GRID)
+    oof = {(mp, vw, cw): np.zeros(Y.shape) for mp in MIN_POSITIVES_GRID for vw, cw in WEIGHT_GRID}
+    for d in docs:
+        tr, te = np.where(doc_col != d)[0], np.where(doc_col == d)[0]
+        inner = _fit_pre(pre.take(tr), [labels[i] for i in tr], ids, matcher, mp_min)
+        P = _probabilities(inner, pre.take(te))
+        npos = Y[tr].sum(axis=0)
+        fitted = np.array([inner.classifiers.get(t) is not None for t in ids])
         for mp in MIN_POSITIVES_GRID:
-            inner = _fit(frame.iloc[tr], [labels[i] for i in tr], ids, matcher, mp)
-            scores = score_frame(inner, frame.iloc[te])
-            for g in grid:
-                if g[0] != mp:
-                    continue
-                for k, i in enumerate(te):
-                    pred = {t for t, s in scores[k].items() if combine(s, g[1], g[2]) >= g[3]}
-                    gold = set(labels[i])
-                    tp[g] += len(pred & gold)
-                    fp[g] += len(pred - gold)
-                    fn[g] += len(gold - pred)
-    return {g: (2 * tp[g] / (2 * tp[g] + fp[g] + fn[g]) if tp[g] else 0.0) for g in grid}
+            trained = fitted & (npos >= mp)
+            for vw, cw in WEIGHT_GRID:
+                S = combine_arrays(np.where(trained, P, 0.0), trained, pre.n_terms[te],
+                                   pre.ctx_hit[te], vw, cw)
+                oof[(mp, vw, cw)][te] = S
+                for th in THRESHOLD_GRID:
+                    for top in TOP_GRID:
+                        keep = decide_matrix(S, th, top)
+                        g = (mp, vw, cw, th, top)
+                        tp[g] += int((keep & Y[te]).sum())
+                        fp[g] += int((keep & ~Y[te]).sum())
+                        fn[g] += int((~keep & Y[te]).sum())
+    f1 = {g: (2 * tp[g] / (2 * tp[g] + fp[g] + fn[g]) if tp[g] else 0.0) for g in grid}
+    return f1, oof
+
+
+def _probabilities(model: ThemeModel, pre: _Pre) -> np.ndarray:
+    """n × T model probabilities (0 for themes without a classifier)."""
+    P = np.zeros((len(pre.lemmas), len(model.theme_ids)))
+    if model.vectorizer is None or len(pre.lemmas) == 0:
+        return P
+    X = None
+    for j, tid in enumerate(model.theme_ids):
+        clf = model.classifiers.get(tid)
+        if clf is not None:
+            X = _features(model, pre) if X is None else X
+            P[:, j] = clf.predict_proba(X)[:, 1]
+    return P
 
 
 def combine(comp: dict, vocab_weight: float, context_weight: float) -> float:
@@ -261,8 +506,13 @@ def score_frame(model: ThemeModel, frame: pd.DataFrame) -> list[dict[str, dict]]
     out: list[dict[str, dict]] = [dict() for _ in range(len(frame))]
     if len(frame) == 0:
         return out
-    unit_hits, ctx_hits = _vocab_hits(frame, model.matcher)
-    X = _features(model, frame, unit_hits, ctx_hits) if model.vectorizer is not None else None
+    pre = _precompute(frame, model.matcher, model.theme_ids)
+    unit_hits, ctx_hits = pre.unit_hits, pre.ctx_hits
+    stacked = None
+    if model.stacker is not None:
+        F, base = stack_features(model, pre)
+        stacked = model.stacker.predict_proba(F)[:, 1].reshape(base.shape)
+    X = _features(model, pre) if model.vectorizer is not None else None
     names = feature_names(model) if X is not None else []
     probs = {}
     for tid, clf in model.classifiers.items():
@@ -277,12 +527,16 @@ def score_frame(model: ThemeModel, frame: pd.DataFrame) -> list[dict[str, dict]]
             c = 1.0 if cterms else 0.0
             comp = {"p_model": p, "trained": tid in probs, "n_terms": len(terms), "context": c}
             score = combine(comp, model.vocab_weight, model.context_weight)
-            if score <= 0.0:
+            if score <= 0.0:  # no evidence at all
                 continue
+            if stacked is not None:
+                score = float(stacked[i, model.theme_ids.index(tid)])
             evidence = list(terms)
             if tid in probs and p >= 0.2:
-                for f in _top_features(model.classifiers[tid], X[i], names):
-                    if not f.startswith("vocabulaire:") and f not in evidence:
+                for f in _top_features(model.classifiers[tid], X[i], names, k=6):
+                    if len(evidence) >= len(terms) + 3:
+                        break
+                    if not f.startswith(("vocabulaire:", "vecteur:")) and f not in evidence:
                         evidence.append(f)
             model_ctx = any(e.startswith("contexte") for e in evidence)
             if model.context_weight > 0 and cterms:
@@ -290,6 +544,21 @@ def score_frame(model: ThemeModel, frame: pd.DataFrame) -> list[dict[str, dict]]
             comp["context_used"] = bool(model_ctx or (model.context_weight > 0 and cterms))
             out[i][tid] = {**comp, "score": score, "vocab": v, "evidence": evidence}
     return out
+
+
+def decide(scores: dict[str, float], threshold: float, top_threshold: float | None = None,
+           theme_thresholds: dict[str, float] | None = None) -> list[str]:
+    """Themes kept for one unit from ``{theme: score}`` (in codebook order), best first: every
+    theme scoring ≥ its threshold (``theme_thresholds[theme]``, else ``threshold``), plus the
+    best theme when it scores ≥ ``top_threshold``."""
+    per = theme_thresholds or {}
+    kept = {t for t, s in scores.items() if s >= per.get(t, threshold)}
+    if top_threshold is not None and scores:
+        best = max(scores, key=lambda t: scores[t])  # first of equals, as argmax
+        if scores[best] >= top_threshold:
+            kept.add(best)
+    order = list(scores)
+    return sorted(kept, key=lambda t: (-scores[t], order.index(t)))
 
 
 def _sources(s: dict) -> str:
@@ -331,16 +600,15 @@ def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
         if key in human:
             chosen = [(t, 1.0, "human", "annotation") for t in human[key]]
         else:
-            chosen = []
-            for tid, s in scores[i].items():
-                if tid not in allowed:
-                    continue
-                if s["score"] >= model.threshold:
-                    chosen.append((tid, round(s["score"], 4), _sources(s), ";".join(s["evidence"])))
-                elif s["score"] >= CANDIDATE_MIN:
+            sc = {t: s for t, s in scores[i].items() if t in allowed}
+            kept = decide({t: s["score"] for t, s in sc.items()}, model.threshold,
+                          model.top_threshold, model.theme_thresholds)
+            chosen = [(t, round(sc[t]["score"], 4), _sources(sc[t]), ";".join(sc[t]["evidence"]))
+                      for t in kept]
+            for tid, s in sc.items():
+                if tid not in kept and s["score"] >= CANDIDATE_MIN:
                     cands.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "theme": tid,
                                   "score": round(s["score"], 4)})
-            chosen.sort(key=lambda c: -c[1])
         for tid, sc, src, ev in chosen:
             rows.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "theme": tid, "score": sc,
                          "sources": src, "evidence": ev})
@@ -358,11 +626,8 @@ def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
 
 def predict_labels(model: ThemeModel, frame: pd.DataFrame) -> list[list[str]]:
     """Assigned theme ids per row of ``frame`` (no human override), best first."""
-    out = []
-    for s in score_frame(model, frame):
-        got = [(t, v["score"]) for t, v in s.items() if v["score"] >= model.threshold]
-        out.append([t for t, _ in sorted(got, key=lambda x: -x[1])])
-    return out
+    return [decide({t: v["score"] for t, v in s.items()}, model.threshold, model.top_threshold,
+                   model.theme_thresholds) for s in score_frame(model, frame)]
 
 
 def vocabulary_labels(matcher: VocabularyMatcher, frame: pd.DataFrame) -> list[list[str]]:
