@@ -309,8 +309,10 @@ def classify_cached(frame: pd.DataFrame, model, codebook, ann_df: pd.DataFrame |
 def _annotations_df(annotations: Path | None) -> pd.DataFrame | None:
     if annotations is None or not Path(annotations).is_file():
         return None
+    from pipeline.classify.annotations import load_annotations
+
     try:
-        return pd.read_csv(annotations, dtype=str, keep_default_na=False)
+        return load_annotations(annotations)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"{annotations} illisible ({exc}) : corrigez-le (CSV en UTF-8, "
                          "colonnes doc_id, unit_id, kind, text, themes)") from exc

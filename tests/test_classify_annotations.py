@@ -60,3 +60,15 @@ def test_match_annotations_respects_doc_id_and_is_one_to_one():
 def test_match_annotations_without_annotations():
     units = pd.DataFrame({"doc_id": ["a"], "unit_id": ["u1"], "text": ["t"]})
     assert match_annotations(units, None).empty
+
+
+def test_stale_unit_id_with_other_text_is_not_trusted():
+    units = pd.DataFrame({"doc_id": ["a", "a"], "unit_id": ["u0001", "u0002"],
+                          "kind": ["objective", "objective"],
+                          "text": ["Créer un taxi social", "Ouvrir une épicerie sociale"]})
+    # the reviewer's row names u0001 but its text is now unit u0002's (ids shifted)
+    ann = pd.DataFrame({"doc_id": ["a"], "unit_id": ["u0001"], "kind": ["objective"],
+                        "text": ["Ouvrir une épicerie sociale"], "themes": ["aide_alimentaire"]})
+    m = match_annotations(units, ann)
+    assert m["unit_id"].tolist() == ["u0002"]
+    assert m["themes_human"].tolist() == ["aide_alimentaire"]

@@ -81,7 +81,11 @@ def match_annotations(units_df: pd.DataFrame, ann_df: pd.DataFrame | None) -> pd
         cand = [i for i in units.index[units["doc_id"] == doc] if i not in taken]
         uid = str(row.get("unit_id", "") or "")
         themes = ";".join(split_themes(row.get("themes", "")))
-        hit = [i for i in cand if uid and units.at[i, "unit_id"] == uid]
+        text_key = normalise_text(row.get("text", ""))
+        # a unit_id counts only when the texts still agree: ids shift when a document changes
+        hit = [i for i in cand if uid and units.at[i, "unit_id"] == uid
+               and (not text_key or keys[i] == text_key
+                    or fuzz.ratio(keys[i], text_key) >= FUZZY_MIN)]
         if not hit:
             key = normalise_text(row.get("text", ""))
             hit = [i for i in cand if keys[i] == key]

@@ -709,17 +709,17 @@ def annotation_frame(ann: pd.DataFrame, lemmatise=None) -> pd.DataFrame:
 
 
 def default_model(codebook, annotations_path=None, lemmatise=None) -> ThemeModel:
-    """Train on ``annotations_path`` (annotations.csv; default ``corpus/annotations.csv``).
+    """Train on ``annotations_path`` (an annotations.csv).
 
     Annotation texts and contexts are lemmatised with the shared spaCy model (one load).
-    Without annotations the model has no classifiers: vocabulary and context only.
+    Without annotations (``None`` or a missing file) the model has no classifiers: vocabulary
+    and context only — never a file picked from the current directory.
     """
     from pathlib import Path
 
     from pipeline.classify.annotations import load_annotations
 
-    path = Path(annotations_path) if annotations_path else Path("corpus") / "annotations.csv"
-    ann = load_annotations(path)
+    ann = load_annotations(Path(annotations_path)) if annotations_path else None
     matcher = build_matcher(codebook, lemmatise)
     if ann is None or len(ann) == 0:
         return _fit(pd.DataFrame(columns=FRAME_COLUMNS), [], [t.id for t in codebook], matcher)
