@@ -176,11 +176,19 @@ class ThemeModel:
 
 
 def _vocab_hits(frame: pd.DataFrame, matcher: VocabularyMatcher):
-    unit = [matcher.match(lem, tok, txt) for lem, tok, txt in
-            zip(_col(frame, "lemmas"), _col(frame, "tokens"), _col(frame, "text"), strict=False)]
-    ctx = [matcher.match(lem, tok, txt) for lem, tok, txt in
-           zip(_col(frame, "context"), _col(frame, "context_tokens"), _col(frame, "context_text"), strict=False)]
-    return unit, ctx
+    """Vocabulary hits of each unit and of its ancestors' titles (each distinct input once:
+    siblings share their context, templates repeat sentences)."""
+    memo: dict[tuple[str, str, str], dict] = {}
+
+    def hits(cols):
+        out = []
+        for key in zip(*(_col(frame, c) for c in cols), strict=True):
+            if key not in memo:
+                memo[key] = matcher.match(*key)
+            out.append(memo[key])
+        return out
+
+    return hits(("lemmas", "tokens", "text")), hits(("context", "context_tokens", "context_text"))
 
 
 @dataclass
@@ -490,13 +498,19 @@ def combine(comp: dict, vocab_weight: float, context_weight: float) -> float:
     return 1.0 - (1.0 - v_alone) * (1.0 - c)
 
 
-def _top_features(clf, x_row, names, k: int = 3) -> list[str]:
-    contrib = x_row.multiply(clf.coef_[0]).tocsr()
-    if contrib.nnz == 0:
-        return []
-    idx = contrib.indices[np.argsort(-contrib.data)]
-    vals = dict(zip(contrib.indices, contrib.data, strict=False))
-    return [names[i] for i in idx[:k] if vals[i] > 0]
+def _top_features(clf, X, rows: list[int], names, k: int = 3) -> dict[int, list[str]]:
+    """For each row index in ``rows``, the ``k`` features of ``X`` that pushed ``clf`` most
+    towards the theme (positive contributions only, largest first). One sparse product."""
+    if not rows:
+        return {}
+    contrib = X[rows].multiply(clf.coef_[0]).tocsr()
+    out: dict[int, list[str]] = {}
+    for j, row in enumerate(rows):
+        s, e = contrib.indptr[j], contrib.indptr[j + 1]
+        data, ind = contrib.data[s:e], contrib.indices[s:e]
+        order = np.lexsort((ind, -data))  # largest first, ties by feature index
+        out[row] = [names[ind[o]] for o in order[:k] if data[o] > 0]
+    return out
 
 
 def score_frame(model: ThemeModel, frame: pd.DataFrame) -> list[dict[str, dict]]:
@@ -518,6 +532,9 @@ def score_frame(model: ThemeModel, frame: pd.DataFrame) -> list[dict[str, dict]]
     for tid, clf in model.classifiers.items():
         if clf is not None and X is not None:
             probs[tid] = clf.predict_proba(X)[:, 1]
+    top = {tid: _top_features(model.classifiers[tid], X, np.flatnonzero(p >= 0.2).tolist(),
+                              names, k=6)
+           for tid, p in probs.items()}
     for i in range(len(frame)):
         for tid in model.theme_ids:
             p = float(probs[tid][i]) if tid in probs else 0.0
@@ -533,7 +550,7 @@ def score_frame(model: ThemeModel, frame: pd.DataFrame) -> list[dict[str, dict]]
                 score = float(stacked[i, model.theme_ids.index(tid)])
             evidence = list(terms)
             if tid in probs and p >= 0.2:
-                for f in _top_features(model.classifiers[tid], X[i], names, k=6):
+                for f in top[tid][i]:
                     if len(evidence) >= len(terms) + 3:
                         break
                     if not f.startswith(("vocabulaire:", "vecteur:")) and f not in evidence:

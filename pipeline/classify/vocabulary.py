@@ -64,11 +64,23 @@ def _in_order(needle: tuple[str, ...], hay: list[str], max_gap: int = MAX_GAP) -
     return False
 
 
+_WORD_RE = re.compile(r"\w+")
+
+
 @dataclass
 class VocabularyMatcher:
     """Finds the codebook terms of each theme in a unit (picklable)."""
 
     terms: list[Term] = field(default_factory=list)
+
+    def _needed(self, t: Term, lem: set, tok: set, raw: set, folded_words: set) -> bool:
+        """Cheap necessary condition for ``t`` to match (all its words are present)."""
+        if t.kind == "acronym":
+            return all(w in raw for w in _WORD_RE.findall(t.term))
+        if t.kind == "literal":
+            return all(w in folded_words for w in _WORD_RE.findall(_fold(t.term)))
+        return (all(w in lem for w in t.lemmas)
+                or (bool(t.tokens) and all(w in tok for w in t.tokens)))
 
     def match(self, lemmas: str, tokens: str = "", text: str = "") -> dict[str, list[str]]:
         """Terms found per theme in one unit.
@@ -81,8 +93,12 @@ class VocabularyMatcher:
         lem = lemmas.split()
         tok = tokens.split()
         folded = _fold(text)
+        lem_set, tok_set = set(lem), set(tok)
+        raw_set, folded_set = set(_WORD_RE.findall(text)), set(_WORD_RE.findall(folded))
         out: dict[str, list[str]] = {}
         for t in self.terms:
+            if not self._needed(t, lem_set, tok_set, raw_set, folded_set):
+                continue
             if t.kind == "acronym":
                 hit = bool(t.pattern.search(text))
             elif t.kind == "literal":
