@@ -414,6 +414,7 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         themes[["doc_id", "unit_id", "themes"]], on=["doc_id", "unit_id"], how="left")
     units["themes"] = units["themes"].fillna("")
     review = classify.review_table(units, unit_themes)
+    unit_themes.attrs.clear()  # review candidates: not to be copied on every access nor saved
     timings["classify"] = time.perf_counter() - t
 
     # compare
@@ -431,12 +432,7 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         from pipeline.report import build_report
 
         t = time.perf_counter()
-        benchmarks = {}
-        for doc_id in documents.loc[documents["status"] == "ok", "doc_id"]:
-            try:
-                benchmarks[doc_id] = compare.benchmark(doc_id, tables)
-            except ValueError:
-                pass
+        benchmarks = compare.benchmark_all(tables)
         build_report(tables, documents, units, unit_themes, codebook_themes, out, benchmarks)
         written += ["report.html"] + sorted(
             str(p.relative_to(out)) for p in (out / "figures").glob("*.png"))

@@ -420,6 +420,61 @@ def test_benchmark_single_document(corpus):
     assert b.n_peers == 0 and "pas de comparaison" in b.to_text()
 
 
+
+def _same_benchmark(a, b):
+    assert (a.doc_id, a.commune_label, a.n_peers) == (b.doc_id, b.commune_label, b.n_peers)
+    for part in ("unique_themes", "missing_themes", "emphasis", "nearest", "terms"):
+        pd.testing.assert_frame_equal(getattr(a, part).reset_index(drop=True),
+                                      getattr(b, part).reset_index(drop=True), obj=part)
+
+
+def test_benchmark_all_matches_benchmark_per_document(built):
+    every = compare.benchmark_all(built)
+    assert list(every) == ["a", "b", "c"]
+    for d, b in every.items():
+        _same_benchmark(b, compare.benchmark(d, built))
+    # the hand-checked facts of test_benchmark_logic hold for the batch result too
+    a = every["a"]
+    assert a.missing_themes["theme"].tolist() == ["sante"]
+    assert a.nearest[a.nearest["measure"] == "thèmes"]["doc_id"].tolist() == ["c", "b"]
+    assert compare.benchmark_all({}) == {}
+
+
+def test_benchmark_records_without_dataframes(built):
+    import pickle
+
+    b = compare.benchmark_all(built)["a"]
+    # rows as plain dicts, read before any DataFrame was built
+    near = b.records("nearest")
+    assert [(r["measure"], r["rank"], r["doc_id"]) for r in near if r["measure"] == "thèmes"] \
+        == [("thèmes", 1, "c"), ("thèmes", 2, "b")]
+    assert "emphasis" not in b.__dict__
+    emph = b.records("emphasis")
+    assert emph == b.emphasis.to_dict("records") or all(  # NaN != NaN: compare field by field
+        all(x == y or (x != x and y != y) for x, y in zip(r1.values(), r2.values(), strict=True))
+        for r1, r2 in zip(emph, b.emphasis.to_dict("records"), strict=True))
+    assert b.records("terms") == b.terms.to_dict("records")
+    assert [r["term"] for r in b.records("terms")] == ["logement"]
+    again = pickle.loads(pickle.dumps(b))
+    _same_benchmark(again, b)
+    assert "Alpha" in repr(b) and "Alpha" in again.to_text()
+    with pytest.raises(AttributeError):
+        b.no_such_field  # noqa: B018
+
+
+def test_structure_first_hits_stop_per_document():
+    cfg = {"budget_patterns": [r"(?i)\bbudget\b"], "pst_patterns": [r"\bPST\b"],
+           "budget_kinds": ["objective"]}
+    docs = ["x", "x", "x", "y", "y"]
+    kinds = ["preamble", "objective", "objective", "objective", "preamble"]
+    fulls = ["Le budget du CPAS", "1. Un budget clair", "2. Le budget encore", "Rien",
+             "Lien avec le PST"]
+    evidence, pst = tables._first_hits(docs, kinds, fulls, cfg)
+    # the preamble of x mentions the budget but is not of a budget kind; the first objective is
+    assert evidence == {"x": "1. Un budget clair"}
+    assert pst == {"y"}
+
+
 # --------------------------------------------------------------------------- workbook
 
 
@@ -465,3 +520,19 @@ def test_ner_noise_is_filtered():
     # sentence-initial word, the CPAS itself, a gazetteer name (PCS) and a fragment are dropped
     assert pt["partner"].tolist() == ["Taxi Social", "UNIA"]
     assert set(pt["source"]) == {"ner"}
+
+
+def test_workbook_column_cells_by_type():
+    from pipeline.compare.workbook import _column_cells
+
+    cells = _column_cells("B", ["a<b", 3, 0.25, float("nan"), True, None, " x", float("inf")])
+    assert cells == [
+        '<c r="B2" t="inlineStr"><is><t>a&lt;b</t></is></c>',
+        '<c r="B3"><v>3</v></c>',
+        '<c r="B4"><v>0.25</v></c>',
+        "",
+        '<c r="B6" t="b"><v>1</v></c>',
+        "",
+        '<c r="B8" t="inlineStr"><is><t xml:space="preserve"> x</t></is></c>',
+        '<c r="B9" t="inlineStr"><is><t>∞</t></is></c>',
+    ]

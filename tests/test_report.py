@@ -152,6 +152,46 @@ def test_similarity_matrix_is_symmetric_from_one_direction():
     assert m[3, 3] == 1.0
 
 
+def test_similarity_matrix_later_row_wins_and_unknown_docs_ignored():
+    # (a, b) given twice with different values, then (b, a): the last row sets both cells;
+    # a row naming a document outside ``docs`` and a NaN value are ignored
+    sim = pd.DataFrame({"doc_a": ["a", "a", "b", "a", "a"], "doc_b": ["b", "b", "a", "x", "c"],
+                        "cosine_lemmas": [0.1, 0.2, 0.3, 0.9, np.nan]})
+    m = similarity_matrix(sim, ["a", "b", "c"], "cosine_lemmas")
+    assert m[0, 1] == m[1, 0] == 0.3
+    assert np.isnan(m[0, 2]) and np.isnan(m[2, 0])
+
+
+def test_plain_drops_attrs_without_copying():
+    from pipeline.report.html import _plain, _records
+
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", None]})
+    df.attrs["big"] = list(range(10))
+    plain = _plain(df)
+    assert plain.attrs == {} and df.attrs["big"] == list(range(10))
+    assert plain["a"].tolist() == [1, 2]
+    recs = _records(df)
+    assert recs[0] == {"a": 1, "b": "x"}
+    assert recs[1]["a"] == 2 and pd.isna(recs[1]["b"])  # missing text stays missing
+
+
+def test_report_same_with_batch_benchmarks_as_with_dicts(fx, tmp_path):
+    """Benchmarks of compare.benchmark_all (lazy tables, rendered from records) give the same
+    page as the same benchmarks turned into plain dicts of DataFrames."""
+    from pipeline import compare
+
+    batch = compare.benchmark_all(fx["tables"])
+    assert set(batch) == {"ittre-2019", "saint-leger-2025", "trooz-2019"}
+    as_dicts = {d: {f.name: getattr(b, f.name) for f in dataclasses.fields(b)}
+                for d, b in compare.benchmark_all(fx["tables"]).items()}
+    args = (fx["tables"], fx["documents"], fx["units"], fx["unit_themes"], fx["codebook"])
+    page = render_html(*args, batch, {})
+    assert page == render_html(*args, as_dicts, {})
+    trooz = article(page, "trooz-2019")
+    # trooz's peers are Ittre and Saint-Léger (theme_matrix.csv)
+    assert "Comparée à 2 autres déclarations." in trooz
+
+
 def test_figures_are_png_and_deterministic(fx):
     a = render_figures(fx["tables"], fx["codebook"])
     b = render_figures(fx["tables"], fx["codebook"])

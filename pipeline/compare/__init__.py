@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from pipeline.compare.benchmark import Benchmark, benchmark
+from pipeline.compare.benchmark import Benchmark, benchmark, benchmark_all
 from pipeline.compare.common import commune_label, content_units
 from pipeline.compare.keyness import distinctive_terms, log_likelihood
 from pipeline.compare.partners import load_gazetteer, partner_summary, partners
@@ -21,7 +21,7 @@ from pipeline.compare.tables import axis_themes, compare_by, structure, theme_ma
 from pipeline.compare.workbook import sheet_name, write_workbook
 
 __all__ = [
-    "Benchmark", "benchmark", "build_tables", "write_workbook", "commune_label",
+    "Benchmark", "benchmark", "benchmark_all", "build_tables", "write_workbook", "commune_label",
     "content_units", "theme_matrix", "theme_wide", "axis_themes", "structure", "compare_by",
     "similarity", "similarity_matrix", "nearest", "distinctive_terms", "log_likelihood",
     "partners", "partner_summary", "load_gazetteer", "find_shared", "split_sentences",

@@ -125,8 +125,12 @@ def partners(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | N
     u = units[units["doc_id"].isin(ids)]
     rows = []
     full = [f"{a} {b}" for a, b in zip(texts(u["label"]), texts(u["text"]), strict=True)]
+    found: dict[str, list[str]] = {}  # declarations repeat sentences: search each text once
     for doc, uid, text in zip(u["doc_id"].tolist(), u["unit_id"].tolist(), full, strict=True):
-        for name in gaz.find(text):
+        names = found.get(text)
+        if names is None:
+            names = found[text] = gaz.find(text)
+        for name in names:
             rows.append((doc, uid, name, gaz.categories.get(name, ""), "gazetteer"))
     if nlp is not None and len(nlp) and "entities" in nlp.columns:
         labels = set(cfg.get("ner_labels", ["ORG"]))
@@ -136,8 +140,9 @@ def partners(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | N
         ignore_words = {_fold(x) for x in cfg.get("ner_ignore_words", [])}
         max_words = int(cfg.get("ner_max_words", 6))
         n = nlp[nlp["doc_id"].isin(ids)]
-        for doc, uid, ents in zip(n["doc_id"].tolist(), n["unit_id"].tolist(),
-                                  n["entities"].tolist(), strict=True):
+
+        def kept(ents) -> list[str]:
+            out = []
             for text, label in _entities(ents):
                 if label not in labels:
                     continue
@@ -150,6 +155,19 @@ def partners(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | N
                         or (len(name.split()) == 1 and sum(ch.isupper() for ch in name) < 2)
                         or gaz.find(name)):
                     continue
+                out.append(name)
+            return out
+
+        cache: dict[str, list[str]] = {}
+        for doc, uid, ents in zip(n["doc_id"].tolist(), n["unit_id"].tolist(),
+                                  n["entities"].tolist(), strict=True):
+            if isinstance(ents, str):
+                names = cache.get(ents)
+                if names is None:
+                    names = cache[ents] = kept(ents)
+            else:
+                names = kept(ents)
+            for name in names:
                 rows.append((doc, uid, name, NER_CATEGORY, "ner"))
     df = pd.DataFrame(rows, columns=PARTNER_COLUMNS).drop_duplicates()
     return df.sort_values(["doc_id", "unit_id", "source", "partner"], kind="stable"

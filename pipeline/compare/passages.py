@@ -107,9 +107,13 @@ def _sentences(documents: pd.DataFrame, units: pd.DataFrame, min_words: int) -> 
     rows = []
     pos = 0
     norm_cache: dict[str, str] = {}
+    split_cache: dict[str, list[str]] = {}  # boilerplate recurs: split each text once
     for doc, uid, text in zip(u["doc_id"].tolist(), u["unit_id"].tolist(), texts(u["text"]),
                               strict=True):
-        for s in split_sentences(text):
+        parts = split_cache.get(text)
+        if parts is None:
+            parts = split_cache[text] = split_sentences(text)
+        for s in parts:
             pos += 1
             if len(s.split()) >= min_words:
                 n = norm_cache.get(s)

@@ -159,6 +159,27 @@ def _matches_any(values: pd.Series, patterns) -> pd.Series:
                      index=values.index, dtype=bool)
 
 
+def _first_hits(doc_ids: list[str], kinds: list[str], fulls: list[str], cfg: dict
+                ) -> tuple[dict[str, str], set[str]]:
+    """Budget evidence and PST mentions, units in reading order.
+
+    Out: (doc_id → text of its first unit of a ``budget_kinds`` kind matching a budget
+    pattern, doc_ids with a unit matching a PST pattern). Each document's units are searched
+    only until the first hit (the regexes are most of the cost of ``structure``).
+    """
+    budget = compile_patterns(cfg["budget_patterns"])
+    pst = compile_patterns(cfg["pst_patterns"])
+    budget_kinds = set(cfg["budget_kinds"])
+    evidence: dict[str, str] = {}
+    pst_docs: set[str] = set()
+    for doc, kind, full in zip(doc_ids, kinds, fulls, strict=True):
+        if doc not in evidence and kind in budget_kinds and any(p.search(full) for p in budget):
+            evidence[doc] = full
+        if doc not in pst_docs and any(p.search(full) for p in pst):
+            pst_docs.add(doc)
+    return evidence, pst_docs
+
+
 def structure(documents: pd.DataFrame, units: pd.DataFrame, config: dict | None = None
               ) -> pd.DataFrame:
     """Shape of each declaration read.
@@ -184,12 +205,8 @@ def structure(documents: pd.DataFrame, units: pd.DataFrame, config: dict | None 
     words = u.groupby("doc_id")["n_words"].sum()
     sizes = u.groupby("doc_id").size()
     pre_words = u[u["kind"] == "preamble"].groupby("doc_id")["n_words"].sum()
-    budget_units = u[u["kind"].isin(cfg["budget_kinds"])]
-    budget_hit = budget_units[_matches_any(budget_units["full"],
-                                           compile_patterns(cfg["budget_patterns"]))]
-    evidence = budget_hit.groupby("doc_id")["full"].first()
-    pst = u[_matches_any(u["full"], compile_patterns(cfg["pst_patterns"]))]
-    pst_docs = set(pst["doc_id"])
+    evidence, pst_docs = _first_hits(u["doc_id"].tolist(), u["kind"].tolist(),
+                                     u["full"].tolist(), cfg)
     rows = []
     for d in ids:
         def k(kind, d=d):

@@ -128,6 +128,34 @@ def _cell_xml(ref: str, v, style: str = "") -> str:
     return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
+def _text_cell_tail(v: str) -> str:
+    """What follows ``<c r="A1"`` for a text value (inline string)."""
+    text = _esc(v)
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+def _column_cells(letter: str, values: list, first_row: int = 2) -> list[str]:
+    """The <c> elements of one column (same output as ``_cell_xml`` per value), with the
+    escaping of repeated texts done once; plain Python values take a fast path."""
+    out = []
+    tails: dict[str, str] = {}
+    for r, v in enumerate(values, first_row):
+        cls = v.__class__
+        if cls is str:
+            tail = tails.get(v)
+            if tail is None:
+                tail = tails[v] = _text_cell_tail(v)
+            out.append(f'<c r="{letter}{r}"{tail}')
+        elif cls is float and v == v and v not in (math.inf, -math.inf):
+            out.append(f'<c r="{letter}{r}"><v>{v!r}</v></c>')
+        elif cls is int:
+            out.append(f'<c r="{letter}{r}"><v>{v}</v></c>')
+        else:
+            out.append(_cell_xml(f"{letter}{r}", v))
+    return out
+
+
 def _widths(df: pd.DataFrame, sample: int = 300) -> list[float]:
     out = []
     head = df.head(sample)
@@ -153,9 +181,9 @@ def _sheet_xml(df: pd.DataFrame) -> str:
     header = "".join(_cell_xml(f"{c}1", str(name), ' s="1"')
                      for c, name in zip(letters, df.columns, strict=True))
     parts.append(f'<row r="1">{header}</row>')
-    for r, row in enumerate(df.itertuples(index=False, name=None), start=2):
-        cells = "".join(_cell_xml(f"{c}{r}", v) for c, v in zip(letters, row, strict=True))
-        parts.append(f'<row r="{r}">{cells}</row>')
+    columns = [_column_cells(c, df.iloc[:, i].tolist()) for i, c in enumerate(letters)]
+    for r, cells in enumerate(zip(*columns, strict=True), start=2):
+        parts.append(f'<row r="{r}">{"".join(cells)}</row>')
     parts.append("</sheetData></worksheet>")
     return "".join(parts)
 
@@ -196,11 +224,12 @@ def _xlsx_parts(sheets: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, str]]
 
 def _write_xlsx(path: Path, sheets: list[tuple[str, pd.DataFrame]]) -> None:
     """Write a minimal .xlsx (fixed zip timestamps: same tables → same bytes)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for name, xml in _xlsx_parts(sheets):
             info = zipfile.ZipInfo(name, date_time=_FIXED_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, xml.encode("utf-8"))
+            # level 1: a third of the time of the default level, ~20 % larger file
+            z.writestr(info, xml.encode("utf-8"), compresslevel=1)
 
 
 def workbook_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -88,11 +88,11 @@ def share_pivot(theme_matrix: pd.DataFrame, docs: Sequence[str], themes: Sequenc
     mat = np.zeros((len(docs), len(themes)))
     if theme_matrix is None or not len(theme_matrix):
         return mat
-    di = {d: i for i, d in enumerate(docs)}
-    ti = {t: j for j, t in enumerate(themes)}
-    for d, t, v in zip(theme_matrix["doc_id"], theme_matrix["theme"], theme_matrix[value], strict=False):
-        if d in di and t in ti and pd.notna(v):
-            mat[di[d], ti[t]] = float(v)
+    i = pd.Index(list(docs), dtype=object).get_indexer(theme_matrix["doc_id"].to_numpy(dtype=object))
+    j = pd.Index(list(themes), dtype=object).get_indexer(theme_matrix["theme"].to_numpy(dtype=object))
+    v = pd.to_numeric(theme_matrix[value], errors="coerce").to_numpy(dtype=float)
+    keep = (i >= 0) & (j >= 0) & ~np.isnan(v)
+    mat[i[keep], j[keep]] = v[keep]  # on duplicates, the last row wins
     return mat
 
 
@@ -107,10 +107,17 @@ def similarity_matrix(similarity: pd.DataFrame, docs: Sequence[str],
     np.fill_diagonal(mat, 1.0)
     if similarity is None or not len(similarity) or column not in similarity:
         return mat
-    di = {d: i for i, d in enumerate(docs)}
-    for a, b, v in zip(similarity["doc_a"], similarity["doc_b"], similarity[column], strict=False):
-        if a in di and b in di and pd.notna(v):
-            mat[di[a], di[b]] = mat[di[b], di[a]] = float(v)
+    index = pd.Index(list(docs), dtype=object)
+    i = index.get_indexer(similarity["doc_a"].to_numpy(dtype=object))
+    j = index.get_indexer(similarity["doc_b"].to_numpy(dtype=object))
+    v = pd.to_numeric(similarity[column], errors="coerce").to_numpy(dtype=float)
+    keep = (i >= 0) & (j >= 0) & ~np.isnan(v)
+    i, j, v = i[keep], j[keep], v[keep]
+    # both directions of each pair; where a pair is given twice, the later row wins
+    both_i, both_j = np.concatenate([i, j]), np.concatenate([j, i])
+    pos = np.concatenate([np.arange(len(i))] * 2)
+    order = np.argsort(pos, kind="stable")
+    mat[both_i[order], both_j[order]] = np.concatenate([v, v])[order]
     return mat
 
 
@@ -144,7 +151,8 @@ def heatmap_figure(theme_matrix: pd.DataFrame, codebook: Iterable,
     col_labels = [_short(lab, 38) for _, lab in (themes if docs_as_rows else docs)]
     n_r, n_c = max(mat.shape[0], 1), max(mat.shape[1], 1)
     width = min(3.6 + 0.55 * n_c, 16)
-    height = min(2.2 + 0.3 * n_r, 40)
+    # unlabelled rows (many documents) need no height of their own: a compact image
+    height = min(2.2 + 0.3 * n_r, 40) if n_r <= MAX_LABELLED_DOCS else 12.0
     fig = Figure(figsize=(width, height))
     ax = fig.add_subplot()
     vmax = max(float(np.nanmax(mat)) if mat.size else 0.0, 0.05)
@@ -184,6 +192,8 @@ def similarity_figure(similarity: pd.DataFrame, docs: Sequence[tuple[str, str]])
     n = max(len(docs), 1)
     stacked = n > 16
     side = min(2.6 + 0.34 * n, 6.5) if not stacked else min(3.0 + 0.13 * n, 13.0)
+    if n > MAX_LABELLED_DOCS:  # no labels: a smaller image reads as well and draws faster
+        side = 7.0
     font = 8 if n <= 16 else max(4.5, 8 - (n - 16) / 12)
     if stacked:
         fig = Figure(figsize=(side + 1.6, 2 * side + 1.4), layout="constrained")

@@ -84,7 +84,31 @@ NNBSP = "\u202f"
 
 def esc(value) -> str:
     """HTML-escaped text of ``value`` ("" for None/NaN)."""
-    return html.escape(_s(value), quote=True)
+    if value.__class__ is str:
+        return _escape(value)
+    return _escape(_s(value))
+
+
+def _escape(text: str) -> str:
+    """``html.escape(text, quote=True)``, skipping the five replacements when not needed."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return html.escape(text, quote=True)
+    return text
+
+
+def _plain(df: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``df`` without its ``attrs`` (same data, not copied): pandas deep-copies ``attrs`` on
+    every column access, and classify stores large lists there."""
+    if df is not None and isinstance(df, pd.DataFrame) and df.attrs:
+        return pd.DataFrame(df)
+    return df
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    """``df.to_dict("records")`` built from whole columns (much faster on Arrow strings)."""
+    cols = [str(c) for c in df.columns]
+    lists = [df.iloc[:, i].tolist() for i in range(len(cols))]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
 def _s(value) -> str:
@@ -250,23 +274,31 @@ def _tooltips(unit_themes: pd.DataFrame | None) -> dict[tuple[str, str, str], st
     out: dict[tuple[str, str, str], str] = {}
     if unit_themes is None or not len(unit_themes):
         return out
+    unit_themes = _plain(unit_themes)
     n = len(unit_themes)
 
     def col(name):
         return unit_themes[name].tolist() if name in unit_themes else [""] * n
 
+    source_text: dict[str, str] = {}
     for d, u, t, score, sources, evidence in zip(col("doc_id"), col("unit_id"), col("theme"),
                                                  col("score"), col("sources"), col("evidence"),
                                                  strict=True):
         parts = []
         if _s(score):
             parts.append(f"score {fmt_float(score)}")
-        labels = [SOURCE_LABELS.get(x, x) for x in _s(sources).split(";") if x]
-        if labels:
-            parts.append(", ".join(labels))
-        words = [x.strip() for x in _s(evidence).split(";") if x.strip()]
-        if words:
-            parts.append("indices : " + ", ".join(words))
+        sources = _s(sources)
+        src = source_text.get(sources)
+        if src is None:
+            src = source_text[sources] = ", ".join(
+                SOURCE_LABELS.get(x, x) for x in sources.split(";") if x)
+        if src:
+            parts.append(src)
+        evidence = _s(evidence)
+        if evidence:
+            words = [x.strip() for x in evidence.split(";") if x.strip()]
+            if words:
+                parts.append("indices : " + ", ".join(words))
         out[(str(d), str(u), str(t))] = " · ".join(parts)
     return out
 
@@ -277,6 +309,22 @@ def chip(theme_id: str, themes: Mapping[str, ThemeInfo], title: str = "", suffix
     tip = title or info.definition or info.label
     text = esc(info.label) + (f" <b>{esc(suffix)}</b>" if suffix else "")
     return f'<span class="chip" data-theme="{esc(info.id)}" title="{esc(tip)}">{text}</span>'
+
+
+def _chip_maker(themes: Mapping[str, ThemeInfo]):
+    """``chip`` for the many chips of the trees: the escaped id/label of each theme are
+    computed once. Returns f(theme_id, title) → HTML (same output as ``chip``)."""
+    heads: dict[str, tuple[str, str, str]] = {}
+
+    def make(theme_id: str, title: str = "") -> str:
+        h = heads.get(theme_id)
+        if h is None:
+            info = themes.get(theme_id) or ThemeInfo(theme_id, theme_id, "#9e9e9e", "#111111")
+            h = heads[theme_id] = (f'<span class="chip" data-theme="{esc(info.id)}" title="',
+                                   esc(info.definition or info.label), f'">{esc(info.label)}</span>')
+        return f"{h[0]}{esc(title) if title else h[1]}{h[2]}"
+
+    return make
 
 
 def _css_string(value: str) -> str:
@@ -368,10 +416,14 @@ def _legend(themes: Mapping[str, ThemeInfo], coverage: Mapping[str, int], n_docs
             f'<tbody>{"".join(rows)}</tbody></table></div></details>')
 
 
-def _unit_line(u: dict, themes: Mapping[str, ThemeInfo], tips: Mapping, anchor: str) -> str:
+def _unit_line(u: dict, themes: Mapping[str, ThemeInfo], tips: Mapping, anchor: str,
+               make_chip=None) -> str:
     kind = _s(u["kind"])
-    depth = int(float(_s(u.get("depth")) or 0))
-    chips = "".join(chip(t, themes, tips.get((_s(u["doc_id"]), _s(u["unit_id"]), t), ""))
+    depth = u.get("depth")
+    depth = depth if depth.__class__ is int else int(float(_s(depth) or 0))
+    make_chip = make_chip or (lambda t, title: chip(t, themes, title))
+    doc, uid = _s(u["doc_id"]), _s(u["unit_id"])
+    chips = "".join(make_chip(t, tips.get((doc, uid, t), ""))
                     for t in _split_themes(u.get("themes")))
     label = _s(u.get("label")).strip()
     page = _s(u.get("page"))
@@ -384,7 +436,7 @@ def _unit_line(u: dict, themes: Mapping[str, ThemeInfo], tips: Mapping, anchor: 
             + (f'<span class="chips">{chips}</span>' if chips else "") + "</li>")
 
 
-def _tree(doc_units: list[dict], themes, tips, doc_index: int) -> str:
+def _tree(doc_units: list[dict], themes, tips, doc_index: int, make_chip=None) -> str:
     """Indented list of one document's units; runs of non-content units are collapsed."""
     out: list[str] = []
     pending: list[str] = []
@@ -402,7 +454,7 @@ def _tree(doc_units: list[dict], themes, tips, doc_index: int) -> str:
         pending_kinds.clear()
 
     for u in doc_units:
-        line = _unit_line(u, themes, tips, f"u-{doc_index}-{esc(u['unit_id'])}")
+        line = _unit_line(u, themes, tips, f"u-{doc_index}-{esc(u['unit_id'])}", make_chip)
         if u["kind"] in NON_CONTENT_KINDS:
             pending.append(line)
             pending_kinds.append(u["kind"])
@@ -487,6 +539,19 @@ def _bench_get(bench, name: str):
     return value
 
 
+def _bench_rows(bench, name: str) -> list[dict] | None:
+    """Rows of a benchmark part as dicts (None when the part is missing); a Benchmark of
+    pipeline.compare gives them without building DataFrames (``Benchmark.records``)."""
+    if callable(getattr(bench, "records", None)) and not isinstance(bench, Mapping):
+        return bench.records(name)
+    value = _bench_get(bench, name)
+    if value is None:
+        return None
+    if isinstance(value, pd.DataFrame):
+        return value.to_dict("records")
+    return list(value)
+
+
 def _num(value) -> float | None:
     try:
         v = float(value)
@@ -511,13 +576,13 @@ def _benchmark_known(bench, themes, labels, anchors) -> str:
         parts.append(f'<p class="muted">Comparée à {int(n_peers)} autre'
                      f'{"s" if n_peers > 1 else ""} déclaration{"s" if n_peers > 1 else ""}.</p>')
 
-    def theme_chips(df, with_share: bool, tip) -> str:
-        if df is None or not len(df):
+    def theme_chips(rows, with_share: bool, tip) -> str:
+        if not rows:
             return '<p class="muted">aucun</p>'
         chips = "".join(
             chip(_s(r["theme"]), themes, tip(r),
                  fmt_pct(r["share_units"]) if with_share and "share_units" in r else "")
-            for r in df.to_dict("records"))
+            for r in rows)
         return f'<p class="chips">{chips}</p>'
 
     def peers_tip(r) -> str:
@@ -525,15 +590,15 @@ def _benchmark_known(bench, themes, labels, anchors) -> str:
         return "" if v is None else f"présent chez {fmt_pct(v)} des autres déclarations"
 
     parts.append('<div class="bench-part"><h5>Thèmes présents ici, rares ailleurs</h5>'
-                 + theme_chips(_bench_get(bench, "unique_themes"), True, peers_tip) + "</div>")
-    missing = _bench_get(bench, "missing_themes")
+                 + theme_chips(_bench_rows(bench, "unique_themes"), True, peers_tip) + "</div>")
+    missing = _bench_rows(bench, "missing_themes")
     parts.append('<div class="bench-part"><h5>Thèmes présents chez la plupart des autres, '
                  "absents ici</h5>" + theme_chips(missing, False, peers_tip) + "</div>")
 
-    emph = _bench_get(bench, "emphasis")
-    if emph is not None and len(emph):
+    emph = _bench_rows(bench, "emphasis")
+    if emph:
         rows = []
-        for r in emph.to_dict("records"):
+        for r in emph:
             own, mean = _num(r.get("share_units")) or 0.0, _num(r.get("peers_mean")) or 0.0
             if own == 0 and mean == 0:
                 continue
@@ -565,17 +630,18 @@ def _benchmark_known(bench, themes, labels, anchors) -> str:
                 '<th class="num" title="part des autres déclarations qui lui consacrent moins">'
                 f'Cent.</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div></div>')
 
-    near = _bench_get(bench, "nearest")
-    if near is not None and len(near):
+    near = _bench_rows(bench, "nearest")
+    if near:
         lines = []
-        if "measure" in near:
-            groups = [(m, near[near["measure"] == m]) for m in dict.fromkeys(near["measure"])]
+        if "measure" in near[0]:
+            groups = [(m, [r for r in near if r["measure"] == m])
+                      for m in dict.fromkeys(r["measure"] for r in near)]
         else:
             groups = [("", near)]
         names = {"lemmes": "vocabulaire", "thèmes": "thèmes"}
         for measure, sub in groups:
             items = []
-            for r in sub.head(3).to_dict("records"):
+            for r in sub[:3]:
                 cos = _num(r.get("cosine", r.get("cosine_lemmas")))
                 items.append(_doc_link(_s(r.get("doc_id")), labels, anchors,
                                        _s(r.get("commune_label")))
@@ -589,10 +655,10 @@ def _benchmark_known(bench, themes, labels, anchors) -> str:
         parts.append('<div class="bench-part"><h5>Les 3 déclarations les plus proches</h5>'
                      '<p class="muted">non calculé</p></div>')
 
-    terms = _bench_get(bench, "terms")
-    if terms is not None and len(terms) and "term" in terms:
+    terms = _bench_rows(bench, "terms")
+    if terms and "term" in terms[0]:
         items = []
-        for r in terms.head(15).to_dict("records"):
+        for r in terms[:15]:
             tip = []
             if _num(r.get("count_doc")) is not None:
                 tip.append(f"{fmt_int(r['count_doc'])} occurrences ici")
@@ -619,7 +685,8 @@ def _benchmark_html(bench, themes, labels, anchors) -> str:
     """
     if bench is None:
         return '<p class="muted">Profil comparé indisponible pour cette déclaration.</p>'
-    if any(_attr(bench, f, None) is not None for f in BENCH_FIELDS):
+    if (callable(getattr(bench, "records", None)) and not isinstance(bench, Mapping)) or any(
+            _attr(bench, f, None) is not None for f in BENCH_FIELDS):
         return _benchmark_known(bench, themes, labels, anchors)
     blocks = []
     for name, value in benchmark_parts(bench):
@@ -685,21 +752,37 @@ def _structure_line(doc: dict, doc_units: list[dict], structure: dict | None) ->
     return '<p class="meta">' + " · ".join(bits) + "</p>"
 
 
-def _extras(doc_id: str, tables: Mapping[str, pd.DataFrame]) -> str:
-    """Partners named and share of sentences shared with other declarations, as a line."""
-    bits = []
+def _extras_index(tables: Mapping[str, pd.DataFrame]) -> dict:
+    """What ``_extras`` needs, grouped by document once: {"shared": doc_id → first row of
+    shared_passages_summary, "partners": doc_id → partner names}."""
+    shared: dict[str, dict] = {}
     summ = tables.get("shared_passages_summary")
     if summ is not None and len(summ) and "share_shared" in summ:
-        row = summ[summ["doc_id"].astype(str) == doc_id]
-        if len(row):
-            r = row.iloc[0]
+        for r in _records(summ):
+            shared.setdefault(str(r["doc_id"]), r)
+    partners: dict[str, set] = {}
+    pt = tables.get("partners")
+    if pt is not None and len(pt) and "partner" in pt:
+        for d, name in zip(pt["doc_id"].astype(str).tolist(), pt["partner"].map(_s).tolist(),
+                           strict=True):
+            partners.setdefault(d, set()).add(name)
+    return {"shared": shared if summ is not None and len(summ) and "share_shared" in summ
+            else None, "partners": partners}
+
+
+def _extras(doc_id: str, tables: Mapping[str, pd.DataFrame], index: dict | None = None) -> str:
+    """Partners named and share of sentences shared with other declarations, as a line
+    (``index``: ``_extras_index(tables)``, computed here when not given)."""
+    index = index if index is not None else _extras_index(tables)
+    bits = []
+    if index["shared"] is not None:
+        r = index["shared"].get(doc_id)
+        if r is not None:
             bits.append(f"phrases reprises dans d'autres déclarations : "
                         f"{esc(fmt_pct(r['share_shared']))} ({esc(fmt_int(r.get('n_shared')))} "
                         f"sur {esc(fmt_int(r.get('n_sentences')))})")
-    pt = tables.get("partners")
-    if pt is not None and len(pt) and "partner" in pt:
-        names = sorted(set(pt.loc[pt["doc_id"].astype(str) == doc_id, "partner"].map(_s)) - {""},
-                       key=lambda x: (fold(x), x))
+    if index["partners"]:
+        names = sorted(index["partners"].get(doc_id, set()) - {""}, key=lambda x: (fold(x), x))
         if names:
             shown = ", ".join(esc(n) for n in names[:15])
             more = f" et {len(names) - 15} autres" if len(names) > 15 else ""
@@ -713,17 +796,20 @@ def _truthy(v) -> bool:
     return bool(v) if _s(v) else False
 
 
-def _profile(sub: pd.DataFrame | None, themes) -> str:
-    """Chips of the themes a document covers (``sub``: its present rows of theme_matrix), with
-    their share of its content units, then the themes it does not cover."""
+def _profile(sub: pd.DataFrame | list[dict] | None, themes) -> str:
+    """Chips of the themes a document covers (``sub``: its present rows of theme_matrix, as a
+    DataFrame or as records already sorted by descending share then theme), with their share
+    of its content units, then the themes it does not cover."""
     if sub is None:
         return ""
-    sub = sub.sort_values(["share_units", "theme"], ascending=[False, True])
+    if isinstance(sub, pd.DataFrame):
+        sub = sub.sort_values(["share_units", "theme"], ascending=[False, True]).to_dict("records")
     chips = "".join(chip(str(r["theme"]), themes,
                          f"{fmt_int(r['n_units'])} unités, {fmt_pct(r['share_units'])} des unités"
                          f" de contenu", fmt_pct(r["share_units"]))
-                    for r in sub.to_dict("records"))
-    missing = [t for t in themes if t not in set(sub["theme"].astype(str))]
+                    for r in sub)
+    covered = {str(r["theme"]) for r in sub}
+    missing = [t for t in themes if t not in covered]
     absent = ""
     if missing:
         absent = ('<p class="absent">Absents : '
@@ -773,6 +859,8 @@ def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, uni
     ``figures`` maps the names of FIGURE_FILES to PNG bytes (missing ones are left out);
     ``benchmarks`` maps doc_id → Benchmark (dataclass) or dict of DataFrames / lists.
     """
+    tables = {k: _plain(v) for k, v in tables.items()}
+    documents, units, unit_themes = _plain(documents), _plain(units), _plain(unit_themes)
     tm = tables.get("theme_matrix")
     themes = theme_infos(codebook, tm)
     labels = doc_labels(documents, tables)
@@ -790,19 +878,23 @@ def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, uni
     if tables.get("structure") is not None and len(tables["structure"]):
         structure = {str(r["doc_id"]): r for r in tables["structure"].to_dict("records")}
     unit_recs: dict[str, list[dict]] = {}
-    for u in units.to_dict("records"):
+    for u in _records(units):
         u["doc_id"], u["unit_id"] = _s(u["doc_id"]), _s(u["unit_id"])
         unit_recs.setdefault(u["doc_id"], []).append(u)
     for lst in unit_recs.values():
         lst.sort(key=_unit_sort_key)
 
     coverage: dict[str, int] = {}
-    present_rows: dict[str, pd.DataFrame] = {}
-    empty_tm = tm.iloc[0:0] if tm is not None else None
+    present_rows: dict[str, list[dict]] = {}
     if tm is not None and len(tm):
         pres = tm[tm["present"].map(_truthy)]
         coverage = pres.groupby("theme")["doc_id"].nunique().astype(int).to_dict()
-        present_rows = {str(d): g for d, g in pres.groupby(pres["doc_id"].astype(str))}
+        pres = pres.assign(_d=pres["doc_id"].astype(str)).sort_values(
+            ["_d", "share_units", "theme"], ascending=[True, False, True], kind="stable")
+        for r in _records(pres.drop(columns="_d")):
+            present_rows.setdefault(str(r["doc_id"]), []).append(r)
+    extras = _extras_index(tables)
+    make_chip = _chip_maker(themes)
 
     # --- declarations
     open_attr = " open" if len(ok_docs) <= 12 else ""
@@ -823,11 +915,11 @@ def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, uni
         sections.append(
             f'<article class="decl" id="{anchors[d]}" data-doc="{esc(d)}">'
             f'<header><h3>{esc(labels[d])} <span class="docid">{esc(d)}</span></h3>'
-            f"{_structure_line(recs[d], doc_units, structure.get(d))}{_extras(d, tables)}"
-            f"{_profile(present_rows.get(d, empty_tm), themes) if tm is not None else ''}</header>"
+            f"{_structure_line(recs[d], doc_units, structure.get(d))}{_extras(d, tables, extras)}"
+            f"{_profile(present_rows.get(d, []), themes) if tm is not None else ''}</header>"
             f'<div class="decl-body"><details class="tree-wrap"{open_attr}><summary>Arborescence '
             f"({n_content} unités de contenu)</summary>"
-            f"{_tree(doc_units, themes, tips, i) if doc_units else '<p class=muted>aucune unité</p>'}"
+            f"{_tree(doc_units, themes, tips, i, make_chip) if doc_units else '<p class=muted>aucune unité</p>'}"
             f'</details><aside class="bench"><h4>Comparée aux autres déclarations</h4>'
             f"{_benchmark_html(bench, themes, labels, anchors)}</aside></div></article>")
 
