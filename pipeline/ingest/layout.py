@@ -20,6 +20,7 @@ PAGE_NUMBER_RE = re.compile(
     r"^(?:page|p\.|pg\.?)?\s*[-–—(]?\s*\d{1,4}\s*[-–—)]?\s*(?:(?:/|sur|de|of)\s*\d{1,4})?$",
     re.IGNORECASE)
 _BULLET_START_RE = re.compile(r"^(?:[•\-–—*°▪►➢→+]|\d{1,2}(?:\.\d{1,2})*[.)]\s|[a-z][.)]\s)")
+_LINE_END_HYPHEN_RE = re.compile(r"(\w+)-$")
 _FINAL = tuple(".!?:;…»\"”")
 #: Prefixes that make real compounds: a line-end hyphen after them is kept ("socio-professionnel").
 COMPOUND_PREFIXES = frozenset(
@@ -140,7 +141,8 @@ def _heading_levels(lines: list[Line], body: float, ratio: float) -> dict[float,
 
 def _join_hyphen(prev: str, cur: str, vocab: set[str]) -> str:
     """Join two wrapped lines; a word cut by a line-end hyphen is rejoined."""
-    m = re.search(r"(\w+)-$", prev)
+    # only the tail is searched: blocks grow line by line (a whole-text search is quadratic)
+    m = _LINE_END_HYPHEN_RE.search(prev[-200:]) if prev.endswith("-") else None
     if m and cur[:1].islower():
         head = m.group(1)
         tail = re.match(r"\w+", cur)
