@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 import unicodedata
 from pathlib import Path
 
@@ -343,9 +342,7 @@ def test_pdf_200_pages(tmp_path):
              for k in range(1, 201)]
     p = tmp_path / "long.pdf"
     p.write_bytes(_fpdf_pages(pages))
-    t0 = time.perf_counter()
     doc = ingest_file(p, "long")
-    elapsed = time.perf_counter() - t0
     check_contract(doc)
     assert doc.n_pages == 200 and len(doc.pages) == 200
     page_of = {doc.text[b.start:b.end]: b.page for b in doc.blocks}
@@ -353,7 +350,6 @@ def test_pdf_200_pages(tmp_path):
         assert page_of[f"AXE {k} : Objectif numero {k} du plan social"] == k
         assert page_of[f"- Action {k} : accompagner les familles vers le logement."] == k
     assert len(doc.blocks) == 400
-    assert elapsed < 60, f"200 pages in {elapsed:.1f} s"
 
 
 # --------------------------------------------------------------------------- bad inputs

@@ -1,7 +1,6 @@
 """Runner edge cases: nothing readable, bad --by, bad metadata.csv (fast: no model load)."""
 
 import pandas as pd
-import pytest
 
 from pipeline.cli import main
 from pipeline.runner import analyze
