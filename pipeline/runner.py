@@ -208,11 +208,16 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
 
             bar = tqdm(total=len(texts), desc=f"Analyse linguistique ({n_words} mots)",
                        unit="unité", file=sys.stderr, leave=False)
-        anns = annotate(texts, n_process=procs, ner=ner, progress=bar.update if bar else None)
+        # identical texts (template sentences, repeated items) are analysed once
+        unique = list(dict.fromkeys(texts))
+        if bar is not None:
+            bar.total = len(unique)
+        anns = annotate(unique, n_process=procs, ner=ner, progress=bar.update if bar else None)
         if bar is not None:
             bar.close()
-        for key, ann in zip(pending, anns, strict=True):
-            annotations[key] = ann
+        by_text = dict(zip(unique, anns, strict=True))
+        for key, text in zip(pending, texts, strict=True):
+            annotations[key] = by_text[text]
         model_loaded = True
     for i, (doc, units) in results.items():
         nlp_rows = [annotations.get((i, j)) for j in range(len(units))]
@@ -282,7 +287,7 @@ def classify_cached(frame: pd.DataFrame, model, codebook, ann_df: pd.DataFrame |
     parts: dict[str, tuple] = {}
     keys: dict[str, str] = {}
     for doc_id in order:
-        h = hashlib.sha256(f"{doc_keys.get(doc_id, '')}|{model_key}".encode())
+        h = hashlib.sha256(f"{doc_keys.get(doc_id, '')}|{model_key}|themes-v2".encode())
         if ann_df is not None and "doc_id" in ann_df.columns:
             rows = ann_df[ann_df["doc_id"] == doc_id]
             h.update(rows.to_csv(index=False).encode())
@@ -295,11 +300,15 @@ def classify_cached(frame: pd.DataFrame, model, codebook, ann_df: pd.DataFrame |
         sub = frame[frame["doc_id"].isin(todo)]
         sub_ann = ann_df[ann_df["doc_id"].isin(todo)] if ann_df is not None else None
         ut, th = classify.classify(sub, model, codebook, sub_ann)
-        cands = ut.attrs.get("candidates", [])
+        cands: dict[str, list] = {}
+        for c in ut.attrs.get("candidates", []):
+            cands.setdefault(c[0], []).append(c)
+        ut.attrs.clear()  # pandas deep-copies attrs on every slice: drop them before splitting
+        ut_by = {d: g.reset_index(drop=True) for d, g in ut.groupby("doc_id", sort=False)}
+        th_by = {d: g.reset_index(drop=True) for d, g in th.groupby("doc_id", sort=False)}
         for doc_id in todo:
-            entry = (ut[ut["doc_id"] == doc_id].reset_index(drop=True),
-                     th[th["doc_id"] == doc_id].reset_index(drop=True),
-                     [c for c in cands if c[0] == doc_id])
+            entry = (ut_by.get(doc_id, ut.iloc[0:0]), th_by.get(doc_id, th.iloc[0:0]),
+                     cands.get(doc_id, []))
             _save_pickle(cache_dir / "themes" / f"{keys[doc_id]}.pkl", entry)
             parts[doc_id] = entry
     uts = [parts[d][0] for d in order]
