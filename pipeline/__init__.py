@@ -85,10 +85,11 @@ def segment_document(doc):
 
 
 def theme_pivot(theme_matrix, value="share_units"):
-    """Wide document × theme table (rows: commune label, columns: theme labels)."""
-    pivot = theme_matrix.pivot_table(index="commune_label", columns="theme_label", values=value,
-                                     aggfunc="sum", fill_value=0)
-    return pivot.sort_index()
+    """Wide document × theme table (rows: commune label, columns: theme labels in codebook
+    order)."""
+    from pipeline.compare.tables import theme_wide
+
+    return theme_wide(theme_matrix, value).drop(columns="doc_id").set_index("commune_label")
 
 
 def plot_theme_heatmap(theme_matrix, value="share_units", ax=None):

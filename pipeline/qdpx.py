@@ -175,6 +175,9 @@ def content_span(text: str, start: int, end: int, unit_text: str) -> tuple[int, 
     if not tokens:
         return fallback
     # the label may stand before ("O.O.1.") or after ("(Objectif stratégique n°1)") the content
+    found = seg.find(" ".join(tokens))  # the usual case: the content as written, one line
+    if found >= 0:
+        return start + found, start + found + len(" ".join(tokens))
     match = re.search(r"\s+".join(map(re.escape, tokens)), seg)
     if match:
         return start + match.start(), start + match.end()

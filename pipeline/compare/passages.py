@@ -6,26 +6,35 @@ import heapq
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 from itertools import chain
 
 import pandas as pd
 from rapidfuzz import fuzz
 
 from pipeline.compare.common import commune_label, ok_documents, round_floats, texts
+from pipeline.segment import load_patterns
+from pipeline.segment.sentences import split_sentences as _split
 
 PASSAGE_COLUMNS = ["passage_id", "doc_id", "unit_id", "text", "n_docs", "similarity"]
 SUMMARY_COLUMNS = ["doc_id", "commune_label", "n_sentences", "n_shared", "share_shared",
                    "n_passages"]
 
-_SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[«\"“(\[A-ZÀ-ÝŒ0-9])")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+@lru_cache(maxsize=1)
+def _abbreviations() -> frozenset[str]:
+    return load_patterns().abbreviations
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a (whitespace-collapsed) unit text: split after . ! ? … when the next
-    word starts with a capital, a digit or an opening quote/bracket."""
+    """Sentences of a (whitespace-collapsed) unit text, with the segmenter's splitter and its
+    abbreviations ("M.", "art.", …), so passages are compared sentence for sentence."""
     text = re.sub(r"\s+", " ", text or "").strip()
-    return [s.strip() for s in _SPLIT.split(text) if s.strip()] if text else []
+    if not text:
+        return []
+    return [text[s:e] for s, e in _split(text, abbreviations=_abbreviations())]
 
 
 def normalise(sentence: str) -> str:
