@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=110, help="largeur des lignes")
     p.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
                    help="couleurs ANSI (défaut : si le terminal les affiche)")
+    p.add_argument("--themes", action=argparse.BooleanOptionalAction, default=True,
+                   help="thèmes attribués en fin de ligne (défaut : oui)")
 
     p = sub.add_parser("evaluate", help="évaluer le classement en thèmes (make evaluate)",
                        description="Validation croisée « un document laissé de côté » sur les "
@@ -137,7 +139,10 @@ def _cmd_show(args) -> int:
     if doc.get("legislature"):
         header += f" — législature {doc['legislature']}"
     print(header)
-    print(render_tree(objs, width=args.width, color=color))
+    themes = None
+    if args.themes and "themes" in units.columns:
+        themes = dict(zip(units["unit_id"], units["themes"].fillna(""), strict=True))
+    print(render_tree(objs, width=args.width, color=color, themes=themes))
     return 0
 
 

@@ -12,10 +12,12 @@ _KIND_FR = {
 }
 
 
-def render_tree(units: list[Unit], width: int = 100, color: bool = False) -> str:
+def render_tree(units: list[Unit], width: int = 100, color: bool = False,
+                themes: dict[str, str] | None = None) -> str:
     """Units → one line per unit: indentation by depth, kind (in French), label, text cut to
     ``width`` characters.  Navigation units are dimmed when ``color`` is True and marked with
     "[nav]" otherwise; axes and sections are bold when ``color`` is True.  [] → "(aucune unité)".
+    ``themes`` (unit_id → ";"-joined theme ids), when given, are appended as "  → a, b".
     """
     if not units:
         return "(aucune unité)"
@@ -34,6 +36,8 @@ def render_tree(units: list[Unit], width: int = 100, color: bool = False) -> str
             line = "[nav] " + line
         if len(line) > width:
             line = line[: width - 1].rstrip() + "…"
+        if themes and themes.get(u.unit_id):
+            line += "  → " + ", ".join(t for t in themes[u.unit_id].split(";") if t)
         if color:
             if u.kind == "navigation" or u.kind in NON_CONTENT_KINDS and u.kind != "title":
                 line = _DIM + line + _RESET
