@@ -11,6 +11,20 @@ from pathlib import Path
 import pandas as pd
 
 
+def cell_text(value) -> str:
+    """A table cell as a string: "" for None / NaN / pd.NA, ``str(value)`` otherwise."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):  # lists, arrays: not a missing scalar
+        pass
+    return str(value)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` then rename tmp_path onto ``path``; never leaves a half file."""
     path = Path(path)

@@ -117,12 +117,7 @@ def _s(value) -> str:
             return ""
         if value.is_integer():
             return str(int(value))
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return str(value).strip()
+    return io.cell_text(value).strip()
 
 
 def _xml(text: str) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import sys
 import time
@@ -538,10 +537,6 @@ def summary(result: RunResult) -> str:
         lines.append(f"Résultats dans {result.out}/"
                      + (f" (rapport : {report})" if report.is_file() else ""))
     return "\n".join(lines)
-
-
-def cpu_count() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
 
 
 def run_evaluation(corpus: Path, out: Path, *, annotations: Path | None = None,

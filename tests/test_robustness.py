@@ -24,26 +24,14 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from make_bad_fixtures import text_pdf  # noqa: E402  (the fixture generator's text PDF)
+
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 
 
 # --------------------------------------------------------------------------- generators
-
-
-def _pdf(pages: list[list[str]], **encryption) -> bytes:
-    """A text PDF (core font, ASCII text) with one list of lines per page."""
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=11)
-    for lines in pages:
-        pdf.add_page()
-        for line in lines:
-            pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
-    if encryption:
-        pdf.set_encryption(**encryption)
-    return bytes(pdf.output())
 
 
 def _image_only_pdf() -> bytes:
@@ -96,14 +84,14 @@ GOOD: dict[str, Path | bytes] = {}
 def _build_inputs() -> None:
     if BAD:
         return
-    ok_pdf = _pdf([["Declaration de politique sociale", "AXE 1 : Le logement",
+    ok_pdf = text_pdf([["Declaration de politique sociale", "AXE 1 : Le logement",
                     "- Creer des logements de transit pour les familles"]] * 3)
     BAD.update({
         "vide.txt": b"",
         "vide.pdf": b"",
         "aleatoire.pdf": random.Random(0).randbytes(8192),
         "tronque.pdf": ok_pdf[: len(ok_pdf) // 2],
-        "chiffre.pdf": _pdf([["Declaration de politique sociale", "AXE 1 : Le logement"]],
+        "chiffre.pdf": text_pdf([["Declaration de politique sociale", "AXE 1 : Le logement"]],
                             owner_password="proprietaire", user_password="secret"),
         "scan-sans-ocr.pdf": _image_only_pdf(),
         "abime.docx": _corrupt_docx(),
@@ -115,7 +103,7 @@ def _build_inputs() -> None:
         "trooz-dps-2019.pdf": SAMPLES / "trooz-dps-2019.pdf",  # same stem as the .txt
         "ittre-dps-2019.docx": SAMPLES / "ittre-dps-2019.docx",
         "Déclaration été 2025 Beyne.txt": SEEDS / "beyne-heusay-dps-2025.txt",
-        "long-200-pages.pdf": _pdf(_long_pages()),
+        "long-200-pages.pdf": text_pdf(_long_pages()),
     })
 
 

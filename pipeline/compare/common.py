@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import tomllib
 
+from pipeline.io import cell_text
 from pipeline.models import NON_CONTENT_KINDS
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -26,14 +27,7 @@ def load_config(path: Path | None = None) -> dict:
 
 def _text(value) -> str:
     """A cell as a stripped string ("" for None / NaN / pd.NA)."""
-    if value is None:
-        return ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return str(value).strip()
+    return cell_text(value).strip()
 
 
 def texts(series: pd.Series) -> list[str]:

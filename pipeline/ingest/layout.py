@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pipeline.ingest.normalize import RawBlock, clean_line
-from pipeline.ingest.text import ITEM_START_RE
+from pipeline.ingest.text import ITEM_START_RE, SENTENCE_END
 
 #: Page-number lines: "3", "- 3 -", "Page 3", "Page 3 / 12", "3/12", "3 sur 12", "p. 3".
 PAGE_NUMBER_RE = re.compile(
@@ -21,7 +21,6 @@ PAGE_NUMBER_RE = re.compile(
     re.IGNORECASE)
 _BULLET_START_RE = re.compile(r"^(?:[•\-–—*°▪►➢→+]|\d{1,2}(?:\.\d{1,2})*[.)]\s|[a-z][.)]\s)")
 _LINE_END_HYPHEN_RE = re.compile(r"(\w+)-$")
-_FINAL = tuple(".!?:;…»\"”")
 #: Prefixes that make real compounds: a line-end hyphen after them is kept ("socio-professionnel").
 COMPOUND_PREFIXES = frozenset(
     "socio bien non anti inter intra multi semi auto co ex demi post pré pre sous sur extra "
@@ -251,7 +250,7 @@ def _continues(cur: RawBlock, prev: Line, ln: Line, text: str, lvl: int, starts_
     if prev.bold != ln.bold:
         return False
     ptext = cur.text.rstrip()
-    ends_sentence = ptext.endswith(_FINAL)
+    ends_sentence = ptext.endswith(SENTENCE_END)
     first = text[0]
     lower_start = first.islower() or first in "(«,;:)\"'’" or first.isdigit()
     if prev.page != ln.page:  # page break: only an obviously unfinished sentence continues

@@ -72,7 +72,8 @@ ITEM_START_RE = re.compile(
     r"|(?:AXE|Axe|OBJECTIF|Objectif|O\.O\.|O\.S\.|OS|OO|ACTION|Action|Chapitre|CHAPITRE|Titre|TITRE)\b"
     r"|#)")
 _BULLET_RE = re.compile(r"^([-–—*•°+▪►➢→])\s*(?=\S)")
-_FINAL_PUNCT = tuple(".!?:;…»\"”")
+#: Characters that end a sentence or an item (a line ending so is not a hard wrap).
+SENTENCE_END = tuple(".!?:;…»\"”")
 _FUNCTION_WORDS = frozenset(
     "de du des la le les l' d' à au aux et ou en un une pour par sur dans avec sans vers que qui "
     "dont ne se son sa ses leur leurs notre nos votre vos ce cette ces afin ainsi mais donc car "
@@ -139,7 +140,7 @@ def _continues(prev: _Line, cur: _Line) -> bool:
     p, c = prev.text.rstrip(), cur.text.lstrip()
     if not p or not c or ITEM_START_RE.match(c):
         return False
-    if p.endswith(_FINAL_PUNCT) and not _ends_open(p):
+    if p.endswith(SENTENCE_END) and not _ends_open(p):
         return False
     first = c[0]
     if first.islower() or first in "(«\"'’,;:)" or first.isdigit():

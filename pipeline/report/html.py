@@ -111,17 +111,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return [dict(zip(cols, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
-def _s(value) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return str(value)
+_s = io.cell_text  # a cell as text, "" when missing
 
 
 def _attr(obj, name: str, default=""):
