@@ -44,6 +44,17 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete the temporary files a killed run left under ``folder`` (``.name.XXXX.tmp``, as
+    ``atomic_write`` names them); returns how many. Call before a new run writes there."""
+    n = 0
+    for p in Path(folder).rglob(".*.tmp") if Path(folder).is_dir() else []:
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
 def write_text(path: Path, text: str) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8", newline="\n"))
 

@@ -373,6 +373,8 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
     if annotations is None and (corpus / "annotations.csv").is_file():
         annotations = corpus / "annotations.csv"
     t_start = time.perf_counter()
+    for folder in {out, cache_dir}:  # temporaries left by an interrupted run
+        io.remove_stale_temporaries(folder)
 
     prepared = prepare_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet)
     timings = dict(prepared.timings)

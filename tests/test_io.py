@@ -25,3 +25,15 @@ def test_write_table_csv_and_parquet_roundtrip(tmp_path):
     back = pd.read_parquet(tmp_path / "t.parquet")
     assert back["texte"].tolist() == ["é « x »", ""]
     assert pd.read_csv(tmp_path / "t.csv")["n"].tolist() == [1, 2]
+
+
+def test_remove_stale_temporaries_keeps_real_files(tmp_path):
+    (tmp_path / ".cache" / "docs").mkdir(parents=True)
+    stale = tmp_path / ".cache" / "docs" / ".abc.pkl.x1y2.tmp"
+    stale.write_bytes(b"half")
+    keep = [tmp_path / "units.csv", tmp_path / ".manifest.json", tmp_path / ".cache" / "docs" / "abc.pkl"]
+    for p in keep:
+        p.write_text("x")
+    assert io.remove_stale_temporaries(tmp_path) == 1
+    assert not stale.exists() and all(p.exists() for p in keep)
+    assert io.remove_stale_temporaries(tmp_path / "absent") == 0
