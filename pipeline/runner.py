@@ -18,6 +18,7 @@ import hashlib
 import json
 import pickle
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -129,6 +130,14 @@ def _ingest_and_segment(args: tuple[str, str]) -> tuple[dict, list[dict]]:
     return doc.to_dict(), [u.to_dict() for u in units]
 
 
+def _load_quietly(load, *args) -> None:
+    """Run ``load`` (a model load) and swallow its error: the later, real call raises it."""
+    try:
+        load(*args)
+    except Exception:
+        pass
+
+
 def _progress(iterable, total: int, desc: str, quiet: bool):
     if quiet:
         return iterable
@@ -150,11 +159,23 @@ class Prepared:
     model_loaded: bool = False
 
 
+#: Up to this many new documents, the spaCy model loads in a child process while this one
+#: reads them (and does the caller's ``while_waiting`` work); more, and it loads here so that
+#: ``nlp.pipe`` can fork ``n_process`` workers from it.
+BACKGROUND_MAX_DOCS = 8
+#: Below this many words to lemmatise, one process does it (forking costs more than it saves).
+PARALLEL_MIN_WORDS = 40_000
+
+
 def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bool = True,
-                   quiet: bool = False) -> Prepared:
-    """Ingest, segment and lemmatise every file of ``corpus`` (using and filling the cache)."""
+                   quiet: bool = False, while_waiting=None) -> Prepared:
+    """Ingest, segment and lemmatise every file of ``corpus`` (using and filling the cache).
+
+    ``while_waiting``: optional callable run once the new documents' texts are handed to a model
+    loading in the background (a few new documents only), so that its work overlaps the load.
+    """
     from pipeline.ingest import discover
-    from pipeline.nlp import model_version
+    from pipeline.nlp import BackgroundModel, model_version
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -165,21 +186,43 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
                          model_version()])
     keys = [_doc_key(p, d, ner, versions) for p, d in files]
     doc_dir = cache_dir / "docs"
-    cached: dict[int, dict] = {}
-    for i, k in enumerate(keys):
-        entry = _load_pickle(doc_dir / f"{k}.pkl")
-        if entry is not None:
-            cached[i] = entry
-    todo = [i for i in range(len(files)) if i not in cached]
+    n_new = sum(not (doc_dir / f"{k}.pkl").is_file() for k in keys)
+    background = BackgroundModel(ner) if 0 < n_new <= BACKGROUND_MAX_DOCS else None
+    try:
+        cached: dict[int, dict] = {}
+        for i, k in enumerate(keys):
+            entry = _load_pickle(doc_dir / f"{k}.pkl")
+            if entry is not None:
+                cached[i] = entry
+        todo = [i for i in range(len(files)) if i not in cached]
+        return _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0,
+                             n_process=n_process, ner=ner, quiet=quiet, background=background,
+                             while_waiting=while_waiting)
+    finally:
+        if background is not None:
+            background.close()
 
+
+def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, n_process,
+                  ner, quiet, background, while_waiting) -> Prepared:
     # 1. ingest + segment (process pool for several files)
     results: dict[int, tuple[dict, list[dict]]] = {}
     jobs = [(str(files[i][0]), files[i][1]) for i in todo]
+    loader = None
     if len(jobs) > 1 and n_process > 1:
         with ProcessPoolExecutor(max_workers=n_process) as pool:
-            for i, res in zip(todo, _progress(pool.map(_ingest_and_segment, jobs, chunksize=1),
-                                              len(jobs), "Lecture", quiet), strict=True):
+            done = pool.map(_ingest_and_segment, jobs, chunksize=1)  # forks the workers now
+            if background is None:
+                # this process only waits for the workers: it loads the spaCy model meanwhile
+                # (a thread started after the fork, so no worker inherits a held lock)
+                from pipeline.nlp import get_nlp
+
+                loader = threading.Thread(target=_load_quietly, args=(get_nlp, ner), daemon=True)
+                loader.start()
+            for i, res in zip(todo, _progress(done, len(jobs), "Lecture", quiet), strict=True):
                 results[i] = res
+        if loader is not None:
+            loader.join()
     else:
         for i, job in zip(todo, _progress(jobs, len(jobs), "Lecture", quiet), strict=True):
             results[i] = _ingest_and_segment(job)
@@ -200,20 +243,27 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
         from pipeline.nlp import annotate
 
         n_words = sum(len(t.split()) for t in texts)
-        procs = n_process if n_words > 40_000 else 1  # forking costs more than it saves on little text
-        bar = None
-        if not quiet:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(texts), desc=f"Analyse linguistique ({n_words} mots)",
-                       unit="unité", file=sys.stderr, leave=False)
+        procs = n_process if n_words > PARALLEL_MIN_WORDS else 1
         # identical texts (template sentences, repeated items) are analysed once
         unique = list(dict.fromkeys(texts))
-        if bar is not None:
-            bar.total = len(unique)
-        anns = annotate(unique, n_process=procs, ner=ner, progress=bar.update if bar else None)
-        if bar is not None:
-            bar.close()
+        if background is not None and procs == 1:
+            background.submit(unique)
+            if while_waiting is not None:
+                while_waiting()
+            anns = background.result()
+        else:
+            if background is not None:  # more text than expected: both cores, from here
+                background.close()
+            bar = None
+            if not quiet:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(unique), desc=f"Analyse linguistique ({n_words} mots)",
+                           unit="unité", file=sys.stderr, leave=False)
+            anns = annotate(unique, n_process=procs, ner=ner,
+                            progress=bar.update if bar else None)
+            if bar is not None:
+                bar.close()
         by_text = dict(zip(unique, anns, strict=True))
         for key, text in zip(pending, texts, strict=True):
             annotations[key] = by_text[text]
@@ -272,17 +322,20 @@ def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path |
     return model, codebook, key
 
 
-def classify_cached(frame: pd.DataFrame, model, codebook, ann_df: pd.DataFrame | None,
-                    doc_keys: dict[str, str], model_key: str, cache_dir: Path
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def classify_cached(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
+                    ann_df: pd.DataFrame | None, doc_keys: dict[str, str], model_key: str,
+                    cache_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple]]:
     """``classify.classify`` per document, reusing the cached labels of unchanged documents.
 
     A document's labels depend only on its units, the model and its own annotation rows, so
-    adding one declaration classifies one declaration. Same output as one classify call.
+    adding one declaration classifies one declaration (only its rows go through
+    ``classify.prepare``). Returns ``(unit_themes, themes, candidates)``: the same tables as one
+    ``classify`` call over the whole corpus, and its review candidates (``attrs`` left empty).
     """
     from pipeline import classify
 
-    order = list(dict.fromkeys(frame["doc_id"]))
+    content_docs = units.loc[~units["kind"].isin(NON_CONTENT_KINDS), "doc_id"].tolist()
+    order = list(dict.fromkeys(content_docs))
     parts: dict[str, tuple] = {}
     keys: dict[str, str] = {}
     for doc_id in order:
@@ -296,7 +349,7 @@ def classify_cached(frame: pd.DataFrame, model, codebook, ann_df: pd.DataFrame |
             parts[doc_id] = entry
     todo = [d for d in order if d not in parts]
     if todo:
-        sub = frame[frame["doc_id"].isin(todo)]
+        sub = classify.prepare(units[units["doc_id"].isin(todo)], nlp[nlp["doc_id"].isin(todo)])
         sub_ann = ann_df[ann_df["doc_id"].isin(todo)] if ann_df is not None else None
         ut, th = classify.classify(sub, model, codebook, sub_ann)
         cands: dict[str, list] = {}
@@ -316,9 +369,7 @@ def classify_cached(frame: pd.DataFrame, model, codebook, ann_df: pd.DataFrame |
     unit_themes = pd.concat(uts, ignore_index=True) if uts else pd.DataFrame(columns=columns)
     themes = (pd.concat(ths, ignore_index=True) if ths
               else pd.DataFrame(columns=["doc_id", "unit_id", "themes"]))
-    unit_themes.attrs["threshold"] = getattr(model, "threshold", None)
-    unit_themes.attrs["candidates"] = [c for d in order for c in parts[d][2]]
-    return unit_themes, themes
+    return unit_themes, themes, [c for d in order for c in parts[d][2]]
 
 
 def _annotations_df(annotations: Path | None) -> pd.DataFrame | None:
@@ -376,7 +427,14 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
     for folder in {out, cache_dir}:  # temporaries left by an interrupted run
         io.remove_stale_temporaries(folder)
 
-    prepared = prepare_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet)
+    early: dict[str, object] = {}
+
+    def while_waiting():  # runs while the spaCy model loads in the background (few new docs)
+        early["ann_df"] = _annotations_df(annotations)
+        early["model"] = theme_model(cache_dir, codebook, annotations)
+
+    prepared = prepare_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet,
+                              while_waiting=while_waiting)
     timings = dict(prepared.timings)
     run_key = _run_key(prepared, corpus, metadata_csv, annotations, by, report, codebook)
     manifest_path = out / ".manifest.json"
@@ -396,7 +454,7 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
                   file=sys.stderr)
         return result
 
-    from pipeline import classify, compare
+    from pipeline import compare
     from pipeline.ingest import documents_table
 
     # documents table (metadata from the text, completed by metadata.csv)
@@ -421,42 +479,53 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
 
     # classify
     t = time.perf_counter()
-    ann_df = _annotations_df(annotations)
-    model, codebook_themes, model_key = theme_model(cache_dir, codebook, annotations)
-    frame = classify.prepare(units, nlp_df)
+    ann_df = early["ann_df"] if "ann_df" in early else _annotations_df(annotations)
+    model, codebook_themes, model_key = (early["model"] if "model" in early
+                                         else theme_model(cache_dir, codebook, annotations))
     doc_keys = {d.doc_id: k for d, k in zip(prepared.docs, prepared.keys, strict=True)}
-    unit_themes, themes = classify_cached(frame, model, codebook_themes, ann_df, doc_keys,
-                                          model_key, cache_dir)
+    unit_themes, themes, candidates = classify_cached(units, nlp_df, model, codebook_themes,
+                                                      ann_df, doc_keys, model_key, cache_dir)
     units = units.drop(columns=["themes"], errors="ignore").merge(
         themes[["doc_id", "unit_id", "themes"]], on=["doc_id", "unit_id"], how="left")
     units["themes"] = units["themes"].fillna("")
-    review = classify.review_table(units, unit_themes)
-    unit_themes.attrs.clear()  # review candidates: not to be copied on every access nor saved
     timings["classify"] = time.perf_counter() - t
 
-    # compare
+    # the per-unit tables and the QDPX export do not need the comparison tables: a forked child
+    # writes them on the other core while this process compares and writes the report
     t = time.perf_counter()
-    tables = compare.build_tables(documents, units, nlp_df, unit_themes, codebook_themes, by=list(by))
-    timings["compare"] = time.perf_counter() - t
+    texts = {d.doc_id: d.text for d in prepared.docs if d.status == "ok"}
+    review = (model.threshold, candidates)  # the review table is built by the child
+    export = in_background(_write_unit_outputs, out, prepared.docs, documents, units, nlp_df,
+                           unit_themes, review, texts, codebook_themes, report)
 
-    # write
-    t = time.perf_counter()
-    written = _write_outputs(out, prepared.docs, documents, units, nlp_df, unit_themes, review,
-                             tables, codebook_themes)
-    timings["write"] = time.perf_counter() - t
-    if report:
-        from pipeline.qdpx import export_qdpx
-        from pipeline.report import build_report
+    try:
+        # compare
+        tables = compare.build_tables(documents, units, nlp_df, unit_themes, codebook_themes, by=list(by))
+        timings["compare"] = time.perf_counter() - t
 
+        # write
         t = time.perf_counter()
-        benchmarks = compare.benchmark_all(tables)
-        build_report(tables, documents, units, unit_themes, codebook_themes, out, benchmarks)
-        written += ["report.html"] + sorted(
-            str(p.relative_to(out)) for p in (out / "figures").glob("*.png"))
-        texts = {d.doc_id: d.text for d in prepared.docs if d.status == "ok"}
-        export_qdpx(documents, texts, units, unit_themes, codebook_themes, out / "cpas-compare.qdpx")
-        written.append("cpas-compare.qdpx")
-        timings["report"] = time.perf_counter() - t
+        written = _write_tables(out, tables)
+        timings["write"] = time.perf_counter() - t
+        if report:
+            from pipeline.report import build_report
+
+            t = time.perf_counter()
+            benchmarks = compare.benchmark_all(tables)
+            build_report(tables, documents, units, unit_themes, codebook_themes, out, benchmarks)
+            written += ["report.html"] + sorted(
+                str(p.relative_to(out)) for p in (out / "figures").glob("*.png"))
+            timings["report"] = time.perf_counter() - t
+    except BaseException:
+        try:  # do not leave the child behind; the first error is the one to report
+            export()
+        except Exception:
+            pass
+        raise
+    t = time.perf_counter()
+    child_written, timings["export_parallel"] = export()
+    written += child_written
+    timings["export_wait"] = time.perf_counter() - t
 
     exit_code = _exit_code(prepared.docs, strict)
     timings["total"] = time.perf_counter() - t_start
@@ -482,11 +551,60 @@ def _exit_code(docs: list[Document], strict: bool) -> int:
     return 1 if n_ok == 0 or (strict and n_ok < len(docs)) else 0
 
 
-def _write_outputs(out: Path, docs: list[Document], documents: pd.DataFrame, units: pd.DataFrame,
-                   nlp_df: pd.DataFrame, unit_themes: pd.DataFrame, review: pd.DataFrame,
-                   tables: dict[str, pd.DataFrame], codebook) -> list[str]:
-    """Write texts, tables (CSV + Parquet) and the workbook; return the relative paths written."""
-    from pipeline.compare import write_workbook
+def in_background(fn, *args):
+    """Start ``fn(*args)`` in a forked child process (its memory is a copy-on-write view of this
+    one's); return a function that waits for it and gives ``(fn's result, child's seconds)``,
+    raising RuntimeError with the child's error. Where ``fork`` is unavailable (Windows,
+    macOS's default), ``fn`` runs here at once instead. Same outputs either way.
+    """
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        t = time.perf_counter()
+        value = fn(*args)
+        elapsed = time.perf_counter() - t
+        return lambda: (value, elapsed)
+    ctx = multiprocessing.get_context("fork")
+    reader, writer = ctx.Pipe(duplex=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    proc = ctx.Process(target=_child, args=(writer, fn, args), name="cpas-compare-export")
+    proc.start()
+    writer.close()
+
+    def wait():
+        try:
+            status, value, elapsed = reader.recv()
+        except EOFError:
+            status, value, elapsed = "error", f"arrêté sans réponse (code {proc.exitcode})", 0.0
+        finally:
+            proc.join()
+            reader.close()
+        if status != "ok":
+            raise RuntimeError(f"écriture des tables par unité / export QDPX en échec : {value}")
+        return value, elapsed
+
+    return wait
+
+
+def _child(conn, fn, args) -> None:
+    t = time.perf_counter()
+    try:
+        conn.send(("ok", fn(*args), time.perf_counter() - t))
+    except BaseException as exc:  # reported to the parent, which raises it
+        conn.send(("error", f"{type(exc).__name__}: {exc}", time.perf_counter() - t))
+    finally:
+        conn.close()
+
+
+def _write_unit_outputs(out: Path, docs: list[Document], documents: pd.DataFrame,
+                        units: pd.DataFrame, nlp_df: pd.DataFrame, unit_themes: pd.DataFrame,
+                        review: tuple[float, list], texts: dict[str, str], codebook,
+                        qdpx: bool) -> list[str]:
+    """Write the texts, the per-document and per-unit tables (CSV + Parquet), the review table
+    (``review`` = the model's threshold and its rejected candidates) and (``qdpx``) the
+    REFI-QDA export; return the relative paths written."""
+    from pipeline.classify import review_table
 
     written: list[str] = []
     texts_dir = out / "texts"
@@ -503,10 +621,25 @@ def _write_outputs(out: Path, docs: list[Document], documents: pd.DataFrame, uni
     for name, df in [("documents", documents), ("units", units), ("unit_themes", unit_themes)]:
         io.write_table(df, out / name)
         written += [f"{name}.csv", f"{name}.parquet"]
-    io.write_table(review, out / "review", parquet=False)
+    threshold, candidates = review
+    io.write_table(review_table(units, unit_themes, threshold=threshold, candidates=candidates),
+                   out / "review", parquet=False)
     written.append("review.csv")
     io.write_table(nlp_df[[c for c in NLP_COLUMNS if c in nlp_df.columns]], out / "unit_nlp")
     written += ["unit_nlp.csv", "unit_nlp.parquet"]
+    if qdpx:
+        from pipeline.qdpx import export_qdpx
+
+        export_qdpx(documents, texts, units, unit_themes, codebook, out / "cpas-compare.qdpx")
+        written.append("cpas-compare.qdpx")
+    return written
+
+
+def _write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Write the comparison tables (CSV + Parquet) and the workbook; return the paths written."""
+    from pipeline.compare import write_workbook
+
+    written: list[str] = []
     for name, df in tables.items():
         io.write_table(df, out / name)
         written += [f"{name}.csv", f"{name}.parquet"]

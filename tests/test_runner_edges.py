@@ -1,6 +1,7 @@
 """Runner edge cases: nothing readable, bad --by, bad metadata.csv (fast: no model load)."""
 
 import pandas as pd
+import pytest
 
 from pipeline.cli import main
 from pipeline.runner import analyze
@@ -38,3 +39,48 @@ def test_malformed_metadata_csv_is_a_clear_error(tmp_path, capsys):
     (corpus / "metadata.csv").write_text('doc_id,commune\n"a,b\n', encoding="utf-8")
     assert main(["analyze", str(corpus), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "metadata.csv" in capsys.readouterr().err
+
+
+def _write_marker(path, text):
+    import os
+
+    path.write_text(f"{text} {os.getpid()}", encoding="utf-8")
+    return [path.name]
+
+
+def _fail(message):
+    raise OSError(message)
+
+
+def test_in_background_returns_the_child_result_and_its_files(tmp_path):
+    import os
+
+    from pipeline.runner import in_background
+
+    wait = in_background(_write_marker, tmp_path / "child.txt", "écrit par")
+    value, seconds = wait()
+    assert value == ["child.txt"] and seconds >= 0
+    text, pid = (tmp_path / "child.txt").read_text(encoding="utf-8").rsplit(" ", 1)
+    assert text == "écrit par" and int(pid) != os.getpid()  # another process wrote it
+
+
+def test_in_background_error_is_raised_in_the_parent():
+    from pipeline.runner import in_background
+
+    wait = in_background(_fail, "disque plein")
+    with pytest.raises(RuntimeError, match="OSError: disque plein"):
+        wait()
+
+
+def test_in_background_without_fork_runs_inline(tmp_path, monkeypatch):
+    import multiprocessing
+    import os
+
+    from pipeline.runner import in_background
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    wait = in_background(_write_marker, tmp_path / "inline.txt", "écrit par")
+    assert (tmp_path / "inline.txt").read_text(encoding="utf-8") == f"écrit par {os.getpid()}"
+    assert wait()[0] == ["inline.txt"]
+    with pytest.raises(OSError, match="disque plein"):
+        in_background(_fail, "disque plein")

@@ -144,3 +144,31 @@ def test_docx_styles(corpus):
         assert "Déclaration de politique sociale" in d.sections[0].header.paragraphs[0].text
         words = sum(len(par.text.split()) for par in d.paragraphs)
         assert words > 1700
+
+
+def test_items_and_sentences_mostly_distinct():
+    """A real corpus repeats little text (each CPAS words its own projects): the benchmark must
+    not be flattered by the pipeline analysing identical texts once."""
+    m = synth.load_material(SEEDS if SEEDS.is_dir() else None)
+    texts = []
+    for i in range(60):
+        for kind, text, _ in synth.build_document(m, i, 0).lines:
+            if kind == "para":
+                texts += re.split(r"(?<=[.!?])\s+", text)
+            elif kind == "bullet":
+                texts.append(text)
+    assert len(texts) > 3000
+    assert len(set(texts)) / len(texts) >= 0.8
+
+
+def test_item_qualifiers_name_the_commune_and_a_year():
+    import random
+
+    rng = random.Random(3)
+    varied = [synth._vary_item(rng, "Créer une épicerie sociale", "Testville", 2025)
+              for _ in range(200)]
+    assert all(v.startswith("Créer une épicerie sociale ") for v in varied)  # 1–3 qualifiers
+    assert any("Testville" in v for v in varied)
+    years = {int(y) for v in varied for y in re.findall(r"\b20\d\d\b", v)}
+    assert years and all(2025 <= y <= 2030 for y in years)
+    assert "{" not in "".join(varied)  # every placeholder filled

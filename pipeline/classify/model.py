@@ -95,28 +95,34 @@ def prepare(units: pd.DataFrame, nlp: pd.DataFrame) -> pd.DataFrame:
     u = u.merge(n, on=["doc_id", "unit_id"], how="left")
     u["lemmas"] = u["lemmas"].fillna("").astype(str)
     u["tokens"] = u["tokens"].fillna("").astype(str)
-    by_key = {(r.doc_id, r.unit_id): r for r in u.itertuples(index=False)}
+    # plain lists: iterating Arrow-backed columns row by row is slow (pandas 3)
+    col = {c: u[c].tolist() for c in ("doc_id", "unit_id", "parent_id", "kind", "text",
+                                      "lemmas", "tokens")}
+    vectors = u["vector"].tolist() if has_vec else None
+    index = {(d, i): k for k, (d, i) in enumerate(zip(col["doc_id"], col["unit_id"],
+                                                       strict=True))}
+    kinds, parents = col["kind"], col["parent_id"]
     rows = []
-    for r in u.itertuples(index=False):
-        if r.kind in NON_CONTENT_KINDS:
+    for k, (doc_id, kind) in enumerate(zip(col["doc_id"], kinds, strict=True)):
+        if kind in NON_CONTENT_KINDS:
             continue
         ctx_l, ctx_t, ctx_x = [], [], []
-        parent, seen = r.parent_id, set()
-        while parent and (r.doc_id, parent) in by_key and parent not in seen:
+        parent, seen = parents[k], set()
+        while parent and (doc_id, parent) in index and parent not in seen:
             seen.add(parent)
-            p = by_key[(r.doc_id, parent)]
-            if p.kind in CONTEXT_KINDS:
-                ctx_l.insert(0, p.lemmas)
-                ctx_t.insert(0, p.tokens)
-                ctx_x.insert(0, p.text)
-            parent = p.parent_id
-        row = {"doc_id": r.doc_id, "unit_id": r.unit_id, "kind": r.kind, "text": r.text,
-               "lemmas": r.lemmas, "tokens": r.tokens,
+            p = index[(doc_id, parent)]
+            if kinds[p] in CONTEXT_KINDS:
+                ctx_l.insert(0, col["lemmas"][p])
+                ctx_t.insert(0, col["tokens"][p])
+                ctx_x.insert(0, col["text"][p])
+            parent = parents[p]
+        row = {"doc_id": doc_id, "unit_id": col["unit_id"][k], "kind": kind,
+               "text": col["text"][k], "lemmas": col["lemmas"][k], "tokens": col["tokens"][k],
                "context": " ".join(x for x in ctx_l if x),
                "context_tokens": " ".join(x for x in ctx_t if x),
                "context_text": " | ".join(x for x in ctx_x if x)}
         if has_vec:
-            v = r.vector
+            v = vectors[k]
             row["vector"] = v if isinstance(v, (np.ndarray, list)) else None
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
@@ -660,32 +666,40 @@ REVIEW_COLUMNS = ["doc_id", "unit_id", "kind", "text", "themes_predicted", "scor
                   "uncertainty", "themes_reviewed", "comment"]
 
 
-def review_table(units: pd.DataFrame, unit_themes: pd.DataFrame) -> pd.DataFrame:
+def review_table(units: pd.DataFrame, unit_themes: pd.DataFrame, *,
+                 threshold: float | None = None, candidates=None) -> pd.DataFrame:
     """Units to review, least certain first.
 
     ``units``: units table (doc_id, unit_id, kind, text); ``unit_themes``: as from
-    :func:`classify` (its ``attrs`` threshold/candidates are used when present). Content units
-    already labelled by a human are left out. ``uncertainty`` in [0, 1] is 1 when some theme
-    scores exactly at the threshold and falls as every score moves away from it.
+    :func:`classify`. ``threshold`` and ``candidates`` (rejected themes as (doc_id, unit_id,
+    theme, score) tuples or a DataFrame with those columns) default to ``unit_themes.attrs``.
+    Content units already labelled by a human are left out. ``uncertainty`` in [0, 1] is 1 when
+    some theme scores exactly at the threshold and falls as every score moves away from it.
     ``themes_reviewed`` and ``comment`` are empty, for the reviewer.
     """
-    thr = float(unit_themes.attrs.get("threshold", DEFAULT_THRESHOLD))
-    cands = unit_themes.attrs.get("candidates")
+    attrs = unit_themes.attrs
+    thr = float(threshold if threshold is not None
+                else attrs.get("threshold", DEFAULT_THRESHOLD))
+    cands = candidates if candidates is not None else attrs.get("candidates")
     span = max(thr, 1.0 - thr)
     scores: dict[tuple[str, str], list[tuple[str, float, bool]]] = {}
     human = set()
-    for r in unit_themes.itertuples(index=False):
-        if "human" in str(r.sources).split(";"):
-            human.add((r.doc_id, r.unit_id))
-        scores.setdefault((r.doc_id, r.unit_id), []).append((r.theme, float(r.score), True))
+    # one column access each (pandas deep-copies ``attrs`` on every access), then plain lists
+    ut = {c: unit_themes[c].tolist() for c in ("doc_id", "unit_id", "theme", "score", "sources")}
+    for doc_id, unit_id, theme, score, sources in zip(*ut.values(), strict=True):
+        if "human" in str(sources).split(";"):
+            human.add((doc_id, unit_id))
+        scores.setdefault((doc_id, unit_id), []).append((theme, float(score), True))
     if isinstance(cands, pd.DataFrame):
-        cands = list(cands[["doc_id", "unit_id", "theme", "score"]].itertuples(index=False))
+        cands = list(zip(*(cands[c].tolist() for c in ("doc_id", "unit_id", "theme", "score")),
+                         strict=True))
     for doc_id, unit_id, theme, score in cands or []:
         scores.setdefault((doc_id, unit_id), []).append((theme, float(score), False))
     rows = []
     content = units[~units["kind"].isin(NON_CONTENT_KINDS)] if len(units) else units
-    for r in content.itertuples(index=False):
-        key = (r.doc_id, r.unit_id)
+    cols = [content[c].tolist() for c in ("doc_id", "unit_id", "kind", "text")]
+    for doc_id, unit_id, kind, text in zip(*cols, strict=True):
+        key = (doc_id, unit_id)
         if key in human:
             continue
         sc = scores.get(key, [])
@@ -693,7 +707,7 @@ def review_table(units: pd.DataFrame, unit_themes: pd.DataFrame) -> pd.DataFrame
         unc = max(1.0 - abs(s - thr) / span for s in vals)
         assigned = sorted([x for x in sc if x[2]], key=lambda x: -x[1])
         shown = sorted(sc, key=lambda x: -x[1])
-        rows.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "kind": r.kind, "text": r.text,
+        rows.append({"doc_id": doc_id, "unit_id": unit_id, "kind": kind, "text": text,
                      "themes_predicted": ";".join(t for t, _, _ in assigned),
                      "scores": ";".join(f"{t}:{s:.2f}" for t, s, _ in shown),
                      "uncertainty": round(max(0.0, min(1.0, unc)), 3),
