@@ -29,6 +29,7 @@ exports of the same inputs are byte-identical.
 
 from __future__ import annotations
 
+import hashlib
 import io as _io
 import logging
 import math
@@ -55,6 +56,8 @@ USER_NAME = "cpas-compare"
 #: Namespace of every GUID of the export (uuid5 of a fixed URL: never change it, or re-exports
 #: of a project would no longer share GUIDs with earlier ones).
 GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/cpas-compare/qdpx")
+_GUID_NAMESPACE_BYTES = GUID_NAMESPACE.bytes
+_GUID_SEP = "\x1f"  # between the parts of a GUID's name
 #: Date written when neither ``created`` nor SOURCE_DATE_EPOCH is given (the ZIP epoch).
 DEFAULT_CREATED = datetime(1980, 1, 1, tzinfo=timezone.utc)
 #: REFI-QDA 1.5 §8.5: largest internal file.
@@ -104,12 +107,26 @@ _COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 
 def make_guid(kind: str, *parts: str) -> str:
     """Deterministic GUID (upper-case 8-4-4-4-12, as ATLAS.ti and MAXQDA write them) for an
-    object ``kind`` named by ``parts``."""
-    return str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join((kind, *map(str, parts))))).upper()
+    object ``kind`` named by ``parts``: ``str(uuid.uuid5(GUID_NAMESPACE, name)).upper()``
+    computed straight from the SHA-1 (no UUID object: ~85,000 GUIDs for 300 declarations)."""
+    return _guid(_GUID_SEP.join((kind, *map(str, parts))))
+
+
+#: first hex digit of the 4th GUID group once the RFC 4122 variant bits (10xx) are set
+_VARIANT_DIGIT = {c: "89AB"[int(c, 16) & 3] for c in "0123456789ABCDEF"}
+
+
+def _guid(name: str) -> str:
+    """``str(uuid.uuid5(GUID_NAMESPACE, name)).upper()`` from the SHA-1 hex digest: its first
+    32 digits with the version digit set to 5 and the variant bits to 10."""
+    h = hashlib.sha1(_GUID_NAMESPACE_BYTES + name.encode("utf-8")).hexdigest().upper()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def _s(value) -> str:
     """Cell value → clean string ("" for None/NaN; 3.0 → "3")."""
+    if type(value) is str:  # the usual case, first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float):
@@ -118,6 +135,11 @@ def _s(value) -> str:
         if value.is_integer():
             return str(int(value))
     return io.cell_text(value).strip()
+
+
+def _strings(values: list) -> list[str]:
+    """``_s`` of each value (a str, the usual case, needs only ``strip()``)."""
+    return [v.strip() if type(v) is str else _s(v) for v in values]
 
 
 def _xml(text: str) -> str:
@@ -159,38 +181,26 @@ def content_span(text: str, start: int, end: int, unit_text: str) -> tuple[int, 
     ``start``/``end`` span the whole unit including its label; ``unit_text`` is that span
     without the label (nor a trailing ":"), whitespace-collapsed.  Returns ``(s, e)`` with
     ``start <= s < e <= end`` such that ``" ".join(text[s:e].split()) == unit_text`` when the
-    content can be found at the end of the span; otherwise the span without its surrounding
-    whitespace.  Code-point offsets, end exclusive.
+    content can be found in the span (as written, or with other whitespace between its words);
+    otherwise the span without its surrounding whitespace (the whole span when it is blank).
+    Code-point offsets, end exclusive.
     """
     seg = text[start:end]
-    stripped = seg.rstrip()
-    fallback_s = start + (len(seg) - len(seg.lstrip()))
-    fallback = (fallback_s, start + len(stripped)) if stripped.strip() else (start, end)
     tokens = unit_text.split()
-    if not tokens:
-        return fallback
-    # the label may stand before ("O.O.1.") or after ("(Objectif stratégique n°1)") the content
-    found = seg.find(" ".join(tokens))  # the usual case: the content as written, one line
-    if found >= 0:
-        return start + found, start + found + len(" ".join(tokens))
-    match = re.search(r"\s+".join(map(re.escape, tokens)), seg)
-    if match:
-        return start + match.start(), start + match.end()
-    return fallback
-    for e in dict.fromkeys((len(stripped), len(stripped.rstrip(":").rstrip()))):
-        j = e
-        ok = True
-        for tok in reversed(tokens):
-            while j > 0 and seg[j - 1].isspace():
-                j -= 1
-            if j >= len(tok) and seg[j - len(tok):j] == tok:
-                j -= len(tok)
-            else:
-                ok = False
-                break
-        if ok and j < e:
-            return start + j, start + e
-    return fallback
+    if tokens:
+        # the label may stand before ("O.O.1.") or after ("(Objectif stratégique n°1)") the
+        # content; the usual case: the content as written, on one line
+        content = " ".join(tokens)
+        found = seg.find(content)
+        if found >= 0:
+            return start + found, start + found + len(content)
+        match = re.search(r"\s+".join(map(re.escape, tokens)), seg)
+        if match:
+            return start + match.start(), start + match.end()
+    stripped = seg.rstrip()
+    if not stripped:
+        return start, end
+    return start + (len(seg) - len(seg.lstrip())), start + len(stripped)
 
 
 def _variable_type(values: Iterable[str]) -> str:
@@ -245,13 +255,54 @@ def _code_description(theme) -> str:
 # --------------------------------------------------------------------------------------------
 # building the project
 # --------------------------------------------------------------------------------------------
+#
+# The XML is written as text, exactly as ``ET.indent(root, space="  ")`` followed by
+# ``ET.tostring(root, encoding="unicode")`` would write the same tree: every element starts on
+# a new line indented by two spaces per level, a leaf is ``<Tag a="v">text</Tag>`` (or
+# ``<Tag a="v" />`` without text), a parent closes on a line of its own.  Building ~190,000
+# Element objects for 300 declarations then serialising them took most of the export's time.
 
-def _sub(parent: ET.Element, tag: str, attrib: dict[str, str] | None = None,
-         text: str | None = None) -> ET.Element:
-    el = ET.SubElement(parent, tag, {k: _xml(v) for k, v in (attrib or {}).items()})
-    if text is not None:
-        el.text = _xml(text)
-    return el
+#: "\n" + the indentation of each nesting level (Project = 0).
+_INDENT = ["\n" + "  " * level for level in range(8)]
+
+
+def _escape_text(text: str) -> str:
+    """Character data as ElementTree writes it: invalid characters dropped, then & < > escaped."""
+    text = _INVALID_XML.sub("", text)  # _xml(text)
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _escape_attr(value: str) -> str:
+    """Attribute value as ElementTree writes it: also " and the line breaks / tabs escaped."""
+    value = _escape_text(value)
+    if '"' in value:
+        value = value.replace('"', "&quot;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
+    if "\n" in value:
+        value = value.replace("\n", "&#10;")
+    if "\t" in value:
+        value = value.replace("\t", "&#09;")
+    return value
+
+
+def _attrs(attrib: dict[str, str]) -> str:
+    """``' name="value"'`` for each attribute, in the dict's order."""
+    return "".join(f' {k}="{_escape_attr(v)}"' for k, v in attrib.items())
+
+
+def _leaf(level: int, tag: str, attrs: str = "", text: str | None = None) -> str:
+    """An element without children at nesting ``level``; ``attrs`` as made by ``_attrs``."""
+    text = _escape_text(text) if text is not None else ""
+    if text:
+        return f"{_INDENT[level]}<{tag}{attrs}>{text}</{tag}>"
+    return f"{_INDENT[level]}<{tag}{attrs} />"
 
 
 def _selection_name(label: str, text: str) -> str:
@@ -259,6 +310,15 @@ def _selection_name(label: str, text: str) -> str:
     if len(name) > SELECTION_NAME_CHARS:
         name = name[:SELECTION_NAME_CHARS - 1].rstrip() + "…"
     return name
+
+
+def _column_lists(df: pd.DataFrame | None, columns: Iterable[str]) -> dict[str, list]:
+    """``{column: list of its values}`` (NaN for a missing column).  ``Series.tolist()`` once is
+    much faster than iterating a pandas 3 Arrow-backed Series element by element."""
+    if df is None:
+        df = pd.DataFrame()
+    n = len(df)
+    return {c: df[c].tolist() if c in df.columns else [math.nan] * n for c in columns}
 
 
 def build_project(documents: pd.DataFrame, texts: dict[str, str], units: pd.DataFrame,
@@ -276,7 +336,8 @@ def build_project(documents: pd.DataFrame, texts: dict[str, str], units: pd.Data
     """
     when = _iso(_created(created))
     user = make_guid("user", USER_NAME)
-    stamp = {"creatingUser": user, "creationDateTime": when}
+    stamp = f' creatingUser="{user}" creationDateTime="{when}"'  # GUID and date: nothing to escape
+    ind = _INDENT
 
     # ---- documents kept
     docs = documents.copy() if documents is not None else pd.DataFrame()
@@ -287,16 +348,32 @@ def build_project(documents: pd.DataFrame, texts: dict[str, str], units: pd.Data
         docs = docs[docs["status"].map(_s) != "error"]
     docs = docs[docs["doc_id"].isin([k for k, v in texts.items() if v])]
     docs = docs.drop_duplicates("doc_id").sort_values("doc_id", kind="stable")
-    doc_ids = list(docs["doc_id"])
+    doc_ids = docs["doc_id"].tolist()
+    kept_docs = set(doc_ids)
+
+    # ---- unit_themes rows of the kept documents:
+    # doc_id → unit_id → theme → (score, theme, raw score, sources, evidence); a theme repeated
+    # for a unit keeps its highest score
+    ut = _column_lists(unit_themes, ("doc_id", "unit_id", "theme", "score", "sources", "evidence"))
+    themed: dict[str, dict[str, dict[str, tuple]]] = {}
+    for d, uid, theme, score, sources_, evidence in zip(
+            _strings(ut["doc_id"]), _strings(ut["unit_id"]), _strings(ut["theme"]), ut["score"],
+            _strings(ut["sources"]), _strings(ut["evidence"]), strict=True):
+        if d not in kept_docs or not theme:
+            continue
+        value = score
+        if type(value) is not float:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                value = 0.0
+        if math.isnan(value):
+            value = 0.0
+        per_unit = themed.setdefault(d, {}).setdefault(uid, {})
+        if theme not in per_unit or value > per_unit[theme][0]:
+            per_unit[theme] = (value, theme, score, sources_, evidence)
 
     # ---- codes: codebook order, then unknown themes met in unit_themes (sorted)
-    ut = unit_themes.copy() if unit_themes is not None else pd.DataFrame()
-    for col in ("doc_id", "unit_id", "theme", "score", "sources", "evidence"):
-        if col not in ut.columns:
-            ut[col] = pd.Series(dtype=object)
-    for col in ("doc_id", "unit_id", "theme", "sources", "evidence"):
-        ut[col] = ut[col].map(_s)
-    ut = ut[ut["doc_id"].isin(doc_ids) & (ut["theme"] != "")]
     codes: list[tuple[str, str, str | None, str]] = []  # (theme id, name, colour, description)
     known = set()
     for theme in codebook or []:
@@ -307,13 +384,15 @@ def build_project(documents: pd.DataFrame, texts: dict[str, str], units: pd.Data
         color = _s(_attr(theme, "color", ""))
         codes.append((tid, _s(_attr(theme, "label", "")) or tid,
                       color if _COLOR.fullmatch(color) else None, _code_description(theme)))
-    for tid in sorted(set(ut["theme"]) - known):
+    used = {theme for per_doc in themed.values() for per_unit in per_doc.values()
+            for theme in per_unit}
+    for tid in sorted(used - known):
         log.warning("qdpx : thème %r absent du codebook, exporté comme code sans définition", tid)
         codes.append((tid, tid, None, f"Thème absent du codebook (identifiant : {tid})"))
     code_guid = {tid: make_guid("code", tid) for tid, *_ in codes}
     code_name = {tid: name for tid, name, *_ in codes}
 
-    root = ET.Element("Project", {
+    out = ['<?xml version="1.0" encoding="utf-8"?>\n<Project', _attrs({
         "xmlns": NS,
         "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
         "xsi:schemaLocation": SCHEMA_LOCATION,
@@ -323,151 +402,155 @@ def build_project(documents: pd.DataFrame, texts: dict[str, str], units: pd.Data
         "creationDateTime": when,
         "modifyingUserGUID": user,
         "modifiedDateTime": when,
-    })
-    users = _sub(root, "Users")
-    _sub(users, "User", {"guid": user, "name": USER_NAME, "id": USER_NAME})
+    }), ">"]
+    write = out.append
+    write(f"{ind[1]}<Users>")
+    write(_leaf(2, "User", _attrs({"guid": user, "name": USER_NAME, "id": USER_NAME})))
+    write(f"{ind[1]}</Users>")
 
     if codes:
-        book = _sub(_sub(root, "CodeBook"), "Codes")
+        write(f"{ind[1]}<CodeBook>{ind[2]}<Codes>")
         for tid, name, color, desc in codes:
             attrib = {"guid": code_guid[tid], "name": name, "isCodable": "true"}
             if color:
                 attrib["color"] = color.upper()
-            _sub(_sub(book, "Code", attrib), "Description", text=desc)
+            write(f"{ind[3]}<Code{_attrs(attrib)}>")
+            write(_leaf(4, "Description", text=desc))
+            write(f"{ind[3]}</Code>")
+        write(f"{ind[2]}</Codes>{ind[1]}</CodeBook>")
 
-    # ---- variables
-    var_cols = [c for c in docs.columns if c not in EXCLUDED_COLUMNS]
-    var_cols = [c for c in var_cols if any(_s(v) for v in docs[c])]
-    var_types = {c: _variable_type(_s(v) for v in docs[c]) for c in var_cols}
+    # ---- variables: the clean string values of each column, in the order of doc_ids
+    columns = {c: _strings(docs[c].tolist()) for c in docs.columns}
+    var_cols = [c for c in docs.columns if c not in EXCLUDED_COLUMNS and any(columns[c])]
+    var_types = {c: _variable_type(columns[c]) for c in var_cols}
     var_guid = {c: make_guid("variable", c) for c in var_cols}
     if var_cols:
-        variables = _sub(root, "Variables")
+        write(f"{ind[1]}<Variables>")
         for c in var_cols:
-            var = _sub(variables, "Variable", {"guid": var_guid[c],
-                                               "name": VARIABLE_LABELS.get(c, c),
-                                               "typeOfVariable": var_types[c]})
-            _sub(var, "Description", text=f"Colonne « {c} » de documents.csv (cpas-compare).")
+            write(f"{ind[2]}<Variable" + _attrs({"guid": var_guid[c],
+                                                  "name": VARIABLE_LABELS.get(c, c),
+                                                  "typeOfVariable": var_types[c]}) + ">")
+            write(_leaf(3, "Description",
+                        text=f"Colonne « {c} » de documents.csv (cpas-compare)."))
+            write(f"{ind[2]}</Variable>")
+        write(f"{ind[1]}</Variables>")
 
-    def add_values(parent: ET.Element, row) -> None:
+    # the VariableValue elements of each document: the same under its Case and its TextSource
+    # (both at nesting level 2)
+    values_xml = []
+    for i in range(len(doc_ids)):
+        parts = []
         for c in var_cols:
-            value = _s(row[c])
-            if not value:
-                continue
-            vv = _sub(parent, "VariableValue")
-            _sub(vv, "VariableRef", {"targetGUID": var_guid[c]})
-            _sub(vv, _VALUE_ELEMENT[var_types[c]], text=value)
+            value = columns[c][i]
+            if value:
+                parts.append(f'{ind[3]}<VariableValue>{ind[4]}<VariableRef targetGUID="'
+                             f'{var_guid[c]}" />'
+                             + _leaf(4, _VALUE_ELEMENT[var_types[c]], text=value)
+                             + f"{ind[3]}</VariableValue>")
+        values_xml.append("".join(parts))
 
     source_guid = {d: make_guid("source", d) for d in doc_ids}
+    sep = _GUID_SEP
+    empty = [""] * len(doc_ids)
     names = {}
-    for _, row in docs.iterrows():
-        base = " ".join(x for x in (_s(row.get("commune")), _s(row.get("legislature"))) if x)
-        names[row["doc_id"]] = base or row["doc_id"]
+    for d, commune, legislature in zip(doc_ids, columns.get("commune", empty),
+                                       columns.get("legislature", empty), strict=True):
+        names[d] = " ".join(x for x in (commune, legislature) if x) or d
     dup = {n for n, k in Counter(names.values()).items() if k > 1}
     names = {d: (f"{n} [{d}]" if n in dup else n) for d, n in names.items()}
 
     if doc_ids:
-        cases = _sub(root, "Cases")
-        for _, row in docs.iterrows():
-            d = row["doc_id"]
-            case = _sub(cases, "Case", {"guid": make_guid("case", d), "name": names[d]})
-            _sub(case, "Description", text=f"Déclaration de politique sociale « {d} ».")
-            add_values(case, row)
-            _sub(case, "SourceRef", {"targetGUID": source_guid[d]})
+        write(f"{ind[1]}<Cases>")
+        for d, values in zip(doc_ids, values_xml, strict=True):
+            write(f"{ind[2]}<Case" + _attrs({"guid": make_guid("case", d), "name": names[d]})
+                  + ">")
+            write(_leaf(3, "Description", text=f"Déclaration de politique sociale « {d} »."))
+            write(values)
+            write(f'{ind[3]}<SourceRef targetGUID="{source_guid[d]}" />{ind[2]}</Case>')
+        write(f"{ind[1]}</Cases>")
 
-    # ---- units and selections
-    un = units.copy() if units is not None else pd.DataFrame()
-    for col in ("doc_id", "unit_id", "kind", "label", "text", "start", "end"):
-        if col not in un.columns:
-            un[col] = pd.Series(dtype=object)
-    un["doc_id"] = un["doc_id"].map(_s)
-    un["unit_id"] = un["unit_id"].map(_s)
-    unit_rows = {(r.doc_id, r.unit_id): r for r in un.itertuples(index=False)}
-
-    # doc_id → unit_id → theme → (score, theme, raw score, sources, evidence); a theme repeated
-    # for a unit keeps its highest score
-    themed: dict[str, dict[str, dict[str, tuple]]] = {}
-    for d, uid, theme, score, sources_, evidence in zip(
-            ut["doc_id"], ut["unit_id"], ut["theme"], ut["score"], ut["sources"], ut["evidence"],
-            strict=True):
-        try:
-            value = float(score)
-        except (TypeError, ValueError):
-            value = 0.0
-        if math.isnan(value):
-            value = 0.0
-        per_unit = themed.setdefault(d, {}).setdefault(uid, {})
-        if theme not in per_unit or value > per_unit[theme][0]:
-            per_unit[theme] = (value, theme, score, sources_, evidence)
+    # ---- units and selections: row of each themed unit (the last one of a duplicated unit)
+    un = _column_lists(units, ("doc_id", "unit_id", "kind", "label", "text", "start", "end"))
+    unit_row = {}
+    for i, key in enumerate(zip(_strings(un["doc_id"]), _strings(un["unit_id"]), strict=True)):
+        if key[1] in themed.get(key[0], ()):
+            unit_row[key] = i
+    # one <Coding> ... </Coding> per theme, waiting for its GUID
+    coding_tail = {tid: f'{stamp}>{ind[5]}<CodeRef targetGUID="{g}" />{ind[4]}</Coding>'
+                   for tid, g in code_guid.items()}
+    sources_part: dict[str, str] = {}  # sources → " ; sources : <French labels>" (or "")
 
     files: dict[str, bytes] = {}
     n_selections = 0
     if doc_ids:
-        sources = _sub(root, "Sources")
-        for _, row in docs.iterrows():
-            d = row["doc_id"]
+        write(f"{ind[1]}<Sources>")
+        origins = columns.get("source_file", empty)
+        for d, values, origin in zip(doc_ids, values_xml, origins, strict=True):
             text = texts[d]
             sg = source_guid[d]
             data = text.encode("utf-8")
             if len(data) > MAX_INTERNAL_FILE:
                 raise ValueError(f"qdpx : le texte de « {d} » dépasse 2 Go, limite REFI-QDA")
             files[f"sources/{sg}.txt"] = data
-            src = _sub(sources, "TextSource", {"guid": sg, "name": names[d],
-                                               "plainTextPath": f"internal://{sg}.txt", **stamp})
-            origin = _s(row.get("source_file"))
-            _sub(src, "Description", text=(
+            write(f"{ind[2]}<TextSource" + _attrs({"guid": sg, "name": names[d],
+                                                    "plainTextPath": f"internal://{sg}.txt"})
+                  + f"{stamp}>")
+            write(_leaf(3, "Description", text=(
                 "Texte normalisé par cpas-compare"
                 + (f" à partir de « {origin} »" if origin else "")
-                + f" (identifiant : {d}). Les positions des passages codés renvoient à ce texte."))
+                + f" (identifiant : {d}). Les positions des passages codés renvoient à ce texte.")))
             selections = []
-            for uid in sorted(themed.get(d, {})):
-                unit = unit_rows.get((d, uid))
-                if unit is None:
+            per_doc = themed.get(d, {})
+            for uid in sorted(per_doc):
+                i = unit_row.get((d, uid))
+                if i is None:
                     log.warning("qdpx : unité %s/%s absente de units, ignorée", d, uid)
                     continue
+                raw_start, raw_end = un["start"][i], un["end"][i]
                 try:
-                    start, end = int(unit.start), int(unit.end)
+                    start, end = int(raw_start), int(raw_end)
                 except (TypeError, ValueError):
                     start, end = -1, -1
                 if not 0 <= start < end <= len(text):
                     log.warning("qdpx : positions %s-%s hors du texte pour %s/%s, unité ignorée",
-                                unit.start, unit.end, d, uid)
+                                raw_start, raw_end, d, uid)
                     continue
-                s, e = content_span(text, start, end, _s(unit.text))
-                selections.append((s, e, uid, unit))
-            selections.sort(key=lambda x: (x[0], x[1], x[2]))
-            for s, e, uid, unit in selections:
-                rows = sorted(themed[d][uid].values(), key=lambda r: (-r[0], r[1]))
-                sel = _sub(src, "PlainTextSelection", {
-                    "guid": make_guid("selection", d, uid),
-                    "name": _selection_name(_s(unit.label), text[s:e]),
-                    "startPosition": str(s), "endPosition": str(e), **stamp})
-                kind = _s(unit.kind)
+                s, e = content_span(text, start, end, _s(un["text"][i]))
+                selections.append((s, e, uid, i))
+            selections.sort()  # by (start, end, unit_id): unit ids are unique in a document
+            for s, e, uid, i in selections:
+                rows = sorted(per_doc[uid].values(), key=lambda r: (-r[0], r[1]))
+                name = _selection_name(_s(un["label"][i]), text[s:e])
+                guid = _guid(f"selection{sep}{d}{sep}{uid}")  # make_guid("selection", d, uid)
+                write(f'{ind[3]}<PlainTextSelection guid="{guid}" name="{_escape_attr(name)}" '
+                      f'startPosition="{s}" endPosition="{e}"{stamp}>')
+                kind = _s(un["kind"][i])
                 lines = [f"Unité {uid} ({KIND_LABELS.get(kind, kind) or 'unité'}) de « {d} »."]
                 for _, theme, score, sources_, evidence in rows:
-                    line = f"{code_name[theme]} : score {_fmt_score(score)}"
-                    srcs = ", ".join(SOURCE_LABELS.get(x, x) for x in sources_.split(";") if x)
-                    if srcs:
-                        line += f" ; sources : {srcs}"
-                    ev = ", ".join(x for x in evidence.split(";") if x)
-                    if ev:
-                        line += f" ; indices : {ev}"
-                    lines.append(line)
-                _sub(sel, "Description", text="\n".join(lines))
+                    srcs = sources_part.get(sources_)
+                    if srcs is None:
+                        srcs = ", ".join(SOURCE_LABELS.get(x, x) for x in sources_.split(";") if x)
+                        srcs = sources_part[sources_] = f" ; sources : {srcs}" if srcs else ""
+                    line = f"{code_name[theme]} : score {_fmt_score(score)}{srcs}"
+                    ev = ", ".join(filter(None, evidence.split(";")))
+                    lines.append(f"{line} ; indices : {ev}" if ev else line)
+                write(_leaf(4, "Description", text="\n".join(lines)))
                 for _, theme, *_rest in rows:
-                    coding = _sub(sel, "Coding", {"guid": make_guid("coding", d, uid, theme),
-                                                  **stamp})
-                    _sub(coding, "CodeRef", {"targetGUID": code_guid[theme]})
+                    guid = _guid(f"coding{sep}{d}{sep}{uid}{sep}{theme}")  # make_guid("coding", ...)
+                    write(f'{ind[4]}<Coding guid="{guid}"{coding_tail[theme]}')
+                write(f"{ind[3]}</PlainTextSelection>")
                 n_selections += 1
-            add_values(src, row)
+            write(values)
+            write(f"{ind[2]}</TextSource>")
+        write(f"{ind[1]}</Sources>")
 
-    _sub(root, "Description", text=(
+    write(_leaf(1, "Description", text=(
         f"Projet exporté par cpas-compare : {len(doc_ids)} déclaration(s), {len(codes)} thème(s), "
         f"{n_selections} passage(s) codé(s). Les codes sont les thèmes du codebook ; le score, "
-        "les sources et les indices de chaque codage figurent dans la description du passage."))
-    ET.indent(root, space="  ")
-    qde = ('<?xml version="1.0" encoding="utf-8"?>\n'
-           + ET.tostring(root, encoding="unicode") + "\n").encode("utf-8")
-    return qde, files
+        "les sources et les indices de chaque codage figurent dans la description du passage.")))
+    write(f"{ind[0]}</Project>\n")
+    # encoding the parts one by one is faster than encoding their (33 MB) concatenation
+    return b"".join([part.encode("utf-8") for part in out]), files
 
 
 def _version() -> str:

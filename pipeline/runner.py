@@ -317,52 +317,106 @@ def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path |
     path = cache_dir / f"model-{key}.pkl"
     model = _load_pickle(path)
     if model is None:
-        model = classify.default_model(codebook, annotations)
+        model = classify.default_model(codebook, annotations,
+                                       lemmatise=cached_lemmatiser(cache_dir))
         _save_pickle(path, model)
     return model, codebook, key
 
 
+def cached_lemmatiser(cache_dir: Path):
+    """The classifier's lemmatiser (list of texts → (lemmas, tokens) pairs, spaCy model without
+    NER) with its results kept in ``cache_dir``: correcting a label retrains the theme model
+    on annotation texts and codebook terms already lemmatised, without loading spaCy."""
+    from pipeline.classify.vocabulary import default_lemmatiser
+    from pipeline.nlp import model_version
+
+    path = cache_dir / f"lemmas-{code_version('nlp')}-{model_version()}.pkl"
+
+    def lemmatise(texts: list[str]) -> list[tuple[str, str]]:
+        known: dict[str, tuple[str, str]] = _load_pickle(path) or {}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            known.update(zip(missing, default_lemmatiser(missing), strict=True))
+            _save_pickle(path, known)
+        return [known[t] for t in texts]
+
+    return lemmatise
+
+
+#: Above this many content units to classify, half the documents go to a forked process.
+PARALLEL_MIN_UNITS = 2_000
+
+
+def _classify_docs(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
+                   ann_df: pd.DataFrame | None, docs: list[str]) -> dict[str, tuple]:
+    """Classify the content units of ``docs`` → {doc_id: (unit_themes, themes, candidates)}."""
+    from pipeline import classify
+
+    sub = classify.prepare(units[units["doc_id"].isin(docs)], nlp[nlp["doc_id"].isin(docs)])
+    sub_ann = ann_df[ann_df["doc_id"].isin(docs)] if ann_df is not None else None
+    ut, th = classify.classify(sub, model, codebook, sub_ann)
+    cands: dict[str, list] = {}
+    for c in ut.attrs.get("candidates", []):
+        cands.setdefault(c[0], []).append(c)
+    ut.attrs.clear()  # pandas deep-copies attrs on every slice: drop them before splitting
+    ut_by = {d: g.reset_index(drop=True) for d, g in ut.groupby("doc_id", sort=False)}
+    th_by = {d: g.reset_index(drop=True) for d, g in th.groupby("doc_id", sort=False)}
+    return {d: (ut_by.get(d, ut.iloc[0:0]), th_by.get(d, th.iloc[0:0]), cands.get(d, []))
+            for d in docs}
+
+
+def _halves(docs: list[str], sizes: dict[str, int]) -> tuple[list[str], list[str]]:
+    """Split ``docs`` (in order) into two runs of about the same total size."""
+    total, acc = sum(sizes[d] for d in docs), 0
+    for i, d in enumerate(docs):
+        acc += sizes[d]
+        if acc * 2 >= total:
+            return docs[:i + 1], docs[i + 1:]
+    return docs, []
+
+
 def classify_cached(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
                     ann_df: pd.DataFrame | None, doc_keys: dict[str, str], model_key: str,
-                    cache_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple]]:
+                    cache_dir: Path, n_process: int = 1
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple]]:
     """``classify.classify`` per document, reusing the cached labels of unchanged documents.
 
     A document's labels depend only on its units, the model and its own annotation rows, so
     adding one declaration classifies one declaration (only its rows go through
-    ``classify.prepare``). Returns ``(unit_themes, themes, candidates)``: the same tables as one
+    ``classify.prepare``), and many new documents can be split between two processes
+    (``n_process`` > 1). Returns ``(unit_themes, themes, candidates)``: the same tables as one
     ``classify`` call over the whole corpus, and its review candidates (``attrs`` left empty).
     """
-    from pipeline import classify
-
     content_docs = units.loc[~units["kind"].isin(NON_CONTENT_KINDS), "doc_id"].tolist()
-    order = list(dict.fromkeys(content_docs))
+    sizes: dict[str, int] = {}
+    for d in content_docs:
+        sizes[d] = sizes.get(d, 0) + 1
+    order = list(sizes)
+    ann_by: dict[str, pd.DataFrame] = {}
+    if ann_df is not None and "doc_id" in ann_df.columns:
+        ann_by = {d: g for d, g in ann_df.groupby("doc_id", sort=False)}
     parts: dict[str, tuple] = {}
     keys: dict[str, str] = {}
     for doc_id in order:
         h = hashlib.sha256(f"{doc_keys.get(doc_id, '')}|{model_key}|themes-v2".encode())
         if ann_df is not None and "doc_id" in ann_df.columns:
-            rows = ann_df[ann_df["doc_id"] == doc_id]
-            h.update(rows.to_csv(index=False).encode())
+            h.update(ann_by.get(doc_id, ann_df.iloc[0:0]).to_csv(index=False).encode())
         keys[doc_id] = h.hexdigest()
         entry = _load_pickle(cache_dir / "themes" / f"{keys[doc_id]}.pkl")
         if entry is not None:
             parts[doc_id] = entry
     todo = [d for d in order if d not in parts]
     if todo:
-        sub = classify.prepare(units[units["doc_id"].isin(todo)], nlp[nlp["doc_id"].isin(todo)])
-        sub_ann = ann_df[ann_df["doc_id"].isin(todo)] if ann_df is not None else None
-        ut, th = classify.classify(sub, model, codebook, sub_ann)
-        cands: dict[str, list] = {}
-        for c in ut.attrs.get("candidates", []):
-            cands.setdefault(c[0], []).append(c)
-        ut.attrs.clear()  # pandas deep-copies attrs on every slice: drop them before splitting
-        ut_by = {d: g.reset_index(drop=True) for d, g in ut.groupby("doc_id", sort=False)}
-        th_by = {d: g.reset_index(drop=True) for d, g in th.groupby("doc_id", sort=False)}
+        theirs, mine = _halves(todo, sizes)
+        if n_process > 1 and theirs and mine and sum(sizes[d] for d in todo) > PARALLEL_MIN_UNITS:
+            wait = in_background(_classify_docs, units, nlp, model, codebook, ann_df, theirs)
+            new = _classify_docs(units, nlp, model, codebook, ann_df, mine)
+            new.update(wait()[0])
+        else:
+            new = _classify_docs(units, nlp, model, codebook, ann_df, todo)
         for doc_id in todo:
-            entry = (ut_by.get(doc_id, ut.iloc[0:0]), th_by.get(doc_id, th.iloc[0:0]),
-                     cands.get(doc_id, []))
-            _save_pickle(cache_dir / "themes" / f"{keys[doc_id]}.pkl", entry)
-            parts[doc_id] = entry
+            _save_pickle(cache_dir / "themes" / f"{keys[doc_id]}.pkl", new[doc_id])
+            parts[doc_id] = new[doc_id]
     uts = [parts[d][0] for d in order]
     ths = [parts[d][1] for d in order]
     columns = ["doc_id", "unit_id", "theme", "score", "sources", "evidence"]
@@ -484,7 +538,8 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
                                          else theme_model(cache_dir, codebook, annotations))
     doc_keys = {d.doc_id: k for d, k in zip(prepared.docs, prepared.keys, strict=True)}
     unit_themes, themes, candidates = classify_cached(units, nlp_df, model, codebook_themes,
-                                                      ann_df, doc_keys, model_key, cache_dir)
+                                                      ann_df, doc_keys, model_key, cache_dir,
+                                                      n_process=n_process)
     units = units.drop(columns=["themes"], errors="ignore").merge(
         themes[["doc_id", "unit_id", "themes"]], on=["doc_id", "unit_id"], how="left")
     units["themes"] = units["themes"].fillna("")

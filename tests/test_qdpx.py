@@ -8,7 +8,9 @@ below are read off those files by hand: 7 themed units (A: u02 u03 u04 u05 u06, 
 
 from __future__ import annotations
 
+import math
 import re
+import uuid
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
@@ -387,10 +389,91 @@ def test_degenerate_inputs(inputs, tmp_path):
     # text that cannot be found: the whole span without surrounding blanks
     ("  Bloc  ", 0, 8, "autre chose", "Bloc"),
     ("Titre seul", 0, 10, "", "Titre seul"),
+    # a blank span: kept whole
+    ("a   b", 1, 4, "autre chose", "   "),
 ])
 def test_content_span(text, start, end, unit_text, expected):
     s, e = content_span(text, start, end, unit_text)
     assert text[s:e] == expected
+
+
+def test_make_guid_is_uuid5():
+    """make_guid is uuid5 of the parts joined by U+001F in the export's namespace, upper-case
+    (checked against the uuid module, whose objects the export no longer builds)."""
+    cases = [("code", "emploi"), ("source", "cpas-ébly-2025"), ("coding", "d", "u0001", "santé"),
+             ("selection", "🎉", ""), ("variable", 3), ("user",)]
+    for kind, *parts in cases:
+        name = "\x1f".join([kind, *map(str, parts)])
+        assert qdpx.make_guid(kind, *parts) == str(uuid.uuid5(qdpx.GUID_NAMESPACE, name)).upper()
+    # the namespace itself must never change (GUIDs shared with earlier exports)
+    assert qdpx.GUID_NAMESPACE == uuid.uuid5(uuid.NAMESPACE_URL,
+                                             "https://github.com/cpas-compare/qdpx")
+
+
+def test_selection_and_coding_guids_are_make_guid(project):
+    """The GUIDs written for selections and codings are make_guid of their stable names."""
+    root, _ = project
+    theme_of = {c.get("guid"): c.find(Q + "Description").text.rsplit(": ", 1)[1]
+                for c in root.iter(Q + "Code")}
+    n = 0
+    for sel in root.iter(Q + "PlainTextSelection"):
+        m = re.match(r"Unité (\S+) \(.*\) de « (.+) »\.", sel.find(Q + "Description").text)
+        uid, doc = m.groups()
+        assert sel.get("guid") == str(uuid.uuid5(
+            qdpx.GUID_NAMESPACE, f"selection\x1f{doc}\x1f{uid}")).upper()
+        for coding in sel.iter(Q + "Coding"):
+            theme = theme_of[coding.find(Q + "CodeRef").get("targetGUID")]
+            assert coding.get("guid") == str(uuid.uuid5(
+                qdpx.GUID_NAMESPACE, f"coding\x1f{doc}\x1f{uid}\x1f{theme}")).upper()
+            n += 1
+    assert n == 9
+
+
+def test_project_xml_is_elementtree_serialisation(project):
+    """project.qde is written as text: it must be exactly what ElementTree writes for the same
+    tree (ET.indent with two spaces, then ET.tostring), namespace declarations included."""
+    _, files = project
+    qde = files["project.qde"].decode("utf-8")
+    root = ET.fromstring(qde)
+    xsi = "http://www.w3.org/2001/XMLSchema-instance"
+    for el in root.iter():
+        el.tag = el.tag.removeprefix(Q)
+    attrs = dict(root.attrib)
+    root.attrib.clear()
+    root.attrib.update({"xmlns": NS, "xmlns:xsi": xsi,
+                        "xsi:schemaLocation": attrs.pop(f"{{{xsi}}}schemaLocation"), **attrs})
+    ET.indent(root, space="  ")
+    expected = ('<?xml version="1.0" encoding="utf-8"?>\n'
+                + ET.tostring(root, encoding="unicode") + "\n")
+    assert qde == expected
+
+
+NASTY = ["", "plain", "a & b", "<tag>", 'say "hi"', "tab\there", "cr\rlf\n", "form\x0cfeed",
+         "\x00\x01", "lone \ud800 surrogate", "\ufffe\uffff", "é « » … 🎉", "  spaces  ",
+         "&amp; already", "\x0c"]
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_escaping_matches_elementtree(value):
+    # ElementTree after _xml (the export drops the characters XML cannot carry)
+    el = ET.Element("a", {"v": qdpx._xml(value)})
+    assert ET.tostring(el, encoding="unicode") == f'<a v="{qdpx._escape_attr(value)}" />'
+    el = ET.Element("a")
+    el.text = qdpx._xml(value)
+    assert qdpx._leaf(0, "a", text=value) == "\n" + ET.tostring(el, encoding="unicode")
+    assert qdpx._leaf(2, "a", ' k="1"') == '\n    <a k="1" />'
+
+
+def test_strings_and_column_lists():
+    values = ["  a ", "b", None, math.nan, 3.0, 2.5, 7, pd.NA, "", "\u00a0x\t"]
+    assert qdpx._strings(values) == [qdpx._s(v) for v in values] == [
+        "a", "b", "", "", "3", "2.5", "7", "", "", "x"]
+    df = pd.DataFrame({"s": pd.Series(["x", None], dtype="str"), "n": [1, 2]})
+    cols = qdpx._column_lists(df, ("s", "n", "absent"))
+    assert cols["s"][0] == "x" and qdpx._s(cols["s"][1]) == ""
+    assert cols["n"] == [1, 2]
+    assert len(cols["absent"]) == 2 and all(math.isnan(v) for v in cols["absent"])
+    assert qdpx._column_lists(None, ("a",)) == {"a": []}
 
 
 def test_make_guid_deterministic():

@@ -110,3 +110,32 @@ def test_codebook_change_is_not_skipped(seed_run, seed_corpus, tmp_path):
     # back to the default codebook: outputs as before
     analyze(seed_corpus, seed_run.out, n_process=1, quiet=True)
     assert "Logement et habitat" not in set(pd.read_csv(seed_run.out / "theme_matrix.csv")["theme_label"])
+
+
+def test_label_correction_retrains_without_loading_spacy(seed_run, seed_corpus, tmp_path,
+                                                         monkeypatch):
+    """Correcting a label in annotations.csv retrains the theme model from the lemma cache."""
+    import shutil
+
+    import pipeline.classify.vocabulary as vocabulary
+    from pipeline.runner import analyze
+
+    corpus, cache = tmp_path / "corpus", tmp_path / "cache"
+    shutil.copytree(seed_corpus, corpus)
+    shutil.copytree(seed_run.out / ".cache", cache)
+    ann = pd.read_csv(corpus / "annotations.csv", dtype=str, keep_default_na=False)
+    row = ann.index[ann["themes"].str.contains("logement") & ~ann["themes"].str.contains("sante")][0]
+    ann.loc[row, "themes"] = ann.loc[row, "themes"] + ";sante"
+    ann.to_csv(corpus / "annotations.csv", index=False)
+
+    def no_spacy(texts):
+        raise AssertionError(f"spaCy asked to lemmatise {len(texts)} texts")
+
+    monkeypatch.setattr(vocabulary, "default_lemmatiser", no_spacy)
+    res = analyze(corpus, tmp_path / "out", n_process=1, quiet=True, cache_dir=cache)
+    assert res.exit_code == 0 and not res.skipped
+    assert len(list(cache.glob("model-*.pkl"))) == 2  # a second model was trained
+    text = ann.loc[row, "text"]
+    unit = res.units[res.units["text"].str.strip() == text.strip()]
+    assert len(unit) >= 1  # annotations match units by text: the corrected label is applied
+    assert all("sante" in t.split(";") for t in unit["themes"])
