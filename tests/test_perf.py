@@ -87,8 +87,10 @@ def test_small_benchmark(tmp_path):
     assert res["warm_s"] < res["cold_s"]
     assert res["add_one_s"] < res["cold_s"]
     # the corpus is kept in workdir: count its PDF pages and words independently
-    files = sorted((work / "corpus").iterdir())
+    files = sorted(p for p in (work / "corpus").iterdir() if p.name != "annotations.csv")
     assert len(files) == 7  # six + the one added
+    assert res["annotations"] and res["correct_label_s"] > 0  # the project's annotations, one corrected
+    assert "correct_label" in res["peak_rss_mb_by_run"]
     extra = next((work / "extra").iterdir())
     pages = 0
     for p in files:
@@ -103,3 +105,21 @@ def test_small_benchmark(tmp_path):
     assert 6 * 1500 < res["n_words"] < 6 * 3500
     assert res["words_per_s"] == pytest.approx(res["n_words"] / res["cold_s"], rel=0.01)
     assert set(res["verdicts"]) == set(perf.TARGETS)
+
+
+def test_correct_label_changes_one_row(tmp_path):
+    import pandas as pd
+
+    src = perf.REPO / "corpus" / "annotations.csv"
+    path = tmp_path / "annotations.csv"
+    path.write_bytes(src.read_bytes())
+    text = perf.correct_label(path)
+    before = pd.read_csv(src, dtype=str, keep_default_na=False)
+    after = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert before.shape == after.shape and list(before.columns) == list(after.columns)
+    changed = (before != after).any(axis=1)
+    assert changed.sum() == 1
+    i = changed.idxmax()
+    assert (before.loc[i].drop("themes") == after.loc[i].drop("themes")).all()
+    assert after.loc[i, "text"] == text
+    assert set(after.loc[i, "themes"].split(";")) ^ set(before.loc[i, "themes"].split(";")) == {"sante"}

@@ -25,18 +25,23 @@ from pipeline.report import build_report
 from pipeline.report.figures import (
     FIGURE_FILES,
     coverage_counts,
+    positions,
     render_figures,
     share_pivot,
     similarity_matrix,
 )
 from pipeline.report.html import (
     doc_labels,
+    figure_docs,
     fmt_date,
     fmt_int,
     fmt_pct,
     fold,
+    prepare_html,
     render_html,
+    report_figures,
     text_color,
+    write_figures,
 )
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "report"
@@ -162,6 +167,76 @@ def test_similarity_matrix_later_row_wins_and_unknown_docs_ignored():
     assert np.isnan(m[0, 2]) and np.isnan(m[2, 0])
 
 
+def test_positions_of_values_in_labels():
+    values = pd.Series(["b", None, "a", "z", "b", "c"], dtype="str")
+    assert positions(values, ["a", "b", "c"]).tolist() == [1, -1, 0, -1, 1, 2]
+    assert positions(pd.Series([3, 1], dtype="int64"), [1, 2, 3]).tolist() == [2, 0]
+    assert positions(pd.Series([], dtype="str"), ["a"]).tolist() == []
+
+
+def test_texts_are_cell_texts_of_any_column():
+    from pipeline.io import cell_text
+    from pipeline.report.html import _texts
+
+    columns = [pd.Series([1, None, 3], dtype="Int64"), pd.Series(["a", None], dtype="str"),
+               pd.Series([1.5, np.nan, 0.1 + 0.2]), pd.Series([True, False]),
+               pd.Series(["a", None, np.nan, 1, [1, 2]], dtype=object),
+               pd.Series(pd.to_datetime(["2020-01-01", None]))]
+    for col in columns:
+        assert _texts(col) == [cell_text(v) for v in col.tolist()], col.dtype
+    assert _texts(columns[0]) == ["1", "", "3"]
+    assert _texts(columns[2]) == ["1.5", "", "0.30000000000000004"]
+
+
+def test_fill_replaces_known_placeholders_only():
+    from pipeline.report.html import _fill
+
+    pieces = _fill("<a>{{x}}</a>{{y}}{{unknown}}{{x}}", {"x": "1", "y": ["2", "3"]})
+    assert "".join(pieces) == "<a>1</a>23{{unknown}}1"
+
+
+def test_units_in_reading_order_then_unit_id():
+    from pipeline.report.html import _UnitTable
+
+    units = pd.DataFrame({
+        "doc_id": ["d", "d", "e", "d", "d", "d"],
+        "unit_id": ["u5", "u1", "u1", "u3", "u2", "u4"],
+        "kind": ["action"] * 6,
+        "start": ["30", "10", "0", "abc", "10.9", None],  # unreadable or missing: 0
+        "themes": ["b;a", "", "a", "a;;", "", "b;a"],
+    })
+    table = _UnitTable(units)
+    assert {d: [table.unit_id[i] for i in rows] for d, rows in table.rows.items()} == {
+        "d": ["u3", "u4", "u1", "u2", "u5"], "e": ["u1"]}
+    assert table.themes == [("b", "a"), (), ("a",), ("a",), (), ("b", "a")]
+    assert table.label == [""] * 6 and table.page == [""] * 6  # columns that are missing
+
+
+def test_tooltips_are_escaped_and_skip_missing_parts():
+    from pipeline.report.html import _tooltips
+
+    ut = pd.DataFrame({"doc_id": ["d", "d", "d"], "unit_id": ["u1", "u1", "u2"],
+                       "theme": ["a", "b", "a"], "score": [0.805, np.nan, 1.0],
+                       "sources": ["vocabulary;model", "human", ""],
+                       "evidence": ["x<y ; ; l'aide", "", ""]})
+    assert _tooltips(ut) == {
+        ("d", "u1", "a"): "score 0,81 · vocabulaire, modèle · indices : x&lt;y, l&#x27;aide",
+        ("d", "u1", "b"): "annotation humaine",
+        ("d", "u2", "a"): "score 1,00",
+    }
+    assert _tooltips(ut.iloc[0:0]) == {} and _tooltips(None) == {}
+
+
+def test_axis_of_nearest_axis_else_section():
+    from pipeline.report.html import _axis_of
+
+    ids = ["s", "a", "g", "o", "x", "loop"]
+    parents = ["", "s", "a", "g", "s", "loop"]
+    kinds = ["section", "axis", "group", "objective", "action", "objective"]
+    assert _axis_of(ids, parents, kinds) == {"s": "", "a": "s", "g": "a", "o": "a", "x": "s",
+                                             "loop": ""}
+
+
 def test_plain_drops_attrs_without_copying():
     from pipeline.report.html import _plain, _records
 
@@ -200,6 +275,28 @@ def test_figures_are_png_and_deterministic(fx):
         assert a[name].startswith(b"\x89PNG\r\n\x1a\n"), name
         assert a[name] == b[name], name
         assert b"Software" not in a[name] and b"matplotlib" not in a[name]
+
+
+def test_figures_rendered_apart_are_those_of_build_report(fx, built, tmp_path):
+    assert [d for d, _ in figure_docs(fx["documents"], fx["tables"])] == [
+        "ittre-2019", "saint-leger-2025", "trooz-2019"]  # by label; the file in error left out
+    figures = report_figures(fx["tables"], fx["documents"], fx["codebook"])
+    assert set(figures) == set(FIGURE_FILES)
+    for name in FIGURE_FILES:
+        assert figures[name] == (built / "figures" / name).read_bytes(), name
+    paths = write_figures(tmp_path, figures)
+    assert sorted(p.name for p in paths) == sorted(FIGURE_FILES)
+    assert all(p.read_bytes() == figures[p.name] for p in paths)
+
+
+def test_prepare_html_then_finish_is_render_html(fx, built, page):
+    args = (fx["tables"], fx["documents"], fx["units"], fx["unit_themes"], fx["codebook"],
+            fx["benchmarks"])
+    finish = prepare_html(*args)
+    figures = {n: (built / "figures" / n).read_bytes() for n in FIGURE_FILES}
+    assert finish(figures) == page
+    assert finish({}) == render_html(*args, {}) != page
+    assert "data:image/png" not in finish({})
 
 
 def test_figures_survive_empty_tables():

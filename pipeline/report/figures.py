@@ -61,7 +61,7 @@ def theme_order(codebook: Iterable, theme_matrix: pd.DataFrame | None = None) ->
     if theme_matrix is not None and len(theme_matrix):
         labels = (theme_matrix[["theme", "theme_label"]].drop_duplicates("theme")
                   .set_index("theme")["theme_label"].to_dict())
-        for tid in sorted(set(theme_matrix["theme"].astype(str)) - seen):
+        for tid in sorted(set(theme_matrix["theme"].astype(str).tolist()) - seen):
             out.append((tid, str(labels.get(tid) or tid)))
     return out
 
@@ -88,28 +88,41 @@ def share_pivot(theme_matrix: pd.DataFrame, docs: Sequence[str], themes: Sequenc
     mat = np.zeros((len(docs), len(themes)))
     if theme_matrix is None or not len(theme_matrix):
         return mat
-    i = pd.Index(list(docs), dtype=object).get_indexer(theme_matrix["doc_id"].to_numpy(dtype=object))
-    j = pd.Index(list(themes), dtype=object).get_indexer(theme_matrix["theme"].to_numpy(dtype=object))
+    i = positions(theme_matrix["doc_id"], docs)
+    j = positions(theme_matrix["theme"], themes)
     v = pd.to_numeric(theme_matrix[value], errors="coerce").to_numpy(dtype=float)
     keep = (i >= 0) & (j >= 0) & ~np.isnan(v)
     mat[i[keep], j[keep]] = v[keep]  # on duplicates, the last row wins
     return mat
 
 
+def positions(values: pd.Series, labels: Sequence) -> np.ndarray:
+    """Position of each of ``values`` in ``labels`` (unique), -1 where it is absent or missing.
+
+    Same as ``pd.Index(labels, dtype=object).get_indexer(values)`` on Python objects, but each
+    distinct value is looked up once (much faster on long Arrow string columns).
+    """
+    codes, uniques = pd.factorize(values)
+    found = pd.Index(list(labels), dtype=object).get_indexer(np.asarray(uniques, dtype=object))
+    return np.append(found, -1)[codes]  # code -1 (missing value) picks the appended -1
+
+
 def similarity_matrix(similarity: pd.DataFrame, docs: Sequence[str],
-                      column: str = "cosine_lemmas") -> np.ndarray:
+                      column: str = "cosine_lemmas",
+                      pairs: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Symmetric docs × docs matrix of ``column``; 1 on the diagonal, NaN for unknown pairs.
 
-    ``similarity`` may hold each pair once (either order) or twice.
+    ``similarity`` may hold each pair once (either order) or twice.  ``pairs``: the positions
+    in ``docs`` of its ``doc_a`` and ``doc_b`` (``positions``), when already known.
     """
     n = len(docs)
     mat = np.full((n, n), np.nan)
     np.fill_diagonal(mat, 1.0)
     if similarity is None or not len(similarity) or column not in similarity:
         return mat
-    index = pd.Index(list(docs), dtype=object)
-    i = index.get_indexer(similarity["doc_a"].to_numpy(dtype=object))
-    j = index.get_indexer(similarity["doc_b"].to_numpy(dtype=object))
+    if pairs is None:
+        pairs = (positions(similarity["doc_a"], docs), positions(similarity["doc_b"], docs))
+    i, j = pairs
     v = pd.to_numeric(similarity[column], errors="coerce").to_numpy(dtype=float)
     keep = (i >= 0) & (j >= 0) & ~np.isnan(v)
     i, j, v = i[keep], j[keep], v[keep]
@@ -204,8 +217,11 @@ def similarity_figure(similarity: pd.DataFrame, docs: Sequence[tuple[str, str]])
     titles = {"cosine_lemmas": "Vocabulaire (cosinus des lemmes)",
               "cosine_themes": "Profils de thèmes (cosinus)"}
     im = None
+    pairs = None
+    if similarity is not None and len(similarity) and {"doc_a", "doc_b"} <= set(similarity):
+        pairs = (positions(similarity["doc_a"], ids), positions(similarity["doc_b"], ids))
     for ax, (col, title) in zip(axes, titles.items(), strict=False):
-        mat = similarity_matrix(similarity, ids, col)
+        mat = similarity_matrix(similarity, ids, col, pairs)
         shown = np.ma.masked_invalid(mat) if mat.size else np.ma.zeros((1, 1))
         im = ax.imshow(shown, cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title)

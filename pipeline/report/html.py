@@ -17,7 +17,7 @@ import html
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -112,6 +112,21 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 _s = io.cell_text  # a cell as text, "" when missing
+
+
+def _texts(column: pd.Series) -> list[str]:
+    """``io.cell_text`` of every cell of ``column`` ("" when missing), from one ``tolist``."""
+    values = column.tolist()
+    if column.dtype == object:  # any Python object: cell by cell
+        return _texts_of(values)
+    # scalars of one type (str, numbers, dates): missing ones found in one pass
+    return ["" if missing else v if v.__class__ is str else str(v)
+            for v, missing in zip(values, column.isna().tolist(), strict=True)]
+
+
+def _texts_of(values: list) -> list[str]:
+    """``io.cell_text`` of every value."""
+    return [v if v.__class__ is str else _s(v) for v in values]
 
 
 def _attr(obj, name: str, default=""):
@@ -220,10 +235,11 @@ def doc_labels(documents: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> d
     for name in ("theme_matrix", "structure"):
         df = tables.get(name)
         if df is not None and len(df) and "commune_label" in df:
-            for d, lab in zip(df["doc_id"], df["commune_label"], strict=False):
-                if _s(lab):
-                    labels.setdefault(str(d), _s(lab))
-    for row in documents.to_dict("records"):
+            for d, lab in zip(df["doc_id"].tolist(), _texts(df["commune_label"]), strict=True):
+                if lab:
+                    labels.setdefault(str(d), lab)
+    doc_recs = _records(documents)
+    for row in doc_recs:
         d = str(row["doc_id"])
         if d not in labels:
             labels[d] = _s(row.get("commune")) or d
@@ -231,7 +247,7 @@ def doc_labels(documents: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> d
     for lab in labels.values():
         counts[lab] = counts.get(lab, 0) + 1
     legis = {str(r["doc_id"]): _s(r.get("legislature")) or _s(r.get("mandate"))
-             for r in documents.to_dict("records")}
+             for r in doc_recs}
     out = {}
     for d, lab in labels.items():
         if counts[lab] > 1 and lab != d:
@@ -254,43 +270,48 @@ def natural_key(text: str) -> tuple:
 
 def _ordered_docs(documents: pd.DataFrame, labels: Mapping[str, str]) -> list[str]:
     """doc_ids: documents in error last, others by label (natural order), then id."""
-    status = dict(zip(documents["doc_id"].astype(str), documents["status"].astype(str), strict=False))
-    ids = list(dict.fromkeys(documents["doc_id"].astype(str)))
+    ids = documents["doc_id"].astype(str).tolist()
+    status = dict(zip(ids, documents["status"].astype(str).tolist(), strict=True))
+    ids = list(dict.fromkeys(ids))
     return sorted(ids, key=lambda d: (status.get(d) != "ok", natural_key(labels.get(d, d)), d))
 
 
+def _score_html(score) -> str:
+    """ "score 0,81" ("" when missing), HTML-escaped."""
+    if score.__class__ is float:  # the usual case: same as below, quicker (nothing to escape)
+        return f"score {score:.2f}".replace(".", ",") if score == score else ""
+    return esc(f"score {fmt_float(score)}") if _s(score) else ""
+
+
 def _tooltips(unit_themes: pd.DataFrame | None) -> dict[tuple[str, str, str], str]:
-    """(doc_id, unit_id, theme) → "score 0,81 · vocabulaire, modèle · indices : …"."""
-    out: dict[tuple[str, str, str], str] = {}
+    """(doc_id, unit_id, theme) → "score 0,81 · vocabulaire, modèle · indices : …",
+    HTML-escaped (for the ``title`` of a chip)."""
     if unit_themes is None or not len(unit_themes):
-        return out
+        return {}
     unit_themes = _plain(unit_themes)
     n = len(unit_themes)
 
     def col(name):
         return unit_themes[name].tolist() if name in unit_themes else [""] * n
 
-    source_text: dict[str, str] = {}
-    for d, u, t, score, sources, evidence in zip(col("doc_id"), col("unit_id"), col("theme"),
-                                                 col("score"), col("sources"), col("evidence"),
-                                                 strict=True):
-        parts = []
-        if _s(score):
-            parts.append(f"score {fmt_float(score)}")
-        sources = _s(sources)
-        src = source_text.get(sources)
-        if src is None:
-            src = source_text[sources] = ", ".join(
-                SOURCE_LABELS.get(x, x) for x in sources.split(";") if x)
-        if src:
-            parts.append(src)
-        evidence = _s(evidence)
-        if evidence:
-            words = [x.strip() for x in evidence.split(";") if x.strip()]
-            if words:
-                parts.append("indices : " + ", ".join(words))
-        out[(str(d), str(u), str(t))] = " · ".join(parts)
-    return out
+    def keys(name):
+        return [v if v.__class__ is str else str(v) for v in col(name)]
+
+    tails: dict[tuple, str] = {}  # (sources, evidence) → their text; the same ones come back
+
+    def tail(sources, evidence) -> str:
+        parts = [", ".join(SOURCE_LABELS.get(x, x) for x in _s(sources).split(";") if x)]
+        words = [x.strip() for x in _s(evidence).split(";") if x.strip()]
+        parts.append("indices : " + ", ".join(words) if words else "")
+        text = tails[(sources, evidence)] = esc(" · ".join(p for p in parts if p))
+        return text
+
+    rests = [tails.get(pair) or tail(*pair)
+             for pair in zip(_texts_of(col("sources")), _texts_of(col("evidence")), strict=True)]
+    tips = [f"{head} · {rest}" if head and rest else head or rest
+            for head, rest in zip(map(_score_html, col("score")), rests, strict=True)]
+    return dict(zip(zip(keys("doc_id"), keys("unit_id"), keys("theme"), strict=True), tips,
+                    strict=True))
 
 
 def chip(theme_id: str, themes: Mapping[str, ThemeInfo], title: str = "", suffix: str = "") -> str:
@@ -303,16 +324,17 @@ def chip(theme_id: str, themes: Mapping[str, ThemeInfo], title: str = "", suffix
 
 def _chip_maker(themes: Mapping[str, ThemeInfo]):
     """``chip`` for the many chips of the trees: the escaped id/label of each theme are
-    computed once. Returns f(theme_id, title) → HTML (same output as ``chip``)."""
+    computed once. Returns f(theme_id, title_html) → HTML, the output of ``chip`` for the
+    title that escapes to ``title_html``."""
     heads: dict[str, tuple[str, str, str]] = {}
 
-    def make(theme_id: str, title: str = "") -> str:
+    def make(theme_id: str, title_html: str = "") -> str:
         h = heads.get(theme_id)
         if h is None:
             info = themes.get(theme_id) or ThemeInfo(theme_id, theme_id, "#9e9e9e", "#111111")
             h = heads[theme_id] = (f'<span class="chip" data-theme="{esc(info.id)}" title="',
                                    esc(info.definition or info.label), f'">{esc(info.label)}</span>')
-        return f"{h[0]}{esc(title) if title else h[1]}{h[2]}"
+        return f"{h[0]}{title_html or h[1]}{h[2]}"
 
     return make
 
@@ -336,20 +358,20 @@ def _split_themes(value) -> list[str]:
 # --------------------------------------------------------------------------- sections
 
 
-def _summary(documents: pd.DataFrame, units: pd.DataFrame, themes: Mapping[str, ThemeInfo]) -> str:
+def _summary(documents: pd.DataFrame, table: _UnitTable, themes: Mapping[str, ThemeInfo]) -> str:
     ok = documents[documents["status"].astype(str) == "ok"]
-    ok_ids = set(ok["doc_id"].astype(str))
-    u = units[units["doc_id"].astype(str).isin(ok_ids)]
-    content = u[~u["kind"].isin(NON_CONTENT_KINDS)]
-    kinds = content["kind"].value_counts().to_dict()
+    kinds: dict = {}  # kind → number of content units of the analysed documents
+    for d in set(ok["doc_id"].astype(str).tolist()):
+        for r in table.rows.get(d, ()):
+            kinds[table.kind[r]] = kinds.get(table.kind[r], 0) + 1
+    n_content = sum(n for k, n in kinds.items() if k not in NON_CONTENT_KINDS)
     n_err = len(documents) - len(ok)
     pl = "s" if len(ok) > 1 else ""  # French: 0 and 1 are singular
     parts = [f"<b>{len(ok)}</b> déclaration{pl} analysée{pl}"]
     if n_err:
         parts[0] += (f" (<a href=\"#documents\">{n_err} fichier{'s' if n_err > 1 else ''} en "
                      "erreur</a>)")
-    parts.append(f"<b>{fmt_int(len(content))}</b> unité{'s' if len(content) > 1 else ''} de "
-                 "contenu")
+    parts.append(f"<b>{fmt_int(n_content)}</b> unité{'s' if n_content > 1 else ''} de contenu")
     for kind in ("axis", "objective", "action", "statement"):
         n = int(kinds.get(kind, 0))
         parts.append(f"<b>{fmt_int(n)}</b> {KIND_PLURALS[kind] if n > 1 else KIND_LABELS[kind]}")
@@ -406,29 +428,79 @@ def _legend(themes: Mapping[str, ThemeInfo], coverage: Mapping[str, int], n_docs
             f'<tbody>{"".join(rows)}</tbody></table></div></details>')
 
 
-def _unit_line(u: dict, themes: Mapping[str, ThemeInfo], tips: Mapping, anchor: str,
-               make_chip=None) -> str:
-    kind = _s(u["kind"])
-    depth = u.get("depth")
-    depth = depth if depth.__class__ is int else int(float(_s(depth) or 0))
-    make_chip = make_chip or (lambda t, title: chip(t, themes, title))
-    doc, uid = _s(u["doc_id"]), _s(u["unit_id"])
-    chips = "".join(make_chip(t, tips.get((doc, uid, t), ""))
-                    for t in _split_themes(u.get("themes")))
-    label = _s(u.get("label")).strip()
-    page = _s(u.get("page"))
-    page_html = f'<span class="page">p.{NBSP}{esc(page)}</span>' if page else ""
-    # the kind is written by CSS (li.k-axis::before…), the depth indents (d1…d8)
-    depth_cls = f" d{min(depth, 8)}" if depth > 0 else ""
-    return (f'<li class="u k-{esc(kind)}{depth_cls}" id="{anchor}">'
-            + (f'<span class="label">{esc(label)}</span> ' if label else "")
-            + f'<span class="text">{esc(u.get("text"))}</span>{page_html}'
-            + (f'<span class="chips">{chips}</span>' if chips else "") + "</li>")
+class _UnitTable:
+    """The units as parallel lists, one per column (no dict per unit: there are tens of
+    thousands), and each document's row numbers in reading order (start offset, unit_id)."""
+
+    def __init__(self, units: pd.DataFrame):
+        n = len(units)
+
+        def raw(name):
+            return units[name].tolist() if name in units else [None] * n
+
+        def text(name):
+            return _texts(units[name]) if name in units else [""] * n
+
+        self.doc_id, self.unit_id = _texts(units["doc_id"]), _texts(units["unit_id"])
+        self.kind = units["kind"].tolist()  # as is: compared with NON_CONTENT_KINDS, in the JSON
+        self.parent_id, self.label, self.page = text("parent_id"), text("label"), text("page")
+        self.text, self.depth = raw("text"), raw("depth")
+        split: dict[str, tuple[str, ...]] = {}  # many units carry the same themes
+        self.themes = [split[v] if v in split else split.setdefault(v, tuple(_split_themes(v)))
+                       for v in text("themes")]
+        starts = [_start_key(v) for v in raw("start")]
+        self.rows: dict[str, list[int]] = {}
+        for i, d in enumerate(self.doc_id):
+            self.rows.setdefault(d, []).append(i)
+        for rows in self.rows.values():
+            rows.sort(key=lambda i: (starts[i], self.unit_id[i]))
 
 
-def _tree(doc_units: list[dict], themes, tips, doc_index: int, make_chip=None) -> str:
-    """Indented list of one document's units; runs of non-content units are collapsed."""
-    out: list[str] = []
+def _start_key(value) -> int:
+    """A unit's start offset as an int for sorting (0 when missing or not a number)."""
+    if value.__class__ is int:
+        return value
+    try:
+        return int(float(_s(value) or 0))
+    except ValueError:
+        return 0
+
+
+def _unit_lines(table: _UnitTable, rows: list[int], doc_index: int, tips: Mapping,
+                make_chip, heads: dict) -> list[str]:
+    """The <li> of each unit of ``rows`` (one document's units, in order) in its tree.
+
+    ``tips``: ``_tooltips(unit_themes)``; ``make_chip``: ``_chip_maker(themes)``; ``heads``: a
+    cache (kind, depth) → start of the <li> tag, shared by all documents.
+    """
+    kinds, depths, unit_ids, doc_ids = table.kind, table.depth, table.unit_id, table.doc_id
+    labels, texts, pages, themes = table.label, table.text, table.page, table.themes
+    lines = []
+    for i in rows:
+        head = heads.get((kinds[i], depths[i]))
+        if head is None:
+            depth = depths[i]
+            depth = depth if depth.__class__ is int else int(float(_s(depth) or 0))
+            # the kind is written by CSS (li.k-axis::before…), the depth indents (d1…d8)
+            depth_cls = f" d{min(depth, 8)}" if depth > 0 else ""
+            head = heads[(kinds[i], depths[i])] = (f'<li class="u k-{esc(_s(kinds[i]))}'
+                                                  f'{depth_cls}" id="u-')
+        doc, uid = doc_ids[i], unit_ids[i]
+        chips = "".join([make_chip(t, tips.get((doc, uid, t), "")) for t in themes[i]])
+        label, page = labels[i].strip(), pages[i]
+        label_html = f'<span class="label">{esc(label)}</span> ' if label else ""
+        page_html = f'<span class="page">p.{NBSP}{esc(page)}</span>' if page else ""
+        chips_html = f'<span class="chips">{chips}</span>' if chips else ""
+        lines.append(f'{head}{doc_index}-{esc(uid)}">{label_html}<span class="text">'
+                     f'{esc(texts[i])}</span>{page_html}{chips_html}</li>')
+    return lines
+
+
+def _tree(lines: list[str], kinds: list) -> list[str]:
+    """Indented list of one document's units (``lines`` of ``_unit_lines``, ``kinds`` of the
+    same units); runs of non-content units are collapsed.  Returns the pieces of its HTML, to
+    be joined with the rest of the page."""
+    out: list[str] = ['<ol class="tree">']
     pending: list[str] = []
     pending_kinds: list[str] = []
 
@@ -443,16 +515,16 @@ def _tree(doc_units: list[dict], themes, tips, doc_index: int, make_chip=None) -
         pending.clear()
         pending_kinds.clear()
 
-    for u in doc_units:
-        line = _unit_line(u, themes, tips, f"u-{doc_index}-{esc(u['unit_id'])}", make_chip)
-        if u["kind"] in NON_CONTENT_KINDS:
+    for line, kind in zip(lines, kinds, strict=True):
+        if kind in NON_CONTENT_KINDS:
             pending.append(line)
-            pending_kinds.append(u["kind"])
+            pending_kinds.append(kind)
         else:
             flush()
             out.append(line)
     flush()
-    return f'<ol class="tree">{"".join(out)}</ol>'
+    out.append("</ol>")
+    return out
 
 
 def _cell(col: str, value, themes, labels, anchors) -> str:
@@ -712,10 +784,8 @@ def _benchmark_html(bench, themes, labels, anchors) -> str:
     return "".join(blocks) or '<p class="muted">Profil comparé vide.</p>'
 
 
-def _structure_line(doc: dict, doc_units: list[dict], structure: dict | None) -> str:
-    kinds: dict[str, int] = {}
-    for u in doc_units:
-        kinds[u["kind"]] = kinds.get(u["kind"], 0) + 1
+def _structure_line(doc: dict, kinds: Mapping[str, int], structure: dict | None) -> str:
+    """The line under a declaration's title (``kinds``: number of its units of each kind)."""
     bits = []
     leg = _s(doc.get("legislature")) or _s(doc.get("mandate"))
     if leg:
@@ -753,8 +823,7 @@ def _extras_index(tables: Mapping[str, pd.DataFrame]) -> dict:
     partners: dict[str, set] = {}
     pt = tables.get("partners")
     if pt is not None and len(pt) and "partner" in pt:
-        for d, name in zip(pt["doc_id"].astype(str).tolist(), pt["partner"].map(_s).tolist(),
-                           strict=True):
+        for d, name in zip(pt["doc_id"].astype(str).tolist(), _texts(pt["partner"]), strict=True):
             partners.setdefault(d, set()).add(name)
     return {"shared": shared if summ is not None and len(summ) and "share_shared" in summ
             else None, "partners": partners}
@@ -807,35 +876,26 @@ def _profile(sub: pd.DataFrame | list[dict] | None, themes) -> str:
     return f'<div class="profile"><p class="chips">{chips or "aucun thème"}</p>{absent}</div>'
 
 
-def _axis_of(units: list[dict]) -> dict[str, str]:
-    """unit_id → unit_id of its nearest axis (else section) ancestor, "" if none."""
-    by_id = {u["unit_id"]: u for u in units}
+def _axis_of(unit_ids: list[str], parent_ids: list[str], kinds: list) -> dict[str, str]:
+    """unit_id → unit_id of its nearest axis (else section) ancestor, "" if none (one
+    document's units as parallel lists)."""
+    by_id = {u: i for i, u in enumerate(unit_ids)}  # a repeated unit_id: the last one
     out = {}
-    for u in units:
+    for uid, p in zip(unit_ids, parent_ids, strict=True):
         found = ""
-        p = _s(u.get("parent_id"))
         guard = 0
         fallback = ""
         while p and p in by_id and guard < 50:
             anc = by_id[p]
-            name = anc["unit_id"]
-            if anc["kind"] == "axis":
-                found = name
+            if kinds[anc] == "axis":
+                found = p
                 break
-            if anc["kind"] == "section" and not fallback:
-                fallback = name
-            p = _s(anc.get("parent_id"))
+            if kinds[anc] == "section" and not fallback:
+                fallback = p
+            p = parent_ids[anc]
             guard += 1
-        out[u["unit_id"]] = found or fallback
+        out[uid] = found or fallback
     return out
-
-
-def _unit_sort_key(u: dict):
-    try:
-        start = int(float(_s(u.get("start")) or 0))
-    except ValueError:
-        start = 0
-    return (start, _s(u.get("unit_id")))
 
 
 # --------------------------------------------------------------------------- the page
@@ -849,30 +909,37 @@ def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, uni
     ``figures`` maps the names of FIGURE_FILES to PNG bytes (missing ones are left out);
     ``benchmarks`` maps doc_id → Benchmark (dataclass) or dict of DataFrames / lists.
     """
+    return prepare_html(tables, documents, units, unit_themes, codebook, benchmarks)(figures)
+
+
+def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
+                 units: pd.DataFrame, unit_themes: pd.DataFrame, codebook: Iterable,
+                 benchmarks: Mapping | None) -> Callable[[Mapping[str, bytes]], str]:
+    """All the work of ``render_html`` but the figures: returns ``finish(figures)``, which
+    gives the same string as ``render_html(..., figures)`` and is quick (it embeds the PNG
+    bytes and joins the page).  For a caller that renders the figures meanwhile, elsewhere
+    (``report_figures``, e.g. in a child process).
+    """
     tables = {k: _plain(v) for k, v in tables.items()}
     documents, units, unit_themes = _plain(documents), _plain(units), _plain(unit_themes)
     tm = tables.get("theme_matrix")
     themes = theme_infos(codebook, tm)
     labels = doc_labels(documents, tables)
     order = _ordered_docs(documents, labels)
-    status = dict(zip(documents["doc_id"].astype(str), documents["status"].astype(str), strict=False))
+    status = dict(zip(documents["doc_id"].astype(str).tolist(),
+                      documents["status"].astype(str).tolist(), strict=True))
     ok_docs = [d for d in order if status.get(d) == "ok"]
     anchors = {d: f"doc-{i + 1}" for i, d in enumerate(ok_docs)}
     tips = _tooltips(unit_themes)
-    for tid in sorted({t for v in units.get("themes", pd.Series(dtype=str)) for t in
-                       _split_themes(v)} - set(themes)):  # themes missing from the codebook
+    table = _UnitTable(units)
+    seen_themes = {t for ts in table.themes for t in ts}
+    for tid in sorted(seen_themes - set(themes)):  # themes missing from the codebook
         themes[tid] = ThemeInfo(tid, tid, "#9e9e9e", "#111111")
     theme_index = {t: i for i, t in enumerate(themes)}
-    recs = {str(r["doc_id"]): r for r in documents.to_dict("records")}
+    recs = {str(r["doc_id"]): r for r in _records(documents)}
     structure = {}
     if tables.get("structure") is not None and len(tables["structure"]):
-        structure = {str(r["doc_id"]): r for r in tables["structure"].to_dict("records")}
-    unit_recs: dict[str, list[dict]] = {}
-    for u in _records(units):
-        u["doc_id"], u["unit_id"] = _s(u["doc_id"]), _s(u["unit_id"])
-        unit_recs.setdefault(u["doc_id"], []).append(u)
-    for lst in unit_recs.values():
-        lst.sort(key=_unit_sort_key)
+        structure = {str(r["doc_id"]): r for r in _records(tables["structure"])}
 
     coverage: dict[str, int] = {}
     present_rows: dict[str, list[dict]] = {}
@@ -885,31 +952,45 @@ def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, uni
             present_rows.setdefault(str(r["doc_id"]), []).append(r)
     extras = _extras_index(tables)
     make_chip = _chip_maker(themes)
+    heads: dict = {}  # cache of _unit_lines
+    theme_indices: dict[tuple[str, ...], tuple[int, ...]] = {}  # themes of a unit → indices
 
     # --- declarations
     open_attr = " open" if len(ok_docs) <= 12 else ""
-    sections, table_rows = [], []
-    doc_index = {d: i for i, d in enumerate(ok_docs)}
-    for d in ok_docs:
-        doc_units = unit_recs.get(d, [])
-        i = doc_index[d] + 1
-        axis_of = _axis_of(doc_units)
-        for u in doc_units:
-            if u["kind"] in NON_CONTENT_KINDS:
+    articles: list[str] = []  # pieces of the HTML of the declarations, joined with the page
+    table_rows = []
+    for pos, d in enumerate(ok_docs):
+        rows = table.rows.get(d, [])
+        uids = [table.unit_id[r] for r in rows]
+        kinds = [table.kind[r] for r in rows]
+        axis_of = _axis_of(uids, [table.parent_id[r] for r in rows], kinds)
+        kind_counts: dict[str, int] = {}
+        n_content = 0
+        for r, uid, kind in zip(rows, uids, kinds, strict=True):
+            kind_counts[kind] = kind_counts.get(kind, 0) + 1
+            if kind in NON_CONTENT_KINDS:
                 continue
-            table_rows.append([doc_index[d], u["unit_id"], u["kind"],
-                               axis_of.get(u["unit_id"], ""),
-                               [theme_index[t] for t in _split_themes(u.get("themes"))]])
+            n_content += 1
+            ts = table.themes[r]
+            indices = theme_indices.get(ts)
+            if indices is None:
+                indices = theme_indices[ts] = tuple(theme_index[t] for t in ts)
+            # tuples (written as JSON arrays): the garbage collector soon stops tracking them
+            table_rows.append((pos, uid, kind, axis_of.get(uid, ""), indices))
         bench = (benchmarks or {}).get(d)
-        n_content = sum(u["kind"] not in NON_CONTENT_KINDS for u in doc_units)
-        sections.append(
+        articles.append(
             f'<article class="decl" id="{anchors[d]}" data-doc="{esc(d)}">'
             f'<header><h3>{esc(labels[d])} <span class="docid">{esc(d)}</span></h3>'
-            f"{_structure_line(recs[d], doc_units, structure.get(d))}{_extras(d, tables, extras)}"
+            f"{_structure_line(recs[d], kind_counts, structure.get(d))}"
+            f"{_extras(d, tables, extras)}"
             f"{_profile(present_rows.get(d, []), themes) if tm is not None else ''}</header>"
             f'<div class="decl-body"><details class="tree-wrap"{open_attr}><summary>Arborescence '
-            f"({n_content} unités de contenu)</summary>"
-            f"{_tree(doc_units, themes, tips, i, make_chip) if doc_units else '<p class=muted>aucune unité</p>'}"
+            f"({n_content} unités de contenu)</summary>")
+        if rows:
+            articles += _tree(_unit_lines(table, rows, pos + 1, tips, make_chip, heads), kinds)
+        else:
+            articles.append("<p class=muted>aucune unité</p>")
+        articles.append(
             f'</details><aside class="bench"><h4>Comparée aux autres déclarations</h4>'
             f"{_benchmark_html(bench, themes, labels, anchors)}</aside></div></article>")
 
@@ -923,49 +1004,9 @@ def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, uni
     n_err = len(order) - len(ok_docs)
     toc_docs = "".join(f'<li><a href="#{anchors[d]}">{esc(labels[d])}</a></li>' for d in ok_docs)
     n_docs = len(ok_docs)
-    overview = (
-        _summary(documents, units, themes)
-        + '<div class="figs">'
-        + _figure("heatmap_themes.png", figures.get("heatmap_themes.png"),
-                  "Carte de chaleur déclarations × thèmes",
-                  "Part des unités de contenu de chaque déclaration qui portent chaque thème "
-                  "(une unité peut porter plusieurs thèmes).")
-        + _figure("theme_coverage.png", figures.get("theme_coverage.png"),
-                  "Nombre de déclarations couvrant chaque thème",
-                  "Nombre de déclarations où le thème apparaît au moins une fois.")
-        + _figure("similarity.png", figures.get("similarity.png"),
-                  "Similarité entre déclarations",
-                  "Similarité deux à deux : à gauche le vocabulaire (cosinus TF-IDF des lemmes), "
-                  "à droite les profils de thèmes. 1 = identiques, 0 = rien en commun.")
-        + "</div>" + _legend(themes, coverage, n_docs))
-    body = (
-        f'<section id="apercu"><h2>Vue d\'ensemble</h2>{overview}</section>'
-        f'<section id="documents"><h2>Documents</h2>'
-        f"{_documents_table(documents, order, labels, anchors)}</section>"
-        f'<section id="declarations"><h2>Déclarations</h2>'
-        '<p class="hint">Survolez une pastille de thème pour voir le score et les indices qui '
-        "l'ont décidée. Les éléments sans contenu politique (titre, préambule, signature, "
-        "navigation) sont repliés.</p>"
-        f'{"".join(sections) or "<p class=muted>Aucune déclaration analysée.</p>"}</section>'
-        '<section id="objectifs"><h2>Tous les objectifs et actions</h2>'
-        '<div class="filters" role="search">'
-        '<label>Recherche <input type="search" id="f-q" placeholder="mots du texte…"></label>'
-        '<label>Thème <select id="f-theme"></select></label>'
-        '<label>Commune <select id="f-commune"></select></label>'
-        '<label>Type <select id="f-kind"></select></label>'
-        '<button type="button" id="f-reset">Réinitialiser</button>'
-        '<span class="count" id="f-count" aria-live="polite"></span></div>'
-        '<div class="table-wrap"><table class="units" id="units-table" data-shown="0">'
-        '<thead><tr><th data-key="commune" aria-sort="none">Commune</th>'
-        '<th data-key="kind" aria-sort="none">Type</th>'
-        '<th data-key="label" aria-sort="none">N°</th>'
-        '<th data-key="text" aria-sort="none">Texte</th>'
-        '<th data-key="axis" aria-sort="none">Axe</th>'
-        '<th data-key="themes" aria-sort="none">Thèmes</th></tr></thead>'
-        '<tbody><tr><td colspan="6" class="muted">Le tableau s\'affiche avec JavaScript.'
-        "</td></tr></tbody></table></div>"
-        '<p class="more"><button type="button" id="f-more" hidden>Afficher plus</button></p>'
-        "</section>")
+    summary = _summary(documents, table, themes)
+    legend = _legend(themes, coverage, n_docs)
+    documents_table = _documents_table(documents, order, labels, anchors)
     toc = ('<nav class="toc" aria-label="Sommaire"><p class="toc-title">Sommaire</p><ol>'
            '<li><a href="#apercu">Vue d\'ensemble</a></li>'
            f'<li><a href="#documents">Documents{f" ({n_err} en erreur)" if n_err else ""}</a></li>'
@@ -977,12 +1018,74 @@ def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, uni
         "js": _asset("report.js"),
         "data": _json_script(data),
         "toc": toc,
-        "body": body,
         "n_docs": str(n_docs),
     }
     template = _asset("template.html")
-    return re.sub(r"\{\{(\w+)\}\}",
-                  lambda m: values[m.group(1)] if m.group(1) in values else m.group(0), template)
+
+    def finish(figures: Mapping[str, bytes]) -> str:
+        overview = (
+            summary
+            + '<div class="figs">'
+            + _figure("heatmap_themes.png", figures.get("heatmap_themes.png"),
+                      "Carte de chaleur déclarations × thèmes",
+                      "Part des unités de contenu de chaque déclaration qui portent chaque thème "
+                      "(une unité peut porter plusieurs thèmes).")
+            + _figure("theme_coverage.png", figures.get("theme_coverage.png"),
+                      "Nombre de déclarations couvrant chaque thème",
+                      "Nombre de déclarations où le thème apparaît au moins une fois.")
+            + _figure("similarity.png", figures.get("similarity.png"),
+                      "Similarité entre déclarations",
+                      "Similarité deux à deux : à gauche le vocabulaire (cosinus TF-IDF des "
+                      "lemmes), à droite les profils de thèmes. 1 = identiques, 0 = rien en "
+                      "commun.")
+            + "</div>" + legend)
+        body = [
+            f'<section id="apercu"><h2>Vue d\'ensemble</h2>{overview}</section>'
+            f'<section id="documents"><h2>Documents</h2>{documents_table}</section>'
+            '<section id="declarations"><h2>Déclarations</h2>'
+            '<p class="hint">Survolez une pastille de thème pour voir le score et les indices qui '
+            "l'ont décidée. Les éléments sans contenu politique (titre, préambule, signature, "
+            "navigation) sont repliés.</p>",
+            *(articles or ["<p class=muted>Aucune déclaration analysée.</p>"]),
+            "</section>"
+            '<section id="objectifs"><h2>Tous les objectifs et actions</h2>'
+            '<div class="filters" role="search">'
+            '<label>Recherche <input type="search" id="f-q" placeholder="mots du texte…"></label>'
+            '<label>Thème <select id="f-theme"></select></label>'
+            '<label>Commune <select id="f-commune"></select></label>'
+            '<label>Type <select id="f-kind"></select></label>'
+            '<button type="button" id="f-reset">Réinitialiser</button>'
+            '<span class="count" id="f-count" aria-live="polite"></span></div>'
+            '<div class="table-wrap"><table class="units" id="units-table" data-shown="0">'
+            '<thead><tr><th data-key="commune" aria-sort="none">Commune</th>'
+            '<th data-key="kind" aria-sort="none">Type</th>'
+            '<th data-key="label" aria-sort="none">N°</th>'
+            '<th data-key="text" aria-sort="none">Texte</th>'
+            '<th data-key="axis" aria-sort="none">Axe</th>'
+            '<th data-key="themes" aria-sort="none">Thèmes</th></tr></thead>'
+            '<tbody><tr><td colspan="6" class="muted">Le tableau s\'affiche avec JavaScript.'
+            "</td></tr></tbody></table></div>"
+            '<p class="more"><button type="button" id="f-more" hidden>Afficher plus</button></p>'
+            "</section>"]
+        return "".join(_fill(template, {**values, "body": body}))
+
+    return finish
+
+
+def _fill(template: str, values: Mapping[str, str | list[str]]) -> list[str]:
+    """The pieces of ``template`` with each ``{{name}}`` replaced by ``values[name]`` (a string
+    or a list of pieces); unknown names stay as they are.  Joined once: the page is large."""
+    pieces: list[str] = []
+    for i, part in enumerate(re.split(r"\{\{(\w+)\}\}", template)):
+        if i % 2 == 0:  # text between placeholders
+            pieces.append(part)
+        elif part not in values:
+            pieces.append("{{" + part + "}}")
+        elif isinstance(values[part], str):
+            pieces.append(values[part])
+        else:
+            pieces.extend(values[part])
+    return pieces
 
 
 def _default_benchmarks(tables, documents) -> dict:
@@ -1000,6 +1103,29 @@ def _default_benchmarks(tables, documents) -> dict:
     return out
 
 
+def figure_docs(documents: pd.DataFrame,
+                tables: Mapping[str, pd.DataFrame]) -> list[tuple[str, str]]:
+    """(doc_id, label) of the analysed documents in the order of the report: the rows (and
+    columns) of its figures."""
+    labels = doc_labels(documents, tables)
+    ok = set(documents.loc[documents["status"].astype(str) == "ok", "doc_id"].astype(str))
+    return [(d, labels[d]) for d in _ordered_docs(documents, labels) if d in ok]
+
+
+def report_figures(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
+                   codebook: Iterable) -> dict[str, bytes]:
+    """The figures of ``build_report`` as {file name: PNG bytes} (the same bytes), for a
+    caller that renders them apart from the page, e.g. in a child process, then passes them
+    to ``write_figures`` and to the ``finish`` of ``prepare_html``."""
+    return render_figures(dict(tables), list(codebook or []), figure_docs(documents, tables))
+
+
+def write_figures(out_dir: Path, figures: Mapping[str, bytes]) -> list[Path]:
+    """Write ``out_dir/figures/<name>`` for each figure of FIGURE_FILES (atomically)."""
+    return [io.write_bytes(Path(out_dir) / "figures" / name, figures[name])
+            for name in FIGURE_FILES if name in figures]
+
+
 def build_report(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
                  units: pd.DataFrame, unit_themes: pd.DataFrame, codebook: Iterable,
                  out_dir: Path, benchmarks: Mapping | None = None) -> Path:
@@ -1008,6 +1134,8 @@ def build_report(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
     Inputs follow the column contracts of docs/architecture.md; ``units`` carries ``themes``;
     ``benchmarks`` maps doc_id → benchmark (computed with pipeline.compare when None).
     Returns the path of report.html.  Files are written atomically; output is deterministic.
+    To render the figures elsewhere meanwhile: ``report_figures``, ``prepare_html``,
+    ``write_figures`` (same files).
     """
     out_dir = Path(out_dir)
     codebook = list(codebook or [])
@@ -1015,13 +1143,7 @@ def build_report(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
         benchmarks = _default_benchmarks(tables, documents)
     if "themes" not in units:
         units = units.assign(themes="")
-    labels = doc_labels(documents, tables)
-    order = [d for d in _ordered_docs(documents, labels)
-             if d in set(documents.loc[documents["status"].astype(str) == "ok", "doc_id"]
-                         .astype(str))]
-    figures = render_figures(dict(tables), codebook, [(d, labels[d]) for d in order])
-    for name in FIGURE_FILES:
-        if name in figures:
-            io.write_bytes(out_dir / "figures" / name, figures[name])
+    figures = report_figures(tables, documents, codebook)
+    write_figures(out_dir, figures)
     text = render_html(tables, documents, units, unit_themes, codebook, benchmarks, figures)
     return io.write_text(out_dir / "report.html", text)
