@@ -553,29 +553,38 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
     export = in_background(_write_unit_outputs, out, prepared.docs, documents, units, nlp_df,
                            unit_themes, review, texts, codebook_themes, report)
 
+    children = [export]
     try:
         # compare
-        tables = compare.build_tables(documents, units, nlp_df, unit_themes, codebook_themes, by=list(by))
+        tables = compare.build_tables(documents, units, nlp_df, unit_themes, codebook_themes,
+                                      by=list(by))
         timings["compare"] = time.perf_counter() - t
+        if report:  # the figures need the tables only: drawn by a second child meanwhile
+            from pipeline import report as rep
+
+            figures = in_background(rep.report_figures, tables, documents, codebook_themes)
+            children.append(figures)
 
         # write
         t = time.perf_counter()
         written = _write_tables(out, tables)
         timings["write"] = time.perf_counter() - t
         if report:
-            from pipeline.report import build_report
-
             t = time.perf_counter()
             benchmarks = compare.benchmark_all(tables)
-            build_report(tables, documents, units, unit_themes, codebook_themes, out, benchmarks)
-            written += ["report.html"] + sorted(
-                str(p.relative_to(out)) for p in (out / "figures").glob("*.png"))
+            finish = rep.prepare_html(tables, documents, units, unit_themes, codebook_themes,
+                                      benchmarks)
+            pngs, timings["figures_parallel"] = figures()
+            written += [f"figures/{p.name}" for p in rep.write_figures(out, pngs)]
+            io.write_text(out / "report.html", finish(pngs))
+            written.append("report.html")
             timings["report"] = time.perf_counter() - t
     except BaseException:
-        try:  # do not leave the child behind; the first error is the one to report
-            export()
-        except Exception:
-            pass
+        for wait in children:  # do not leave a child behind; the first error is the one to report
+            try:
+                wait()
+            except Exception:
+                pass
         raise
     t = time.perf_counter()
     child_written, timings["export_parallel"] = export()

@@ -8,9 +8,12 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import random
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -525,14 +528,216 @@ def test_ner_noise_is_filtered():
 def test_workbook_column_cells_by_type():
     from pipeline.compare.workbook import _column_cells
 
-    cells = _column_cells("B", ["a<b", 3, 0.25, float("nan"), True, None, " x", float("inf")])
-    assert cells == [
-        '<c r="B2" t="inlineStr"><is><t>a&lt;b</t></is></c>',
-        '<c r="B3"><v>3</v></c>',
-        '<c r="B4"><v>0.25</v></c>',
-        "",
-        '<c r="B6" t="b"><v>1</v></c>',
-        "",
-        '<c r="B8" t="inlineStr"><is><t xml:space="preserve"> x</t></is></c>',
-        '<c r="B9" t="inlineStr"><is><t>∞</t></is></c>',
+    mixed = pd.Series(["a<b", 3, 0.25, float("nan"), True, None, " x", float("inf")],
+                      dtype=object)
+    assert _column_cells(mixed) == [
+        b'<c t="inlineStr"><is><t>a&lt;b</t></is></c>',
+        b"<c><v>3</v></c>",
+        b"<c><v>0.25</v></c>",
+        b"",
+        b'<c t="b"><v>1</v></c>',
+        b"",
+        b'<c t="inlineStr"><is><t xml:space="preserve"> x</t></is></c>',
+        b'<c t="inlineStr"><is><t>\xe2\x88\x9e</t></is></c>',  # ∞ in UTF-8
     ]
+    # typed columns: each distinct value written once, missing values left out
+    assert _column_cells(pd.Series(["é", None, "é"], dtype="str")) == [
+        '<c t="inlineStr"><is><t>é</t></is></c>'.encode(), b"",
+        '<c t="inlineStr"><is><t>é</t></is></c>'.encode()]
+    assert _column_cells(pd.Series([2, 1, 2])) == [b"<c><v>2</v></c>", b"<c><v>1</v></c>",
+                                                   b"<c><v>2</v></c>"]
+    assert _column_cells(pd.Series([True, False])) == [b'<c t="b"><v>1</v></c>',
+                                                       b'<c t="b"><v>0</v></c>']
+    assert _column_cells(pd.Series([0.5, float("nan"), 1e-05, 0.5])) == [
+        b"<c><v>0.5</v></c>", b"", b"<c><v>1e-05</v></c>", b"<c><v>0.5</v></c>"]
+    # -0.0 == 0.0 but is written differently: not grouped with 0.0
+    assert _column_cells(pd.Series([0.0, -0.0, 0.0])) == [
+        b"<c><v>0.0</v></c>", b"<c><v>-0.0</v></c>", b"<c><v>0.0</v></c>"]
+
+
+def test_workbook_cells_land_in_their_columns_around_empty_cells(tmp_path):
+    """Cells are written without reference except in rows with an empty (left out) cell:
+    every value must still be read back in its own column, with its type."""
+    from openpyxl import load_workbook
+
+    df = pd.DataFrame({"a": ["x", "y", None, "z"], "b": [1.5, float("nan"), 2.0, -0.0],
+                       "c": [1, 2, 3, 4], "d": [True, False, True, None]})
+    path = compare.write_workbook({"structure": df}, tmp_path / "w.xlsx")
+    ws = load_workbook(path)["Structure"]
+    assert [tuple(r) for r in ws.iter_rows(values_only=True)] == [
+        ("a", "b", "c", "d"), ("x", 1.5, 1, True), ("y", None, 2, False),
+        (None, 2.0, 3, True), ("z", -0.0, 4, None)]
+    assert ws["C5"].value == 4 and ws["C5"].data_type == "n" and ws["D2"].data_type == "b"
+    assert str(ws["B5"].value) == "-0.0"
+    assert ws.max_row == 5 and ws.max_column == 4
+
+
+# --------------------------------------------------------------------------- shared inputs
+
+
+def test_word_count_and_single_spaced_match_split():
+    from pipeline.compare.common import single_spaced, word_count
+
+    # the quick paths rest on: every whitespace character but " " is unprintable, and the
+    # regex \s is exactly str.isspace
+    chars = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    spaces = [c for c in chars if c.isspace()]
+    assert all(c == " " or not c.isprintable() for c in spaces)
+    assert re.findall(r"\s", chars) == spaces
+    rng = random.Random(0)
+    alphabet = ["a", "é", "b", " ", " ", "  ", "\t", "\n", "\xa0", "\u2003", "\x1c", "."]
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 12))).strip()
+        assert word_count(text) == len(text.split())
+        if single_spaced(text):
+            assert re.sub(r"\s+", " ", text) == text
+    assert word_count("") == 0 and word_count("un deux  trois") == 3
+
+
+def test_split_sentences_quick_path_same_as_collapsing_whitespace():
+    from pipeline.segment import load_patterns
+    from pipeline.segment.sentences import split_sentences as split
+
+    abbreviations = load_patterns().abbreviations
+    for text in ["Un. Deux trois !", "  M. Dupont  arrive.\nLe CPAS\u00a0aide. ", "",
+                 "a\tb. C d.", "Le PST. Le C.P.A.S. de Liège."]:
+        collapsed = re.sub(r"\s+", " ", text).strip()
+        expected = [collapsed[s:e] for s, e in split(collapsed, abbreviations=abbreviations)]
+        assert passages.split_sentences(text) == expected
+
+
+def test_prepared_reads_units_once_in_reading_order():
+    from pipeline.compare.prepared import Prepared
+
+    docs = pd.DataFrame({"doc_id": ["y", "x", "z"], "status": ["ok", "ok", "error"]})
+    units = pd.DataFrame({
+        "doc_id": ["y", "x", "z", "x", "y"], "unit_id": ["y2", "x2", "z1", "x1", "y1"],
+        "kind": ["statement", "title", "statement", "action", "objective"],
+        "text": [" deux mots ", "Titre", "z", "trois mots ici", None],
+        "start": [20, 10, 0, 0, 5], "themes": ["b; a ;b", "a", "a", ";", "c"]})
+    p = Prepared(docs, units)
+    assert p.ids == ["x", "y"]
+    assert p.doc_code.tolist() == [1, 0, -1, 0, 1]
+    assert p.reading_order.tolist() == [3, 1, 4, 0]  # x by start, then y by start
+    assert p.n_words.tolist() == [2, 1, 1, 3, 0]
+    # themes of content units only ("title" is not content), each once
+    assert p.themes_of == [("b", "a"), (), ("a",), (), ("c",)]
+    ut = pd.DataFrame({"doc_id": ["y", "y", "x", "x", "q"], "unit_id": ["y2", "y2", "x2", "x1", "q1"],
+                       "theme": ["b", "b", "a", "c", "a"]})
+    p2 = Prepared(docs, units.drop(columns="themes"), unit_themes=ut)
+    assert p2.themes_of == [("b",), (), (), ("c",), ()]
+    pos, themes = p2.theme_pairs
+    assert pos.tolist() == [0, 3] and themes == ["b", "c"]
+
+
+def test_lemma_counts_by_hand():
+    from pipeline.compare.prepared import lemma_counts
+
+    units = pd.DataFrame({"doc_id": ["a", "a", "b", "c"], "unit_id": ["a1", "a2", "b1", "c1"],
+                          "kind": ["statement", "title", "action", "statement"]})
+    nlp = pd.DataFrame({"doc_id": ["b", "a", "a", "c", "b"], "unit_id": ["b1", "a1", "a2", "c1", "bx"],
+                        "lemmas": ["y z", " x  y ", "titre", "x", "absent"]})
+    lc = lemma_counts(["a", "b"], units, nlp)  # c is not compared; a2 is a title; bx unknown
+    assert lc.terms.tolist() == ["y", "z", "x"]  # first seen in nlp order
+    assert lc.words.tolist() == [2.0, 2.0]
+    # bigrams within a unit only: "y z" (b1), "x y" (a1)
+    assert lc.all_terms().tolist() == ["y", "z", "x", "y z", "x y"]
+    assert lc.counts.toarray().tolist() == [[1, 0, 1, 0, 1], [1, 1, 0, 1, 0]]
+    assert lc.unigrams.toarray().tolist() == [[1, 0, 1], [1, 1, 0]]
+    assert lc.term(np.array([4, 0])).tolist() == ["x y", "y"]
+    empty = lemma_counts(["a"], units, nlp.iloc[0:0])
+    assert empty.counts.shape == (1, 0) and empty.words.tolist() == [0.0]
+
+
+def test_count_cells_give_the_canonical_csr():
+    from scipy.sparse import coo_matrix
+
+    from pipeline.compare.prepared import count_cells, csr_from_cells
+
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, 7, 500), rng.integers(0, 40, 500)
+    expected = coo_matrix((np.ones(500), (rows, cols)), shape=(9, 40)).tocsr()
+    got = csr_from_cells(*count_cells(rows, cols, 40), (9, 40))
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(got, part), getattr(expected, part))
+        assert getattr(got, part).dtype == getattr(expected, part).dtype
+
+
+def test_build_tables_same_as_each_table_function(corpus, built):
+    """build_tables shares the read inputs between tables: same tables as computed alone."""
+    documents, units, nlp = corpus
+    tm = tables.theme_matrix(documents, units, CODEBOOK)
+    alone = {
+        "theme_matrix": tm, "axis_themes": tables.axis_themes(documents, units, CODEBOOK),
+        "similarity": similarity.similarity(documents, units, nlp, tm),
+        "distinctive_terms": keyness.distinctive_terms(documents, units, nlp),
+        "partners": compare.partners(documents, units, nlp),
+        "structure": tables.structure(documents, units)}
+    alone["shared_passages"], alone["shared_passages_summary"] = passages.find_shared(
+        documents, units)
+    for k, df in alone.items():
+        pd.testing.assert_frame_equal(built[k], df)
+
+
+def test_top_candidates_keep_every_row_that_can_rank():
+    rng = np.random.default_rng(2)
+    doc = rng.integers(0, 4, 300)
+    score = rng.integers(0, 6, 300).astype(float)  # many ties
+    count = rng.integers(1, 4, 300).astype(float)
+    for top in (1, 3, 10):
+        keep = keyness.top_candidates(doc, score, count, top)
+        for d in range(4):
+            rows = np.flatnonzero(doc == d)
+            ranked = sorted(rows, key=lambda i: (-score[i], -count[i]))
+            cut = ranked[min(top, len(ranked)) - 1]
+            # kept: exactly the rows ranking at least as well as the top-th one
+            want = {i for i in rows if (score[i], count[i]) >= (score[cut], count[cut])}
+            assert set(np.flatnonzero(keep & (doc == d))) == want
+    assert keyness.top_candidates(doc, score, count, 0).all()
+
+
+def test_gazetteer_grouped_alternation_matches_like_the_flat_list():
+    from pipeline.compare.partners import _alternation, _distinct_first_chars
+
+    gaz = compare.load_gazetteer()
+    exact = sorted(f for f in gaz.by_form if " " not in f)
+    folded = sorted(f for f in gaz.by_form if " " in f)
+
+    def flat(forms, guard):  # the regex before grouping: every form, longest first
+        parts = [r"\s+".join(re.escape(w) for w in f.split())
+                 + (r"(?!\.)" if guard and len(f) == 2 else "")
+                 for f in sorted(forms, key=lambda x: (-len(x), x))]
+        return r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])"
+
+    pairs = [(re.compile(flat(exact, True)), gaz.exact),
+             (re.compile(flat(folded, False).replace("'", "['’]"), re.I), gaz.folded)]
+    assert all(a.pattern != b.pattern for a, b in pairs)  # the gazetteer's are grouped
+    rng = random.Random(3)
+    words = (exact + folded + [f.upper() for f in folded] + [f.title() for f in folded]
+             + ["le", "MM.", "-", "One", "l’emploi", "x", "\n", "ONEM", "Forem-", "à"])
+    for _ in range(2000):
+        text = " ".join(rng.choices(words, k=rng.randint(1, 8)))
+        for flat_rx, grouped in pairs:
+            assert ([m.span() for m in flat_rx.finditer(text)]
+                    == [m.span() for m in grouped.finditer(text)])
+        assert gaz.exact_hint.search(text) or not gaz.exact.search(text)
+    # no grouping when one character could open two groups ("ſ" is "s" ignoring case)
+    assert _distinct_first_chars(["a", "b", "s"], re.I)
+    assert not _distinct_first_chars(["a", "s", "ſ"], re.I)
+    assert "ſ(?:" not in _alternation(["ſa b", "sa c"], False, flags=re.I)
+    assert "s(?:" in _alternation(["sa b", "sb c"], False, flags=re.I)
+
+
+def test_axis_themes_count_units_at_any_depth_under_nested_axes():
+    docs = pd.DataFrame({"doc_id": ["x"]})
+    units = pd.DataFrame({
+        "doc_id": ["x"] * 6, "unit_id": ["A", "B", "o1", "a1", "a2", "t"],
+        "parent_id": ["", "A", "A", "B", "o1", ""],
+        "kind": ["axis", "axis", "objective", "action", "action", "title"],
+        "label": ["AXE 1", "AXE 1.1", "", "", "", ""], "text": ["Un", "Deux", "o", "a", "b", "T"],
+        "start": [0, 10, 20, 30, 40, 50], "themes": ["logement", "", "sante", "logement", "", ""]})
+    ax = tables.axis_themes(docs, units, CODEBOOK).set_index("unit_id")
+    # A: B, o1, a1, a2 (4 content units, the nested axis included); B: a1 only
+    assert ax.loc["A", "n_units"] == 4 and ax.loc["B", "n_units"] == 1
+    assert ax.loc["A", "dominant_themes"] == "logement (0.25); sante (0.25)"
+    assert ax.loc["B", "dominant_themes"] == "logement (1.00)"

@@ -13,11 +13,21 @@ import pandas as pd
 
 from pipeline.compare.benchmark import Benchmark, benchmark, benchmark_all
 from pipeline.compare.common import commune_label, content_units
-from pipeline.compare.keyness import distinctive_terms, log_likelihood
-from pipeline.compare.partners import load_gazetteer, partner_summary, partners
-from pipeline.compare.passages import find_shared, split_sentences
-from pipeline.compare.similarity import nearest, similarity, similarity_matrix
-from pipeline.compare.tables import axis_themes, compare_by, structure, theme_matrix, theme_wide
+from pipeline.compare.keyness import distinctive_terms, distinctive_terms_of, log_likelihood
+from pipeline.compare.partners import load_gazetteer, partner_summary, partners, partners_of
+from pipeline.compare.passages import find_shared, find_shared_of, split_sentences
+from pipeline.compare.prepared import Prepared
+from pipeline.compare.similarity import nearest, similarity, similarity_matrix, similarity_of
+from pipeline.compare.tables import (
+    axis_themes,
+    axis_themes_of,
+    compare_by,
+    structure,
+    structure_of,
+    theme_matrix,
+    theme_matrix_of,
+    theme_wide,
+)
 from pipeline.compare.workbook import sheet_name, write_workbook
 
 __all__ = [
@@ -55,21 +65,22 @@ def build_tables(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame
             timings[name] = round(time.perf_counter() - t, 3)
         return out
 
+    # the inputs are read once (columns as lists, units in reading order, word and lemma
+    # counts) and shared by the tables
+    prepared = Prepared(documents, units, nlp, unit_themes)
     tables: dict[str, pd.DataFrame] = {}
-    tm = timed("theme_matrix", theme_matrix, documents, units, codebook, unit_themes)
+    tm = timed("theme_matrix", theme_matrix_of, prepared, codebook)
     tables["theme_matrix"] = tm
-    tables["axis_themes"] = timed("axis_themes", axis_themes, documents, units, codebook,
-                                  unit_themes)
-    tables["similarity"] = timed("similarity", similarity, documents, units, nlp, tm)
-    tables["distinctive_terms"] = timed("distinctive_terms", distinctive_terms, documents,
-                                        units, nlp)
-    pt = timed("partners", partners, documents, units, nlp)
+    tables["axis_themes"] = timed("axis_themes", axis_themes_of, prepared, codebook)
+    tables["similarity"] = timed("similarity", similarity_of, prepared, tm)
+    tables["distinctive_terms"] = timed("distinctive_terms", distinctive_terms_of, prepared)
+    pt = timed("partners", partners_of, prepared)
     tables["partners"] = pt
     tables["partners_summary"] = partner_summary(pt)
-    passages, summary = timed("shared_passages", find_shared, documents, units)
+    passages, summary = timed("shared_passages", find_shared_of, prepared)
     tables["shared_passages"] = passages
     tables["shared_passages_summary"] = summary
-    tables["structure"] = timed("structure", structure, documents, units)
+    tables["structure"] = timed("structure", structure_of, prepared)
     for col in by:
         tables[f"by_{col}"] = compare_by(documents, tm, col)
     return tables

@@ -182,7 +182,23 @@ class _Corpus:
             return out
         a = sim["doc_a"].astype(str)
         b = sim["doc_b"].astype(str)
+        # codes in doc_id order: sorting them sorts the ids
+        a_codes, a_ids = pd.factorize(a, sort=True)
+        b_codes, b_ids = pd.factorize(b, sort=True)
+        a_ids, b_ids = a_ids.tolist(), b_ids.tolist()
         for measure, col in (("lemmes", "cosine_lemmas"), ("thèmes", "cosine_themes")):
+            if pd.api.types.is_float_dtype(sim[col]):
+                # rank by doc_a, cosine (descending, NaN last), doc_b; keep the first k
+                cos = sim[col].to_numpy(dtype=float, na_value=np.nan)
+                order = np.lexsort((b_codes, -cos, a_codes))
+                groups = a_codes[order]
+                starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+                rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+                order = order[rank < k]
+                for d, b_id, c in zip(a_codes[order].tolist(), b_codes[order].tolist(),
+                                      cos[order].tolist(), strict=True):
+                    out.setdefault(a_ids[d], []).append((measure, b_ids[b_id], c))
+                continue
             df = pd.DataFrame({"doc_a": a, "doc_id": b, "cosine": sim[col]})
             df = df.sort_values(["doc_a", "cosine", "doc_id"], ascending=[True, False, True],
                                 kind="stable")
@@ -200,7 +216,9 @@ class _Corpus:
         key = terms["doc_id"].astype(str).to_numpy(dtype=object)
         rank = pd.to_numeric(terms["rank"], errors="coerce").to_numpy(dtype=float)
         order = np.lexsort((np.arange(len(key)), rank, key))
-        recs = terms.to_dict("records")
+        columns = list(terms.columns)
+        values = [terms.iloc[:, i].tolist() for i in range(len(columns))]
+        recs = [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
         out: dict[str, tuple[list[int], list[dict]]] = {}
         for pos in order.tolist():
             pos_list, rec_list = out.setdefault(key[pos], ([], []))

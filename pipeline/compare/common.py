@@ -35,6 +35,21 @@ def texts(series: pd.Series) -> list[str]:
     return [x.strip() if isinstance(x, str) else _text(x) for x in series.tolist()]
 
 
+def single_spaced(text: str) -> bool:
+    """``text`` has no whitespace but single " " characters (every other whitespace
+    character is unprintable): ``text.split()`` then splits at each " ", and collapsing
+    whitespace runs changes nothing. A quick test that spares building the words."""
+    return text.isprintable() and "  " not in text
+
+
+def word_count(text: str) -> int:
+    """``len(text.split())`` of a stripped ``text``, without building the words when it is
+    ``single_spaced``."""
+    if text.isprintable() and "  " not in text:  # single_spaced, inlined: called per unit
+        return text.count(" ") + 1 if text else 0
+    return len(text.split())
+
+
 def text_series(series: pd.Series) -> pd.Series:
     """``texts`` as a Series with the same index."""
     return pd.Series(texts(series), index=series.index, dtype=object)
@@ -74,11 +89,6 @@ def content_units(units: pd.DataFrame) -> pd.DataFrame:
     return units[~units["kind"].isin(NON_CONTENT_KINDS)]
 
 
-def n_words(texts: pd.Series) -> pd.Series:
-    """Number of whitespace-separated words of each text (0 for empty / missing)."""
-    return texts.fillna("").astype(str).str.split().str.len().fillna(0).astype(int)
-
-
 def theme_field(theme, name: str, default=""):
     """Field ``name`` of a codebook theme given as an object (``Theme``) or a mapping."""
     if isinstance(theme, dict):
@@ -103,27 +113,6 @@ def theme_catalogue(codebook, extra_ids=()) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["theme", "theme_label"])
     df["order"] = range(len(df))
     return df
-
-
-def unit_theme_pairs(units: pd.DataFrame, unit_themes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Long table ``doc_id, unit_id, theme`` of the themes assigned to each content unit.
-
-    Read from the ``themes`` column of ``units`` (";"-joined ids); when ``units`` has no such
-    column, from ``unit_themes``. Non-content units are ignored.
-    """
-    cu = content_units(units)
-    if "themes" in cu.columns:
-        s = cu[["doc_id", "unit_id", "themes"]].copy()
-        s["theme"] = [t.split(";") for t in texts(s["themes"])]
-        s = s.explode("theme")
-        s["theme"] = s["theme"].fillna("").str.strip()
-        s = s[s["theme"] != ""]
-        return s[["doc_id", "unit_id", "theme"]].drop_duplicates().reset_index(drop=True)
-    if unit_themes is None or not len(unit_themes):
-        return pd.DataFrame(columns=["doc_id", "unit_id", "theme"])
-    keys = cu[["doc_id", "unit_id"]]
-    s = unit_themes[["doc_id", "unit_id", "theme"]].merge(keys, on=["doc_id", "unit_id"])
-    return s.drop_duplicates().reset_index(drop=True)
 
 
 def round_floats(df: pd.DataFrame, decimals: int = DECIMALS) -> pd.DataFrame:
@@ -152,37 +141,9 @@ def term_counts(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame | Non
     len(doc_ids) × len(terms) matrix of occurrences, ``words`` the number of lemmas per
     document. Documents without lemmas get zero rows.
     """
-    import numpy as np
-    from scipy.sparse import coo_matrix
+    from pipeline.compare.prepared import lemma_counts
 
-    n = len(doc_ids)
-    empty = (np.array([], dtype=object), coo_matrix((n, 0)).tocsr(), np.zeros(n))
-    if nlp is None or not len(nlp) or not n:
-        return empty
-    keys = content_units(units)[["doc_id", "unit_id"]]
-    lem = nlp[["doc_id", "unit_id", "lemmas"]].merge(keys, on=["doc_id", "unit_id"])
-    index = {d: i for i, d in enumerate(doc_ids)}
-    docs = [index.get(d, -1) for d in lem["doc_id"].tolist()]
-    lists = [t.split() for t, d in zip(texts(lem["lemmas"]), docs, strict=True) if d >= 0]
-    docs = [d for d in docs if d >= 0]
-    lengths = np.array([len(x) for x in lists], dtype=int)
-    if not lengths.sum():
-        return empty
-    from itertools import chain
-
-    tokens = np.array(list(chain.from_iterable(lists)), dtype=object)
-    tok_doc = np.repeat(np.array(docs, dtype=int), lengths)
-    words = np.bincount(tok_doc, minlength=n).astype(float)
-    all_terms, all_docs = [tokens], [tok_doc]
-    if bigrams and len(tokens) > 1:
-        tok_unit = np.repeat(np.arange(len(lists)), lengths)
-        same = tok_unit[:-1] == tok_unit[1:]
-        left = pd.Series(tokens[:-1][same], dtype=object)
-        right = pd.Series(tokens[1:][same], dtype=object)
-        all_terms.append((left + " " + right).to_numpy(dtype=object))
-        all_docs.append(tok_doc[:-1][same])
-    flat = np.concatenate(all_terms)
-    codes, terms = pd.factorize(flat)
-    rows = np.concatenate(all_docs)
-    counts = coo_matrix((np.ones(len(codes)), (rows, codes)), shape=(n, len(terms))).tocsr()
-    return np.asarray(terms, dtype=object), counts, words
+    lc = lemma_counts(doc_ids, units, nlp)
+    if bigrams:
+        return lc.all_terms(), lc.counts, lc.words
+    return lc.terms, lc.unigrams, lc.words

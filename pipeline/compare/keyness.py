@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.compare.common import ok_documents, round_floats, term_counts
+from pipeline.compare.common import round_floats
+from pipeline.compare.prepared import Prepared
 
 KEYNESS_COLUMNS = ["doc_id", "term", "count_doc", "count_rest", "per_10k_doc", "per_10k_rest",
                    "log_likelihood", "rank"]
@@ -37,34 +38,71 @@ def distinctive_terms(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.Data
     count_rest/words_rest). Out: the ``top`` terms per document by G² (ties: higher
     count_doc, then term alphabetically), with ``rank`` from 1; sorted by doc_id, rank.
     """
-    ids = sorted(ok_documents(documents)["doc_id"].astype(str))
+    return distinctive_terms_of(Prepared(documents, units, nlp), top, min_count, bigrams)
+
+
+def top_candidates(doc: np.ndarray, score: np.ndarray, count: np.ndarray, top: int
+                   ) -> np.ndarray:
+    """Boolean mask of the rows that can be among the ``top`` of their document when rows
+    are ranked by ``score`` then ``count`` (both descending) then any other key: per
+    document, the rows whose (score, count) is at least that of its ``top``-th best row (so
+    ties with it are kept). Every row when ``top`` < 1."""
+    if top < 1:
+        return np.ones(len(doc), dtype=bool)
+    keep = np.zeros(len(doc), dtype=bool)
+    if not len(doc):
+        return keep
+    order = np.lexsort((-count, -score, doc))
+    d, s, c = doc[order], score[order], count[order]
+    starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
+    ends = np.r_[starts[1:], len(d)]
+    cut = np.minimum(starts + top, ends) - 1  # the top-th row (or the last) of each document
+    group = np.repeat(np.arange(len(starts)), ends - starts)
+    cut_s, cut_c = s[cut][group], c[cut][group]
+    keep[order] = (s > cut_s) | ((s == cut_s) & (c >= cut_c))
+    return keep
+
+
+def distinctive_terms_of(p: Prepared, top: int = 20, min_count: int = 2, bigrams: bool = True
+                         ) -> pd.DataFrame:
+    """``distinctive_terms`` from prepared inputs."""
+    ids = p.ids
     empty = pd.DataFrame(columns=KEYNESS_COLUMNS)
     if len(ids) < 2:
         return empty
-    terms, x, words_doc = term_counts(ids, units, nlp, bigrams)
-    if not x.shape[1]:
+    lc = p.lemmas
+    words_doc = lc.words
+    row, col, a = lc.cells
+    if not bigrams:
+        uni = col < len(lc.terms)
+        row, col, a = row[uni], col[uni], a[uni]
+    if not len(a):
         return empty
-    m = x.tocoo()
     total_words = words_doc.sum()
-    term_total = np.asarray(x.sum(axis=0)).ravel()
-    a = m.data.astype(float)
-    b = term_total[m.col] - a
-    c = words_doc[m.row]
+    term_total = np.bincount(col, weights=a, minlength=lc.n_terms)
+    b = term_total[col] - a
+    c = words_doc[row]
     d = total_words - c
     with np.errstate(divide="ignore", invalid="ignore"):
         rate_doc = np.where(c > 0, a / np.where(c > 0, c, 1), 0.0)
         rate_rest = np.where(d > 0, b / np.where(d > 0, d, 1), 0.0)
     keep = (a >= min_count) & (rate_doc > rate_rest) & (d > 0)
+    g2 = log_likelihood(a[keep], b[keep], c[keep], d[keep])
+    # only the rows that can make a document's top need their term text and the full sort
+    g6 = np.round(g2, 6)
+    rows = np.flatnonzero(keep)
+    sel = top_candidates(row[rows], g6, a[rows], top)
+    rows = rows[sel]
     df = pd.DataFrame({
-        "doc_id": np.asarray(ids, dtype=object)[m.row[keep]],
-        "term": terms[m.col[keep]],
-        "count_doc": a[keep].astype(int), "count_rest": b[keep].astype(int),
-        "per_10k_doc": rate_doc[keep] * 10_000, "per_10k_rest": rate_rest[keep] * 10_000,
-        "log_likelihood": log_likelihood(a[keep], b[keep], c[keep], d[keep]),
+        "doc_id": np.asarray(ids, dtype=object)[row[rows]],
+        "term": lc.term(col[rows]),
+        "count_doc": a[rows].astype(int), "count_rest": b[rows].astype(int),
+        "per_10k_doc": rate_doc[rows] * 10_000, "per_10k_rest": rate_rest[rows] * 10_000,
+        "log_likelihood": g2[sel],
     })
     if not len(df):
         return empty
-    df["_g"] = df["log_likelihood"].round(6)
+    df["_g"] = g6[sel]
     df = df.sort_values(["doc_id", "_g", "count_doc", "term"],
                         ascending=[True, False, False, True], kind="stable")
     df["rank"] = df.groupby("doc_id").cumcount() + 1

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.compare.common import DATA_DIR, _text, load_config, ok_documents, texts
+from pipeline.compare.common import DATA_DIR, _text, load_config
+from pipeline.compare.prepared import Prepared
 
 PARTNER_COLUMNS = ["doc_id", "unit_id", "partner", "category", "source"]
 SUMMARY_COLUMNS = ["partner", "category", "source", "n_docs", "n_units", "doc_ids"]
@@ -26,11 +27,15 @@ class Gazetteer:
     by_form: dict[str, tuple[str, str]]
     categories: dict[str, str]
     descriptions: dict[str, str]
+    # ``exact`` without its word-boundary lookarounds: a quick test (a literal scan) that
+    # ``exact`` may match, since any match of ``exact`` is one of it
+    exact_hint: re.Pattern | None = None
 
     def find(self, text: str) -> list[str]:
         """Gazetteer names (sorted, unique) found in ``text``."""
         found = set()
-        if self.exact is not None:
+        if self.exact is not None and (self.exact_hint is None
+                                       or self.exact_hint.search(text)):
             for m in self.exact.finditer(text):
                 found.add(self.by_form[m.group(0)][0])
         if self.folded is not None:
@@ -43,14 +48,43 @@ def _fold(s: str) -> str:
     return re.sub(r"\s+", " ", s.replace("’", "'")).strip().casefold()
 
 
-def _alternation(forms: list[str], two_letter_guard: bool) -> str:
-    parts = []
+_BEFORE, _AFTER = r"(?<![\w-])", r"(?![\w-])"
+
+
+def _distinct_first_chars(chars: list[str], flags: int) -> bool:
+    """No character can match two of ``chars`` under ``flags`` (case-insensitive matching is
+    an equivalence between characters, so testing the pairs suffices)."""
+    return all(c.isalnum() for c in chars) and not any(
+        re.fullmatch(re.escape(a), b, flags) for i, a in enumerate(chars) for b in chars[i + 1:])
+
+
+def _alternation(forms: list[str], two_letter_guard: bool, bounds: bool = True,
+                 flags: int = 0) -> str:
+    """Regex matching any of ``forms`` (tried longest first; words separated by any
+    whitespace), between word boundaries unless not ``bounds``.
+
+    The alternatives are grouped by first character ("c(?:entre…|ohésion…)|i(?:…)") when no
+    character can match two different first characters under ``flags``: the regex engine
+    then enters one group per position instead of trying every form (twice as fast), and
+    matches exactly what the flat list of forms would match (the only forms that can match
+    at a position are those of one group, tried in the same order)."""
+    alternatives = []
     for f in sorted(forms, key=lambda x: (-len(x), x)):
-        body = r"\s+".join(re.escape(w) for w in f.split())
+        words = f.split()
+        rest = re.escape(words[0][1:]) + "".join(r"\s+" + re.escape(w) for w in words[1:])
         # a two-letter acronym followed by "." is an abbreviation ("MM." = Messieurs)
         tail = r"(?!\.)" if two_letter_guard and len(f) == 2 else ""
-        parts.append(body + tail)
-    return r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])"
+        alternatives.append((f[0], rest + tail))
+    groups: dict[str, list[str]] = {}
+    for first, rest in alternatives:
+        groups.setdefault(first, []).append(rest)
+    if _distinct_first_chars(list(groups), flags):
+        core = "|".join(re.escape(c) + "(?:" + "|".join(rests) + ")"
+                        for c, rests in groups.items())
+    else:
+        core = "|".join(re.escape(c) + rest for c, rest in alternatives)
+    core = "(?:" + core + ")"
+    return _BEFORE + core + _AFTER if bounds else core
 
 
 def load_gazetteer(path: Path | None = None) -> Gazetteer:
@@ -78,9 +112,11 @@ def load_gazetteer(path: Path | None = None) -> Gazetteer:
                     by_form.setdefault(_fold(form), (name, categories[name]))
     return Gazetteer(
         exact=re.compile(_alternation(sorted(set(exact)), True)) if exact else None,
-        folded=re.compile(_alternation(sorted(set(folded)), False).replace("'", "['’]"),
-                          re.IGNORECASE) if folded else None,
-        by_form=by_form, categories=categories, descriptions=descriptions)
+        folded=re.compile(_alternation(sorted(set(folded)), False, flags=re.IGNORECASE)
+                          .replace("'", "['’]"), re.IGNORECASE) if folded else None,
+        by_form=by_form, categories=categories, descriptions=descriptions,
+        exact_hint=re.compile(_alternation(sorted(set(exact)), True, bounds=False))
+        if exact else None)
 
 
 def _entities(value) -> list[tuple[str, str]]:
@@ -119,19 +155,30 @@ def partners(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | N
     a single word with fewer than two capitals ("Renforcer", "Service": sentence starts).
     Sorted by doc_id, unit_id, source, partner.
     """
+    return partners_of(Prepared(documents, units, nlp), gazetteer, config)
+
+
+def partners_of(p: Prepared, gazetteer: Gazetteer | None = None, config: dict | None = None
+                ) -> pd.DataFrame:
+    """``partners`` from prepared inputs."""
     gaz = gazetteer or load_gazetteer()
     cfg = (config or load_config())["partners"]
-    ids = set(ok_documents(documents)["doc_id"].astype(str))
-    u = units[units["doc_id"].isin(ids)]
+    ids = set(p.ids)
     rows = []
-    full = [f"{a} {b}" for a, b in zip(texts(u["label"]), texts(u["text"]), strict=True)]
+    read = p.doc_code >= 0
+    label, text = p.stripped("label"), p.stripped("text")
     found: dict[str, list[str]] = {}  # declarations repeat sentences: search each text once
-    for doc, uid, text in zip(u["doc_id"].tolist(), u["unit_id"].tolist(), full, strict=True):
-        names = found.get(text)
+    for doc, uid, lab, txt, ok in zip(p.column("doc_id"), p.column("unit_id"), label, text,
+                                      read.tolist(), strict=True):
+        if not ok:
+            continue
+        full = f"{lab} {txt}"
+        names = found.get(full)
         if names is None:
-            names = found[text] = gaz.find(text)
+            names = found[full] = gaz.find(full)
         for name in names:
             rows.append((doc, uid, name, gaz.categories.get(name, ""), "gazetteer"))
+    nlp = p.nlp
     if nlp is not None and len(nlp) and "entities" in nlp.columns:
         labels = set(cfg.get("ner_labels", ["ORG"]))
         ignore = {_fold(x) for x in cfg.get("ner_ignore", [])}
@@ -139,7 +186,6 @@ def partners(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | N
         known = set(gaz.by_form)
         ignore_words = {_fold(x) for x in cfg.get("ner_ignore_words", [])}
         max_words = int(cfg.get("ner_max_words", 6))
-        n = nlp[nlp["doc_id"].isin(ids)]
 
         def kept(ents) -> list[str]:
             out = []
@@ -159,8 +205,10 @@ def partners(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | N
             return out
 
         cache: dict[str, list[str]] = {}
-        for doc, uid, ents in zip(n["doc_id"].tolist(), n["unit_id"].tolist(),
-                                  n["entities"].tolist(), strict=True):
+        for doc, uid, ents in zip(nlp["doc_id"].tolist(), nlp["unit_id"].tolist(),
+                                  nlp["entities"].tolist(), strict=True):
+            if doc not in ids:
+                continue
             if isinstance(ents, str):
                 names = cache.get(ents)
                 if names is None:

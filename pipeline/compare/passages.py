@@ -6,13 +6,16 @@ import heapq
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz
 
-from pipeline.compare.common import commune_label, ok_documents, round_floats, texts
+from pipeline.compare.common import round_floats, single_spaced
+from pipeline.compare.prepared import Prepared
 from pipeline.segment import load_patterns
 from pipeline.segment.sentences import split_sentences as _split
 
@@ -31,7 +34,10 @@ def _abbreviations() -> frozenset[str]:
 def split_sentences(text: str) -> list[str]:
     """Sentences of a (whitespace-collapsed) unit text, with the segmenter's splitter and its
     abbreviations ("M.", "art.", …), so passages are compared sentence for sentence."""
-    text = re.sub(r"\s+", " ", text or "").strip()
+    text = text or ""
+    if not single_spaced(text):
+        text = re.sub(r"\s+", " ", text)
+    text = text.strip()
     if not text:
         return []
     return [text[s:e] for s, e in _split(text, abbreviations=_abbreviations())]
@@ -99,37 +105,68 @@ def _candidate_pairs(uniq: list[str], n_keys: int, max_block: int, min_shared: i
     nkeys = np.asarray(s.sum(axis=1)).ravel()
     lens = np.array([len(n) for n in uniq])
     r, c, k = shared.row, shared.col, shared.data
-    need = np.minimum(min_shared, np.minimum(nkeys[r], nkeys[c]))
+    # the conditions one after the other, each on what the previous kept (the product can
+    # hold millions of pairs): i < j, lengths within a factor 2, then shared keys ≥
+    # min(min_shared, keys of i, keys of j)
+    keep = r < c
+    r, c, k = r[keep], c[keep], k[keep]
     short, long_ = np.minimum(lens[r], lens[c]), np.maximum(lens[r], lens[c])
-    keep = (r < c) & (k >= need) & (2 * short >= long_)
-    pairs = sorted(zip(r[keep].tolist(), c[keep].tolist(), strict=True))
-    return pairs
+    keep = 2 * short >= long_
+    r, c, k = r[keep], c[keep], k[keep]
+    keep = (k >= min_shared) | (k >= nkeys[r]) | (k >= nkeys[c])
+    r, c = r[keep], c[keep]
+    order = np.lexsort((c, r))  # by i then j
+    return list(zip(r[order].tolist(), c[order].tolist(), strict=True))
 
 
-def _sentences(documents: pd.DataFrame, units: pd.DataFrame, min_words: int) -> pd.DataFrame:
-    ids = set(ok_documents(documents)["doc_id"].astype(str))
-    u = units[units["doc_id"].isin(ids)]
-    if "start" in u.columns:
-        u = u.sort_values(["doc_id", "start"], kind="stable")
-    else:
-        u = u.sort_values("doc_id", kind="stable")
-    rows = []
-    pos = 0
-    norm_cache: dict[str, str] = {}
-    split_cache: dict[str, list[str]] = {}  # boilerplate recurs: split each text once
-    for doc, uid, text in zip(u["doc_id"].tolist(), u["unit_id"].tolist(), texts(u["text"]),
-                              strict=True):
-        parts = split_cache.get(text)
+@dataclass
+class _Sentences:
+    """The long sentences, one entry per occurrence (arrays aligned): unit position in the
+    units table, doc_id, unit_id, ``pos`` (rank among all sentences in reading order), text,
+    ``norm`` (index in ``uniq``: the distinct normalised forms, first-seen order)."""
+
+    units: np.ndarray
+    docs: list
+    uids: list
+    pos: np.ndarray
+    texts: list[str]
+    norm: np.ndarray
+    uniq: list[str]
+
+
+def _sentence_rows(p: Prepared, min_words: int) -> _Sentences:
+    text, all_docs, all_uids = p.stripped("text"), p.column("doc_id"), p.column("unit_id")
+    index: dict[str, int] = {}
+    uniq: list[str] = []
+    # per distinct unit text (boilerplate recurs: split and normalise each once):
+    # (number of sentences, [(rank in the text, sentence, norm index) of the long ones])
+    by_text: dict[str, tuple[int, list[tuple[int, str, int]]]] = {}
+    units, pos, texts_, norms = [], [], [], []
+    done = 0
+    for i in p.reading_order.tolist():
+        t = text[i]
+        parts = by_text.get(t)
         if parts is None:
-            parts = split_cache[text] = split_sentences(text)
-        for s in parts:
-            pos += 1
-            if len(s.split()) >= min_words:
-                n = norm_cache.get(s)
-                if n is None:
-                    n = norm_cache[s] = normalise(s)
-                rows.append((doc, uid, pos, s, n))
-    return pd.DataFrame(rows, columns=["doc_id", "unit_id", "pos", "text", "norm"])
+            sentences = split_sentences(t)
+            long_ = []
+            for k, sentence in enumerate(sentences, start=1):
+                if len(sentence.split()) >= min_words:
+                    n = normalise(sentence)
+                    u = index.get(n)
+                    if u is None:
+                        u = index[n] = len(uniq)
+                        uniq.append(n)
+                    long_.append((k, sentence, u))
+            parts = by_text[t] = (len(sentences), long_)
+        for k, sentence, u in parts[1]:
+            units.append(i)
+            pos.append(done + k)
+            texts_.append(sentence)
+            norms.append(u)
+        done += parts[0]
+    return _Sentences(np.asarray(units, dtype=np.int64), [all_docs[i] for i in units],
+                      [all_uids[i] for i in units], np.asarray(pos, dtype=np.int64), texts_,
+                      np.asarray(norms, dtype=np.int64), uniq)
 
 
 def find_shared(documents: pd.DataFrame, units: pd.DataFrame, threshold: float = 85.0,
@@ -148,45 +185,84 @@ def find_shared(documents: pd.DataFrame, units: pd.DataFrame, threshold: float =
     doc_id/text order). summary: per document ``n_sentences`` compared, ``n_shared`` of them
     in a passage, ``share_shared`` and ``n_passages``.
     """
-    sents = _sentences(documents, units, min_words)
-    docs = ok_documents(documents)
-    labels = commune_label(docs)
-    ids = sorted(docs["doc_id"].astype(str))
-    uniq = list(dict.fromkeys(sents["norm"]))
-    index = {n: i for i, n in enumerate(uniq)}
-    sents["u"] = sents["norm"].map(index)
+    return find_shared_of(Prepared(documents, units), threshold, min_words, n_keys, max_block,
+                          min_shared)
+
+
+def find_shared_of(p: Prepared, threshold: float = 85.0, min_words: int = 8, n_keys: int = 4,
+                   max_block: int = 400, min_shared: int = 2
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``find_shared`` from prepared inputs."""
+    ids = p.ids
+    n = len(ids)
+    s = _sentence_rows(p, min_words)
+    uniq = s.uniq
     uf = _UnionFind(len(uniq))
     for i, j in _candidate_pairs(uniq, n_keys, max_block, min_shared):
         if uf.find(i) != uf.find(j) and _score(uniq[i], uniq[j], threshold) >= threshold:
             uf.union(i, j)
-    sents["group"] = [uf.find(u) for u in sents["u"]]
-    n_docs = sents.groupby("group")["doc_id"].nunique()
-    shared = sents[sents["group"].map(n_docs) >= 2].copy()
-    shared["n_docs"] = shared["group"].map(n_docs).astype(int)
-    shared = shared.sort_values(["group", "doc_id", "pos"], kind="stable")
-    first = shared.groupby("group").first()
-    shared["_first_doc"] = shared["group"].map(first["doc_id"])
-    shared["_first_pos"] = shared["group"].map(first["pos"])
-    shared["similarity"] = [
-        1.0 if n == f else _score(f, n) / 100
-        for n, f in zip(shared["norm"].tolist(), shared["group"].map(first["norm"]).tolist(),
-                        strict=True)]
-    order = (shared.drop_duplicates("group")
-             .sort_values(["n_docs", "_first_doc", "_first_pos"], ascending=[False, True, True])
-             ["group"].tolist())
-    pid = {g: f"P{k + 1:04d}" for k, g in enumerate(order)}
-    shared["passage_id"] = shared["group"].map(pid)
-    passages = shared.sort_values(["passage_id", "doc_id", "pos"], kind="stable")
-    passages = round_floats(passages[PASSAGE_COLUMNS].reset_index(drop=True))
+    root = np.asarray([uf.find(u) for u in range(len(uniq))], dtype=np.int64)
+    group = root[s.norm] if len(s.norm) else np.zeros(0, dtype=np.int64)
+    doc = p.doc_code[s.units]
+    # documents per group: count the distinct (group, document) pairs
+    pairs = np.unique(group * max(n, 1) + doc)
+    n_docs = np.bincount(pairs // max(n, 1), minlength=len(uniq))
+    rows = np.flatnonzero(n_docs[group] >= 2)
+    # members by group, doc_id (ids are sorted: code order is doc_id order), then reading order
+    rows = rows[np.lexsort((s.pos[rows], doc[rows], group[rows]))]
+    g, d, u = group[rows], doc[rows], s.norm[rows]
+    is_first = np.r_[True, g[1:] != g[:-1]] if len(rows) else np.zeros(0, dtype=bool)
+    first_rows = np.flatnonzero(is_first)
+    member_first = first_rows[np.cumsum(is_first) - 1]  # row (in ``rows``) of each one's first
+    first_u = u[member_first]
+    scores: dict[tuple[int, int], float] = {}
+    similarity = []
+    for f, m in zip(first_u.tolist(), u.tolist(), strict=True):
+        if f == m:
+            similarity.append(1.0)
+        else:
+            key = (f, m)
+            if key not in scores:
+                scores[key] = _score(uniq[f], uniq[m]) / 100
+            similarity.append(scores[key])
+    # passages numbered by descending n_docs, then doc_id and rank of their first member
+    fg = g[first_rows]
+    ranked = np.lexsort((s.pos[rows][first_rows], d[first_rows], -n_docs[fg]))
+    names = [f"P{k + 1:04d}" for k in range(len(fg))]
+    pid_of_group = dict(zip(fg[ranked].tolist(), names, strict=True))
+    member_pid = [pid_of_group[x] for x in g.tolist()]
+    name_rank = {name: r for r, name in enumerate(sorted(names))}
+    final = np.lexsort((s.pos[rows], d, np.asarray([name_rank[x] for x in member_pid],
+                                                    dtype=np.int64)))
+    if len(rows):
+        passages = pd.DataFrame({
+            "passage_id": [member_pid[k] for k in final.tolist()],
+            "doc_id": [s.docs[r] for r in rows[final].tolist()],
+            "unit_id": [s.uids[r] for r in rows[final].tolist()],
+            "text": [s.texts[r] for r in rows[final].tolist()],
+            "n_docs": n_docs[g[final]].astype(int),
+            "similarity": np.asarray(similarity, dtype=float)[final],
+        }, columns=PASSAGE_COLUMNS)
+    else:  # no passage: the columns keep the types of the sentences' columns
 
-    total = sents.groupby("doc_id").size()
-    n_sh = shared.groupby("doc_id").size()
-    n_p = shared.groupby("doc_id")["group"].nunique()
+        def no_rows(values: list) -> pd.Series:
+            return pd.Series(values, dtype=object).infer_objects().iloc[0:0]
+
+        passages = pd.DataFrame({
+            "passage_id": np.zeros(0), "doc_id": no_rows(s.docs), "unit_id": no_rows(s.uids),
+            "text": no_rows(s.texts), "n_docs": np.zeros(0, dtype=int),
+            "similarity": np.zeros(0)}, columns=PASSAGE_COLUMNS)
+    passages = round_floats(passages)
+
+    total = np.bincount(doc, minlength=n)
+    n_sh = np.bincount(d, minlength=n)
+    n_p = np.bincount(np.unique(d * max(len(uniq), 1) + g) // max(len(uniq), 1), minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total > 0, n_sh / np.where(total > 0, total, 1), 0.0)
     summary = pd.DataFrame({"doc_id": ids})
-    summary["commune_label"] = summary["doc_id"].map(labels)
-    summary["n_sentences"] = summary["doc_id"].map(total).fillna(0).astype(int)
-    summary["n_shared"] = summary["doc_id"].map(n_sh).fillna(0).astype(int)
-    summary["share_shared"] = (summary["n_shared"] / summary["n_sentences"].where(
-        summary["n_sentences"] > 0)).fillna(0.0).astype(float)
-    summary["n_passages"] = summary["doc_id"].map(n_p).fillna(0).astype(int)
+    summary["commune_label"] = summary["doc_id"].map(p.labels)
+    summary["n_sentences"] = total.astype(int)
+    summary["n_shared"] = n_sh.astype(int)
+    summary["share_shared"] = share.astype(float)
+    summary["n_passages"] = n_p.astype(int)
     return passages, round_floats(summary[SUMMARY_COLUMNS])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.compare.common import _text, content_units, round_floats, term_counts
+from pipeline.compare.common import _text, content_units, round_floats
+from pipeline.compare.prepared import Prepared
 
 SIMILARITY_COLUMNS = ["doc_a", "doc_b", "cosine_lemmas", "cosine_themes"]
 
@@ -51,14 +52,20 @@ def lemma_similarity(texts: list[str]) -> np.ndarray:
     return cosine_matrix(vec.fit_transform(texts))
 
 
+def tfidf_rows(counts):
+    """TF-IDF of a document × term count matrix (scikit-learn's ``TfidfTransformer()``: raw
+    counts × smoothed idf ln((1+n)/(1+df))+1, rows scaled to unit length). Out: CSR floats."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    return TfidfTransformer().fit_transform(counts)
+
+
 def lemma_similarity_counts(counts) -> np.ndarray:
     """Cosine of TF-IDF vectors (same weighting as ``lemma_similarity``) from a document ×
     term count matrix."""
-    from sklearn.feature_extraction.text import TfidfTransformer
-
     if counts.shape[1] == 0:
         return np.zeros((counts.shape[0], counts.shape[0]))
-    return cosine_matrix(TfidfTransformer().fit_transform(counts))
+    return cosine_matrix(tfidf_rows(counts))
 
 
 def theme_similarity(theme_matrix: pd.DataFrame, doc_ids: list[str]) -> np.ndarray:
@@ -76,19 +83,22 @@ def similarity(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame,
     """Long table of every ordered pair of distinct documents read: ``doc_a, doc_b,
     cosine_lemmas`` (TF-IDF of the content units' lemmas) and ``cosine_themes`` (theme
     profiles = share_units). Sorted by doc_a, doc_b; rounded."""
-    from pipeline.compare.common import ok_documents
+    return similarity_of(Prepared(documents, units, nlp), theme_matrix)
 
-    ids = sorted(ok_documents(documents)["doc_id"].astype(str))
+
+def similarity_of(p: Prepared, theme_matrix: pd.DataFrame) -> pd.DataFrame:
+    """``similarity`` from prepared inputs."""
+    ids = p.ids
     n = len(ids)
     if n < 2:
         return pd.DataFrame(columns=SIMILARITY_COLUMNS)
-    lem = lemma_similarity_counts(term_counts(ids, units, nlp)[1])
+    lem = lemma_similarity_counts(p.lemmas.unigrams)
     th = theme_similarity(theme_matrix, ids)
-    a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    mask = a != b
-    a, b = a[mask], b[mask]
-    out = pd.DataFrame({"doc_a": np.asarray(ids, dtype=object)[a],
-                        "doc_b": np.asarray(ids, dtype=object)[b],
+    a = np.repeat(np.arange(n), n - 1)
+    b = np.arange(n * (n - 1)) % (n - 1)
+    b = b + (b >= a)  # every other document, in order
+    names = pd.array(ids, dtype="str")
+    out = pd.DataFrame({"doc_a": names.take(a), "doc_b": names.take(b),
                         "cosine_lemmas": lem[a, b], "cosine_themes": th[a, b]})
     return round_floats(out)
 

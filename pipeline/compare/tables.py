@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
+import numpy as np
 import pandas as pd
 
 from pipeline.compare.common import (
     UNKNOWN_GROUP,
     _text,
-    commune_label,
     compile_patterns,
-    content_units,
     load_config,
-    n_words,
-    ok_documents,
     round_floats,
     texts,
     theme_catalogue,
-    unit_theme_pairs,
 )
+from pipeline.compare.prepared import Prepared
 
 THEME_MATRIX_COLUMNS = ["doc_id", "commune_label", "theme", "theme_label", "n_units",
                         "share_units", "share_words", "present"]
@@ -30,10 +27,6 @@ STRUCTURE_COLUMNS = ["doc_id", "commune_label", "n_axes", "n_groups", "n_objecti
                      "has_budget", "budget_evidence", "mentions_pst"]
 BY_COLUMNS = ["group", "theme", "theme_label", "n_docs", "mean_share_units",
               "share_docs_present"]
-
-
-def _doc_ids(documents: pd.DataFrame) -> list[str]:
-    return sorted(ok_documents(documents)["doc_id"].astype(str))
 
 
 def theme_matrix(documents: pd.DataFrame, units: pd.DataFrame, codebook,
@@ -47,33 +40,46 @@ def theme_matrix(documents: pd.DataFrame, units: pd.DataFrame, codebook,
     those units / content words of the document (a unit with two themes counts for both),
     ``present`` = n_units > 0. Rows sorted by doc_id then theme order; floats rounded.
     """
-    docs = ok_documents(documents)
-    labels = commune_label(docs)
-    ids = _doc_ids(documents)
-    cu = content_units(units)
-    cu = cu[cu["doc_id"].isin(ids)][["doc_id", "unit_id", "text"]].copy()
-    cu["n_words"] = n_words(cu["text"])
-    totals = cu.groupby("doc_id").agg(n_content=("unit_id", "size"), w_content=("n_words", "sum"))
-    pairs = unit_theme_pairs(units, unit_themes)
-    pairs = pairs[pairs["doc_id"].isin(ids)].merge(cu[["doc_id", "unit_id", "n_words"]],
-                                                   on=["doc_id", "unit_id"], how="inner")
-    counts = pairs.groupby(["doc_id", "theme"]).agg(n_units=("unit_id", "nunique"),
-                                                   words=("n_words", "sum"))
-    cat = theme_catalogue(codebook, pairs["theme"].unique())
-    grid = pd.MultiIndex.from_product([ids, cat["theme"]], names=["doc_id", "theme"])
-    out = counts.reindex(grid, fill_value=0).reset_index()
-    out = out.merge(totals, left_on="doc_id", right_index=True, how="left").fillna(
-        {"n_content": 0, "w_content": 0})
-    out = out.merge(cat, on="theme", how="left")
-    n_content = out["n_content"].where(out["n_content"] > 0)
-    w_content = out["w_content"].where(out["w_content"] > 0)
-    out["share_units"] = (out["n_units"] / n_content).fillna(0.0).astype(float)
-    out["share_words"] = (out["words"] / w_content).fillna(0.0).astype(float)
-    out["n_units"] = out["n_units"].astype(int)
-    out["present"] = out["n_units"] > 0
-    out["commune_label"] = out["doc_id"].map(labels)
-    out = out.sort_values(["doc_id", "order"], kind="stable")
-    return round_floats(out[THEME_MATRIX_COLUMNS].reset_index(drop=True))
+    return theme_matrix_of(Prepared(documents, units, unit_themes=unit_themes), codebook)
+
+
+def theme_matrix_of(p: Prepared, codebook) -> pd.DataFrame:
+    """``theme_matrix`` from prepared inputs."""
+    ids = p.ids
+    n = len(ids)
+    doc = p.doc_code
+    unit_sel = (doc >= 0) & p.content
+    n_words_all = p.n_words
+    n_content = np.bincount(doc[unit_sel], minlength=n)
+    w_content = np.bincount(doc[unit_sel], weights=n_words_all[unit_sel], minlength=n)
+    pos, themes = p.theme_pairs
+    keep = unit_sel[pos]
+    pos = pos[keep]
+    themes = [t for t, k in zip(themes, keep.tolist(), strict=True) if k]
+    cat = theme_catalogue(codebook, set(themes))
+    order = {t: i for i, t in enumerate(cat["theme"].tolist())}
+    n_themes = len(order)
+    codes = np.fromiter((order.get(t, -1) for t in themes), dtype=np.int64, count=len(themes))
+    known = codes >= 0
+    cell = doc[pos[known]] * n_themes + codes[known]
+    n_units = np.bincount(cell, minlength=n * n_themes)
+    words = np.bincount(cell, weights=n_words_all[pos[known]], minlength=n * n_themes)
+    n_c = np.repeat(n_content, n_themes)
+    w_c = np.repeat(w_content, n_themes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share_units = np.where(n_c > 0, n_units / np.where(n_c > 0, n_c, 1), 0.0)
+        share_words = np.where(w_c > 0, words / np.where(w_c > 0, w_c, 1), 0.0)
+    # (document, theme) grid, documents in doc_id order, themes in catalogue order
+    rows, cols = np.repeat(np.arange(n), n_themes), np.tile(np.arange(n_themes), n)
+    out = pd.DataFrame({
+        "doc_id": pd.array(ids, dtype="str").take(rows),
+        "theme": cat["theme"].array.take(cols),
+        "theme_label": cat["theme_label"].array.take(cols),
+        "n_units": n_units.astype(int), "share_units": share_units.astype(float),
+        "share_words": share_words.astype(float), "present": n_units > 0,
+    })
+    out["commune_label"] = out["doc_id"].map(p.labels)
+    return round_floats(out[THEME_MATRIX_COLUMNS])
 
 
 def theme_wide(theme_matrix: pd.DataFrame, value: str = "share_units") -> pd.DataFrame:
@@ -89,24 +95,6 @@ def theme_wide(theme_matrix: pd.DataFrame, value: str = "share_units") -> pd.Dat
     return wide.reset_index()
 
 
-def _children(units: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
-    kids: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for doc, uid, parent in zip(units["doc_id"].tolist(), units["unit_id"].tolist(),
-                                texts(units["parent_id"]), strict=True):
-        if parent:
-            kids[(doc, parent)].append(uid)
-    return kids
-
-
-def _descendants(doc: str, uid: str, kids) -> list[str]:
-    out, stack = [], list(reversed(kids.get((doc, uid), [])))
-    while stack:
-        u = stack.pop()
-        out.append(u)
-        stack.extend(reversed(kids.get((doc, u), [])))
-    return out
-
-
 def axis_themes(documents: pd.DataFrame, units: pd.DataFrame, codebook,
                 unit_themes: pd.DataFrame | None = None, top: int = 3) -> pd.DataFrame:
     """Each axis (unit of kind "axis") of each document with its dominant themes.
@@ -117,40 +105,58 @@ def axis_themes(documents: pd.DataFrame, units: pd.DataFrame, codebook,
     "logement (0.67); synergies (0.33)" (ties: codebook order). An axis with no unit below it
     is described by its own themes. Rows in document then text order.
     """
-    ids = set(_doc_ids(documents))
-    labels = commune_label(ok_documents(documents))
-    units = units[units["doc_id"].isin(ids)]
-    if "start" in units.columns:
-        units = units.sort_values(["doc_id", "start"], kind="stable")
-    else:
-        units = units.sort_values("doc_id", kind="stable")
-    pairs = unit_theme_pairs(units, unit_themes)
-    cat = theme_catalogue(codebook, pairs["theme"].unique())
+    return axis_themes_of(Prepared(documents, units, unit_themes=unit_themes), codebook, top)
+
+
+def axis_themes_of(p: Prepared, codebook, top: int = 3) -> pd.DataFrame:
+    """``axis_themes`` from prepared inputs."""
+    labels = p.labels.to_dict()
+    themes_of = p.themes_of
+    seq = p.reading_order
+    cat = theme_catalogue(codebook, {t for i in seq.tolist() for t in themes_of[i]})
     order = dict(zip(cat["theme"], cat["order"], strict=False))
-    themes_of: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for doc, uid, theme in zip(pairs["doc_id"].tolist(), pairs["unit_id"].tolist(),
-                               pairs["theme"].tolist(), strict=True):
-        themes_of[(doc, uid)].append(theme)
-    cu = content_units(units)
-    content = set(zip(cu["doc_id"].tolist(), cu["unit_id"].tolist(), strict=True))
-    kids = _children(units)
+    docs, uids, kinds = p.column("doc_id"), p.column("unit_id"), p.column("kind")
+    parents, axis_label, axis_text = p.stripped("parent_id"), p.stripped("label"), p.stripped("text")
+    content = p.content.tolist()
+    # the units in reading order come document by document: walk each document's tree alone
+    doc_code = p.doc_code[seq]
+    cuts = np.flatnonzero(doc_code[1:] != doc_code[:-1]) + 1
     rows = []
-    axes = units[units["kind"] == "axis"]
-    for doc, uid, label, text in zip(axes["doc_id"].tolist(), axes["unit_id"].tolist(),
-                                     texts(axes["label"]), texts(axes["text"]), strict=True):
-        below = [u for u in _descendants(doc, uid, kids) if (doc, u) in content]
-        base = below or [uid]
-        counts: dict[str, int] = defaultdict(int)
-        for u in base:
-            for t in set(themes_of.get((doc, u), ())):
-                counts[t] += 1
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 1 << 30), kv[0]))
-        ranked = ranked[:top]
-        dominant = "; ".join(f"{t} ({c / len(base):.2f})" for t, c in ranked)
-        rows.append({"doc_id": doc, "commune_label": labels.get(doc, doc), "unit_id": uid,
-                     "axis_label": _text(label), "axis_text": _text(text), "n_units": len(below),
-                     "top_theme": ranked[0][0] if ranked else "", "dominant_themes": dominant})
+    for run in np.split(seq, cuts) if len(seq) else []:
+        run = run.tolist()
+        kids: dict[str, list[int]] = defaultdict(list)  # parent unit_id → child positions
+        for i in run:
+            if parents[i]:
+                kids[parents[i]].append(i)
+        doc = docs[run[0]]
+        for i in run:
+            if kinds[i] != "axis":
+                continue
+            below = [u for u in _descendants(uids[i], uids, kids) if content[u]]
+            base = below or [i]
+            counts: dict[str, int] = defaultdict(int)
+            for u in base:
+                for t in themes_of[u]:
+                    counts[t] += 1
+            ranked = sorted(counts.items(),
+                            key=lambda kv: (-kv[1], order.get(kv[0], 1 << 30), kv[0]))[:top]
+            dominant = "; ".join(f"{t} ({c / len(base):.2f})" for t, c in ranked)
+            rows.append((doc, labels.get(doc, doc), uids[i], axis_label[i], axis_text[i],
+                         len(below), ranked[0][0] if ranked else "", dominant))
     return pd.DataFrame(rows, columns=AXIS_COLUMNS)
+
+
+def _descendants(uid: str, uids: list[str], kids: dict[str, list[int]]) -> list[int]:
+    """Positions of the units below unit ``uid`` (depth first), from ``kids``: parent
+    unit_id → positions of its children; ``uids``: unit_id of each position."""
+    out, stack = [], list(reversed(kids.get(uid, [])))
+    while stack:
+        u = stack.pop()
+        out.append(u)
+        children = kids.get(uids[u])
+        if children:
+            stack.extend(reversed(children))
+    return out
 
 
 def _matches_any(values: pd.Series, patterns) -> pd.Series:
@@ -172,11 +178,22 @@ def _first_hits(doc_ids: list[str], kinds: list[str], fulls: list[str], cfg: dic
     budget_kinds = set(cfg["budget_kinds"])
     evidence: dict[str, str] = {}
     pst_docs: set[str] = set()
+    # declarations share boilerplate: search each distinct text once per pattern list
+    is_budget: dict[str, bool] = {}
+    is_pst: dict[str, bool] = {}
     for doc, kind, full in zip(doc_ids, kinds, fulls, strict=True):
-        if doc not in evidence and kind in budget_kinds and any(p.search(full) for p in budget):
-            evidence[doc] = full
-        if doc not in pst_docs and any(p.search(full) for p in pst):
-            pst_docs.add(doc)
+        if doc not in evidence and kind in budget_kinds:
+            hit = is_budget.get(full)
+            if hit is None:
+                hit = is_budget[full] = any(p.search(full) for p in budget)
+            if hit:
+                evidence[doc] = full
+        if doc not in pst_docs:
+            hit = is_pst.get(full)
+            if hit is None:
+                hit = is_pst[full] = any(p.search(full) for p in pst)
+            if hit:
+                pst_docs.add(doc)
     return evidence, pst_docs
 
 
@@ -191,38 +208,40 @@ def structure(documents: pd.DataFrame, units: pd.DataFrame, config: dict | None 
     matching a budget pattern; ``budget_evidence`` = the first such unit's label + text,
     shortened), ``mentions_pst`` (any unit matches a PST pattern).
     """
+    return structure_of(Prepared(documents, units), config)
+
+
+def structure_of(p: Prepared, config: dict | None = None) -> pd.DataFrame:
+    """``structure`` from prepared inputs."""
     cfg = (config or load_config())["structure"]
-    docs = ok_documents(documents)
-    ids = _doc_ids(documents)
-    labels = commune_label(docs)
-    u = units[units["doc_id"].isin(ids)].copy()
-    if "start" in u.columns:
-        u = u.sort_values(["doc_id", "start"], kind="stable")
-    u["n_words"] = n_words(u["text"])
-    u["full"] = [f"{a} {b}".strip() for a, b in zip(texts(u["label"]), texts(u["text"]),
-                                                    strict=True)]
-    kinds = pd.crosstab(u["doc_id"], u["kind"]) if len(u) else pd.DataFrame()
-    words = u.groupby("doc_id")["n_words"].sum()
-    sizes = u.groupby("doc_id").size()
-    pre_words = u[u["kind"] == "preamble"].groupby("doc_id")["n_words"].sum()
-    evidence, pst_docs = _first_hits(u["doc_id"].tolist(), u["kind"].tolist(),
-                                     u["full"].tolist(), cfg)
+    ids = p.ids
+    labels = p.labels.to_dict()
+    seq = p.reading_order.tolist()
+    all_docs, all_kinds = p.column("doc_id"), p.column("kind")
+    label, text, n_words_all = p.stripped("label"), p.stripped("text"), p.n_words.tolist()
+    docs = [all_docs[i] for i in seq]
+    kinds = [all_kinds[i] for i in seq]
+    by_kind: Counter = Counter()
+    words: Counter = Counter()
+    sizes: Counter = Counter()
+    pre_words: Counter = Counter()
+    for doc, kind, i in zip(docs, kinds, seq, strict=True):
+        by_kind[(doc, kind)] += 1
+        sizes[doc] += 1
+        words[doc] += n_words_all[i]
+        if kind == "preamble":
+            pre_words[doc] += n_words_all[i]
+    fulls = [f"{label[i]} {text[i]}".strip() for i in seq]
+    evidence, pst_docs = _first_hits(docs, kinds, fulls, cfg)
     rows = []
     for d in ids:
-        def k(kind, d=d):
-            return int(kinds.at[d, kind]) if kind in kinds.columns and d in kinds.index else 0
-        w = int(words.get(d, 0))
+        w = words.get(d, 0)
         ev = _text(evidence.get(d, ""))
-        rows.append({
-            "doc_id": d, "commune_label": labels.get(d, d),
-            "n_axes": k("axis"), "n_groups": k("group"), "n_objectives": k("objective"),
-            "n_actions": k("action"), "n_statements": k("statement"),
-            "n_units": int(sizes.get(d, 0)),
-            "n_words": w,
-            "preamble_share": float(pre_words.get(d, 0)) / w if w else 0.0,
-            "has_budget": bool(ev), "budget_evidence": ev if len(ev) <= 160 else ev[:157] + "…",
-            "mentions_pst": d in pst_docs,
-        })
+        rows.append((
+            d, labels.get(d, d), by_kind[(d, "axis")], by_kind[(d, "group")],
+            by_kind[(d, "objective")], by_kind[(d, "action")], by_kind[(d, "statement")],
+            sizes.get(d, 0), w, float(pre_words.get(d, 0)) / w if w else 0.0,
+            bool(ev), ev if len(ev) <= 160 else ev[:157] + "…", d in pst_docs))
     return round_floats(pd.DataFrame(rows, columns=STRUCTURE_COLUMNS))
 
 
