@@ -171,8 +171,9 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
                    quiet: bool = False, while_waiting=None) -> Prepared:
     """Ingest, segment and lemmatise every file of ``corpus`` (using and filling the cache).
 
-    ``while_waiting``: optional callable run once the new documents' texts are handed to a model
-    loading in the background (a few new documents only), so that its work overlaps the load.
+    ``while_waiting``: optional callable run with ``(docs, units)`` (every Document, the units
+    table) once the new documents' texts are handed to a model loading in the background (a few
+    new documents only), so that its work overlaps the load.
     """
     from pipeline.ingest import discover
     from pipeline.nlp import BackgroundModel, model_version
@@ -227,6 +228,14 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
         for i, job in zip(todo, _progress(jobs, len(jobs), "Lecture", quiet), strict=True):
             results[i] = _ingest_and_segment(job)
     timings["ingest_segment"] = time.perf_counter() - t0
+    docs, unit_rows = [], []
+    for i in range(len(files)):
+        doc, units = ((cached[i]["document"], cached[i]["units"]) if i in cached
+                      else results[i])
+        docs.append(Document.from_dict(doc))
+        unit_rows += units
+    units_df = pd.DataFrame(unit_rows, columns=UNIT_COLUMNS)
+    units_df["page"] = units_df["page"].astype("Int64")
 
     # 2. lemmatise the content units of the new documents in one nlp.pipe call
     t1 = time.perf_counter()
@@ -249,7 +258,7 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
         if background is not None and procs == 1:
             background.submit(unique)
             if while_waiting is not None:
-                while_waiting()
+                while_waiting(docs, units_df)
             anns = background.result()
         else:
             if background is not None:  # more text than expected: both cores, from here
@@ -276,17 +285,13 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
         cached[i] = entry
     timings["nlp"] = time.perf_counter() - t1
 
-    docs, unit_rows, nlp_rows = [], [], []
+    nlp_rows = []
     for i in range(len(files)):
         entry = cached[i]
-        docs.append(Document.from_dict(entry["document"]))
-        unit_rows += entry["units"]
         for u, ann in zip(entry["units"], entry["nlp"], strict=True):
             if ann is not None:  # extra keys of nlp.annotate (e.g. a vector) pass through
                 nlp_rows.append({"doc_id": u["doc_id"], "unit_id": u["unit_id"], **ann,
                                  "entities": json.dumps(ann["entities"], ensure_ascii=False)})
-    units_df = pd.DataFrame(unit_rows, columns=UNIT_COLUMNS)
-    units_df["page"] = units_df["page"].astype("Int64")
     nlp_df = pd.DataFrame(nlp_rows)
     if nlp_df.empty:
         nlp_df = pd.DataFrame(columns=NLP_COLUMNS)
@@ -426,6 +431,17 @@ def classify_cached(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
     return unit_themes, themes, [c for d in order for c in parts[d][2]]
 
 
+def _documents(docs: list[Document], metadata_csv: Path | None) -> pd.DataFrame:
+    """The documents table: metadata read from the texts, completed by ``metadata_csv``."""
+    from pipeline.ingest import documents_table
+
+    try:
+        return documents_table(docs, metadata_csv)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{metadata_csv} illisible ({exc}) : corrigez-le "
+                         "(CSV en UTF-8, séparateur virgule, une ligne par doc_id)") from exc
+
+
 def _annotations_df(annotations: Path | None) -> pd.DataFrame | None:
     if annotations is None or not Path(annotations).is_file():
         return None
@@ -483,9 +499,14 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
 
     early: dict[str, object] = {}
 
-    def while_waiting():  # runs while the spaCy model loads in the background (few new docs)
+    def while_waiting(docs, units):  # while the spaCy model loads in the background
+        from pipeline.compare import find_shared
+
         early["ann_df"] = _annotations_df(annotations)
         early["model"] = theme_model(cache_dir, codebook, annotations)
+        early["documents"] = _documents(docs, metadata_csv)
+        # shared passages need the texts only (the longest table to build on a large corpus)
+        early["shared"] = find_shared(early["documents"], units)
 
     prepared = prepare_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet,
                               while_waiting=while_waiting)
@@ -509,14 +530,9 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         return result
 
     from pipeline import compare
-    from pipeline.ingest import documents_table
 
-    # documents table (metadata from the text, completed by metadata.csv)
-    try:
-        documents = documents_table(prepared.docs, metadata_csv)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{metadata_csv} illisible ({exc}) : corrigez-le "
-                         "(CSV en UTF-8, séparateur virgule, une ligne par doc_id)") from exc
+    documents = early["documents"] if "documents" in early else _documents(prepared.docs,
+                                                                           metadata_csv)
     units, nlp_df = prepared.units, prepared.nlp
     unknown = [c for c in by if c not in documents.columns]
     if unknown:
@@ -557,7 +573,7 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
     try:
         # compare
         tables = compare.build_tables(documents, units, nlp_df, unit_themes, codebook_themes,
-                                      by=list(by))
+                                      by=list(by), shared=early.get("shared"))
         timings["compare"] = time.perf_counter() - t
         if report:  # the figures need the tables only: drawn by a second child meanwhile
             from pipeline import report as rep

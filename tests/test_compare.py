@@ -16,6 +16,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline import compare
 from pipeline.compare import keyness, passages, tables
@@ -741,3 +743,17 @@ def test_axis_themes_count_units_at_any_depth_under_nested_axes():
     assert ax.loc["A", "n_units"] == 4 and ax.loc["B", "n_units"] == 1
     assert ax.loc["A", "dominant_themes"] == "logement (0.25); sante (0.25)"
     assert ax.loc["B", "dominant_themes"] == "logement (1.00)"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abcde ", min_size=1, max_size=60),
+       st.text(alphabet="abcde ", min_size=1, max_size=60),
+       st.sampled_from([60.0, 85.0, 95.0]))
+def test_length_bound_never_drops_a_matching_pair(a, b, threshold):
+    """Candidate pairs whose lengths cannot reach the threshold are dropped before scoring:
+    the bound must hold for every pair that does reach it."""
+    from pipeline.compare.passages import _reachable, _score
+
+    short, long_ = np.array([min(len(a), len(b))]), np.array([max(len(a), len(b))])
+    if _score(a, b, threshold) >= threshold:
+        assert _reachable(short, long_, threshold)[0]

@@ -45,7 +45,9 @@ TABLE_KEYS = ("theme_matrix", "axis_themes", "similarity", "distinctive_terms", 
 
 def build_tables(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | None,
                  unit_themes: pd.DataFrame | None, codebook, by: Sequence[str] = (),
-                 timings: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
+                 timings: dict[str, float] | None = None,
+                 shared: tuple[pd.DataFrame, pd.DataFrame] | None = None
+                 ) -> dict[str, pd.DataFrame]:
     """Every comparison table of the corpus.
 
     In: the documents, units (with ``themes``), nlp and unit_themes DataFrames of
@@ -55,6 +57,8 @@ def build_tables(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame
     distinctive_terms, partners, partners_summary, shared_passages,
     shared_passages_summary, structure) and ``by_<column>`` per ``by`` column; rows sorted,
     floats rounded to 4 decimals. ``timings``, when given, receives seconds per table.
+    ``shared``: the result of ``find_shared(documents, units)`` when already computed (it needs
+    the texts only, so the runner builds it while the spaCy model loads).
     """
     import time
 
@@ -77,7 +81,8 @@ def build_tables(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame
     pt = timed("partners", partners_of, prepared)
     tables["partners"] = pt
     tables["partners_summary"] = partner_summary(pt)
-    passages, summary = timed("shared_passages", find_shared_of, prepared)
+    passages, summary = (shared if shared is not None
+                         else timed("shared_passages", find_shared_of, prepared))
     tables["shared_passages"] = passages
     tables["shared_passages_summary"] = summary
     tables["structure"] = timed("structure", structure_of, prepared)

@@ -6,6 +6,7 @@ import heapq
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -75,14 +76,24 @@ def _score(a: str, b: str, cutoff: float = 0.0) -> float:
     return s
 
 
-def _candidate_pairs(uniq: list[str], n_keys: int, max_block: int, min_shared: int
-                     ) -> list[tuple[int, int]]:
+def _reachable(short: np.ndarray, long_: np.ndarray, threshold: float) -> np.ndarray:
+    """Whether ``_score`` of two sentences of these lengths can reach ``threshold``.
+
+    ``fuzz.ratio`` is 200 · LCS / (sum of the lengths) and the longest common subsequence is at
+    most the shorter length; ``token_set_ratio`` is only tried when the lengths are within 15 %.
+    """
+    return (200 * short >= threshold * (short + long_)) | (short >= 0.85 * long_)
+
+
+def _candidate_pairs(uniq: list[str], n_keys: int, max_block: int, min_shared: int,
+                     threshold: float | None = None) -> Iterable[tuple[int, int]]:
     """Pairs (i < j) of distinct normalised sentences worth scoring.
 
     Each sentence is keyed by its ``n_keys`` rarest words (≥ 4 characters, found in 2 to
     ``max_block`` sentences; ties alphabetical); a pair is a candidate when the two share at
     least ``min_shared`` keys (or all the keys of the one with fewer) and their lengths are
-    within a factor 2. Sparse product keys × keys, so cost grows with the pairs, not n².
+    within a factor 2 (and, given ``threshold``, close enough for ``_score`` to reach it).
+    Sparse product keys × keys, so cost grows with the pairs, not n².
     """
     import numpy as np
     from scipy.sparse import csr_matrix
@@ -98,7 +109,7 @@ def _candidate_pairs(uniq: list[str], n_keys: int, max_block: int, min_shared: i
             rows.append(i)
             cols.append(key_ids.setdefault(w, len(key_ids)))
     if not rows:
-        return []
+        return iter(())
     s = csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
                    shape=(len(uniq), len(key_ids)))
     shared = (s @ s.T).tocoo()
@@ -112,11 +123,13 @@ def _candidate_pairs(uniq: list[str], n_keys: int, max_block: int, min_shared: i
     r, c, k = r[keep], c[keep], k[keep]
     short, long_ = np.minimum(lens[r], lens[c]), np.maximum(lens[r], lens[c])
     keep = 2 * short >= long_
+    if threshold is not None:  # and able to reach the threshold (see ``_reachable``)
+        keep &= _reachable(short, long_, threshold)
     r, c, k = r[keep], c[keep], k[keep]
     keep = (k >= min_shared) | (k >= nkeys[r]) | (k >= nkeys[c])
     r, c = r[keep], c[keep]
     order = np.lexsort((c, r))  # by i then j
-    return list(zip(r[order].tolist(), c[order].tolist(), strict=True))
+    return zip(r[order].tolist(), c[order].tolist(), strict=True)
 
 
 @dataclass
@@ -198,9 +211,14 @@ def find_shared_of(p: Prepared, threshold: float = 85.0, min_words: int = 8, n_k
     s = _sentence_rows(p, min_words)
     uniq = s.uniq
     uf = _UnionFind(len(uniq))
-    for i, j in _candidate_pairs(uniq, n_keys, max_block, min_shared):
-        if uf.find(i) != uf.find(j) and _score(uniq[i], uniq[j], threshold) >= threshold:
+    find = uf.find
+    last, root_i = -1, -1
+    for i, j in _candidate_pairs(uniq, n_keys, max_block, min_shared, threshold):
+        if i != last:  # pairs come sorted by i: its root changes only when it is joined
+            last, root_i = i, find(i)
+        if find(j) != root_i and _score(uniq[i], uniq[j], threshold) >= threshold:
             uf.union(i, j)
+            root_i = find(i)
     root = np.asarray([uf.find(u) for u in range(len(uniq))], dtype=np.int64)
     group = root[s.norm] if len(s.norm) else np.zeros(0, dtype=np.int64)
     doc = p.doc_code[s.units]
