@@ -52,3 +52,28 @@ def test_helpers():
     assert _in_order(("a", "b"), ["a", "x", "x", "b"])
     assert not _in_order(("a", "b"), ["a", "x", "x", "x", "b"])
     assert vocabulary_score(0) == 0 and vocabulary_score(1) == 0.5 and vocabulary_score(2) == 0.75
+
+
+def test_word_index_finds_what_a_full_scan_finds():
+    """The matcher only tries the terms whose first word is in the unit: same hits, same order
+    as trying every term, for every kind of term."""
+    from pipeline.classify.vocabulary import VocabularyMatcher, compile_terms
+
+    def lem(texts):
+        return [(" ".join(w for w in t.lower().split() if len(w) > 2),) * 2 for t in texts]
+
+    pairs = [("logement", "logement de transit"), ("emploi", "article 60"),
+             ("emploi", "CISP"), ("aide", "aide alimentaire"), ("logement", "transit"),
+             ("aide", "colis")]
+    m = compile_terms(pairs, lem)
+    units = ["Créer des logements de transit et un logement de transit",
+             "Contrats article 60 avec le CISP", "Distribuer une aide alimentaire en colis",
+             "Rien à voir", "transit de colis article 60"]
+    for text in units:
+        lemmas = lem([text])[0][0]
+        got = m.match(lemmas, lemmas, text)
+        full = VocabularyMatcher(terms=m.terms)
+        full._candidates = lambda *a, _m=full: _m.terms  # every term tried
+        assert got == full.match(lemmas, lemmas, text), text
+    assert m.match(*lem(["Contrats article 60 avec le CISP"])[0], "Contrats article 60 avec le CISP") \
+        == {"emploi": ["article 60", "CISP"]}

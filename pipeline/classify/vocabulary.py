@@ -73,6 +73,41 @@ class VocabularyMatcher:
 
     terms: list[Term] = field(default_factory=list)
 
+    def _index(self) -> dict[tuple[str, str], list[int]]:
+        """Positions of the terms under a word each must find in a unit to match: (set name,
+        word) → term positions, in codebook order. Built once, not pickled."""
+        index = self.__dict__.get("_word_index")
+        if index is None:
+            index = {}
+            for i, t in enumerate(self.terms):
+                if t.kind == "acronym":
+                    keys = [("raw", w) for w in _WORD_RE.findall(t.term)[:1]]
+                elif t.kind == "literal":
+                    keys = [("folded", w) for w in _WORD_RE.findall(_fold(t.term))[:1]]
+                else:
+                    keys = [("lem", w) for w in t.lemmas[:1]] + [("tok", w) for w in t.tokens[:1]]
+                if not keys:  # no word to look for: always a candidate
+                    keys = [("any", "")]
+                for key in keys:
+                    index.setdefault(key, []).append(i)
+            self.__dict__["_word_index"] = index
+        return index
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_word_index"}
+
+    def _candidates(self, lem: set, tok: set, raw: set, folded: set) -> list[Term]:
+        """The terms with their indexed word in the unit (a superset of those that match),
+        in codebook order."""
+        index = self._index()
+        found: set[int] = set(index.get(("any", ""), ()))
+        for name, words in (("lem", lem), ("tok", tok), ("raw", raw), ("folded", folded)):
+            for w in words:
+                hit = index.get((name, w))
+                if hit:
+                    found.update(hit)
+        return [self.terms[i] for i in sorted(found)]
+
     def _needed(self, t: Term, lem: set, tok: set, raw: set, folded_words: set) -> bool:
         """Cheap necessary condition for ``t`` to match (all its words are present)."""
         if t.kind == "acronym":
@@ -96,7 +131,7 @@ class VocabularyMatcher:
         lem_set, tok_set = set(lem), set(tok)
         raw_set, folded_set = set(_WORD_RE.findall(text)), set(_WORD_RE.findall(folded))
         out: dict[str, list[str]] = {}
-        for t in self.terms:
+        for t in self._candidates(lem_set, tok_set, raw_set, folded_set):
             if not self._needed(t, lem_set, tok_set, raw_set, folded_set):
                 continue
             if t.kind == "acronym":
