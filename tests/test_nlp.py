@@ -60,3 +60,14 @@ def test_background_model_missing_model_is_a_clear_error(monkeypatch):
         bg.submit(["Un texte."])
         with pytest.raises(nlp.ModelMissingError, match="make install"):
             bg.result()
+
+
+def test_background_model_with_spawn_where_fork_is_unsafe(monkeypatch):
+    """On macOS / Windows the child is spawned (it re-imports the modules it needs)."""
+    import pipeline.nlp as nlp
+
+    monkeypatch.setattr(nlp, "can_fork", lambda: False)
+    with nlp.BackgroundModel() as bg:
+        bg.submit(["Un texte."])
+        out = bg.result()
+    assert out[0]["lemmas"] == "texte"
