@@ -7,6 +7,7 @@ named entities; classify and compare read these, never the model.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import re
 import sys
@@ -115,11 +116,20 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _serve(requests, results, ner: bool) -> None:
-    """Child process of BackgroundModel: load the model, then annotate each request."""
+def _serve(requests, results, ner: bool, parent: int) -> None:
+    """Child process of BackgroundModel: load the model, then annotate each request; ends on
+    ``None`` or when the parent process is gone (killed without closing it)."""
     try:
         get_nlp(ner=ner)
-        while (texts := requests.get()) is not None:
+        while True:
+            try:
+                texts = requests.get(timeout=1.0)
+            except queue.Empty:
+                if os.getppid() != parent:  # orphaned: nobody will ask any more
+                    return
+                continue
+            if texts is None:
+                return
             results.put(("ok", annotate(texts, n_process=1, ner=ner)))
     except BaseException as exc:  # reported to the parent, which raises it
         results.put(("missing" if isinstance(exc, ModelMissingError) else "error",
@@ -140,13 +150,16 @@ class BackgroundModel:
         ctx = multiprocessing.get_context("fork" if can_fork() else "spawn")
         self.ner = ner
         self._requests, self._results = ctx.Queue(), ctx.Queue()
-        self._proc = ctx.Process(target=_serve, args=(self._requests, self._results, ner),
+        self._proc = ctx.Process(target=_serve,
+                                 args=(self._requests, self._results, ner, os.getpid()),
                                  daemon=True, name="cpas-compare-nlp")
         self._proc.start()
         self._closed = False
+        self._submitted = 0
 
     def submit(self, texts: list[str]) -> None:
         """Queue ``texts`` for annotation (returns at once)."""
+        self._submitted += 1
         self._requests.put(list(texts))
 
     def result(self) -> list[dict]:
@@ -157,10 +170,15 @@ class BackgroundModel:
                 break
             except queue.Empty:
                 if not self._proc.is_alive():
+                    try:  # it may have reported its error just before ending
+                        status, payload = self._results.get(timeout=0.1)
+                        break
+                    except queue.Empty:
+                        pass
                     raise RuntimeError(
                         f"le processus d'analyse linguistique s'est arrêté (code "
                         f"{self._proc.exitcode}) : mémoire insuffisante ? relancez avec "
-                        "--processes 1") from None
+                        "--processes 1 (tout dans un seul processus)") from None
         if status == "missing":
             raise ModelMissingError(payload.split(": ", 1)[-1])
         if status == "error":
@@ -173,7 +191,8 @@ class BackgroundModel:
         self._closed = True
         if self._proc.is_alive():
             self._requests.put(None)
-            self._proc.join(timeout=0.5)
+            if self._submitted:  # it may still be answering: let it finish cleanly
+                self._proc.join(timeout=0.5)
             if self._proc.is_alive():  # still loading the model: not needed any more
                 self._proc.terminate()
                 self._proc.join()

@@ -187,8 +187,12 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
                          model_version()])
     keys = [_doc_key(p, d, ner, versions) for p, d in files]
     doc_dir = cache_dir / "docs"
-    n_new = sum(not (doc_dir / f"{k}.pkl").is_file() for k in keys)
-    background = BackgroundModel(ner) if 0 < n_new <= BACKGROUND_MAX_DOCS else None
+    # files neither cached nor known to fail (a file that failed is read again, its fix may be
+    # outside it, but is not expected to need the model)
+    n_new = sum(not (doc_dir / f"{k}.pkl").is_file() and not (doc_dir / f"{k}.error").is_file()
+                for k in keys)
+    background = (BackgroundModel(ner) if n_process > 1 and 0 < n_new <= BACKGROUND_MAX_DOCS
+                  else None)
     try:
         cached: dict[int, dict] = {}
         for i, k in enumerate(keys):
@@ -213,7 +217,8 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
     if len(jobs) > 1 and n_process > 1:
         with ProcessPoolExecutor(max_workers=n_process) as pool:
             done = pool.map(_ingest_and_segment, jobs, chunksize=1)  # forks the workers now
-            if background is None:
+            if background is None and any(not (doc_dir / f"{keys[i]}.error").is_file()
+                                          for i in todo):
                 # this process only waits for the workers: it loads the spaCy model meanwhile
                 # (a thread started after the fork, so no worker inherits a held lock)
                 from pipeline.nlp import get_nlp
@@ -280,8 +285,11 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
     for i, (doc, units) in results.items():
         nlp_rows = [annotations.get((i, j)) for j in range(len(units))]
         entry = {"document": doc, "units": units, "nlp": nlp_rows}
-        if doc["status"] == "ok":  # errors are re-tried on the next run (the fix may be external)
+        if doc["status"] == "ok":
             _save_pickle(doc_dir / f"{keys[i]}.pkl", entry)
+            (doc_dir / f"{keys[i]}.error").unlink(missing_ok=True)
+        else:  # read again next time (the fix may be outside the file: OCR installed…)
+            io.write_text(doc_dir / f"{keys[i]}.error", doc.get("error") or "")
         cached[i] = entry
     timings["nlp"] = time.perf_counter() - t1
 
@@ -335,7 +343,8 @@ def cached_lemmatiser(cache_dir: Path):
     from pipeline.classify.vocabulary import default_lemmatiser
     from pipeline.nlp import model_version
 
-    path = cache_dir / f"lemmas-{code_version('nlp')}-{model_version()}.pkl"
+    path = cache_dir / (f"lemmas-{code_version('nlp', 'classify/vocabulary.py')}-"
+                        f"{model_version()}.pkl")
 
     def lemmatise(texts: list[str]) -> list[tuple[str, str]]:
         known: dict[str, tuple[str, str]] = _load_pickle(path) or {}
@@ -414,9 +423,14 @@ def classify_cached(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
     if todo:
         theirs, mine = _halves(todo, sizes)
         if n_process > 1 and theirs and mine and sum(sizes[d] for d in todo) > PARALLEL_MIN_UNITS:
-            wait = in_background(_classify_docs, units, nlp, model, codebook, ann_df, theirs)
-            new = _classify_docs(units, nlp, model, codebook, ann_df, mine)
-            new.update(wait()[0])
+            child = in_background(_classify_docs, units, nlp, model, codebook, ann_df, theirs,
+                                  label="classement thématique")
+            try:
+                new = _classify_docs(units, nlp, model, codebook, ann_df, mine)
+            except BaseException:
+                child.cancel()
+                raise
+            new.update(child()[0])
         else:
             new = _classify_docs(units, nlp, model, codebook, ann_df, todo)
         for doc_id in todo:
@@ -567,7 +581,9 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
     texts = {d.doc_id: d.text for d in prepared.docs if d.status == "ok"}
     review = (model.threshold, candidates)  # the review table is built by the child
     export = in_background(_write_unit_outputs, out, prepared.docs, documents, units, nlp_df,
-                           unit_themes, review, texts, codebook_themes, report)
+                           unit_themes, review, texts, codebook_themes, report,
+                           label="écriture des tables par unité et de l'export QDPX",
+                           parallel=n_process > 1)
 
     children = [export]
     try:
@@ -578,7 +594,8 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         if report:  # the figures need the tables only: drawn by a second child meanwhile
             from pipeline import report as rep
 
-            figures = in_background(rep.report_figures, tables, documents, codebook_themes)
+            figures = in_background(rep.report_figures, tables, documents, codebook_themes,
+                                    label="figures du rapport", parallel=n_process > 1)
             children.append(figures)
 
         # write
@@ -596,11 +613,8 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
             written.append("report.html")
             timings["report"] = time.perf_counter() - t
     except BaseException:
-        for wait in children:  # do not leave a child behind; the first error is the one to report
-            try:
-                wait()
-            except Exception:
-                pass
+        for child in children:  # do not leave a child behind; this error is the one to report
+            child.cancel()
         raise
     t = time.perf_counter()
     child_written, timings["export_parallel"] = export()
@@ -631,42 +645,73 @@ def _exit_code(docs: list[Document], strict: bool) -> int:
     return 1 if n_ok == 0 or (strict and n_ok < len(docs)) else 0
 
 
-def in_background(fn, *args):
-    """Start ``fn(*args)`` in a forked child process (its memory is a copy-on-write view of this
-    one's); return a function that waits for it and gives ``(fn's result, child's seconds)``,
-    raising RuntimeError with the child's error. Where forking is not safe (``nlp.can_fork``:
-    Windows, macOS), ``fn`` runs here at once instead. Same outputs either way.
-    """
-    import multiprocessing
+class Background:
+    """A function running in a forked child process (see :func:`in_background`)."""
 
+    def __init__(self, fn, args, label: str, parallel: bool):
+        self.label = label
+        self._proc = None
+        if not parallel:  # here and now
+            t = time.perf_counter()
+            self._done = (fn(*args), time.perf_counter() - t)
+            return
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._reader, writer = ctx.Pipe(duplex=False)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._proc = ctx.Process(target=_child, args=(writer, fn, args),
+                                 name=f"cpas-compare-{label}")
+        self._proc.start()
+        writer.close()
+        self._done = None
+
+    def __call__(self):
+        """Wait for the child: ``(fn's result, seconds it took)``. The child's error is raised
+        here: ValueError / FileNotFoundError as such (their message names the fix), anything
+        else as RuntimeError."""
+        if self._done is None:
+            try:
+                status, value, elapsed = self._reader.recv()  # read before joining: no deadlock
+            except (EOFError, OSError):
+                status, value, elapsed = "error", ("RuntimeError", "arrêté sans réponse"), 0.0
+            finally:
+                self._proc.join()
+                self._reader.close()
+            if status != "ok":
+                self._done = (None, elapsed)
+                kind, message = value
+                if kind == "ValueError":
+                    raise ValueError(message)
+                if kind == "FileNotFoundError":
+                    raise FileNotFoundError(message)
+                raise RuntimeError(f"{self.label} en échec (processus enfant, code "
+                                   f"{self._proc.exitcode}) : {kind}: {message}")
+            self._done = (value, elapsed)
+        return self._done
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs (after an error elsewhere); a file it was writing
+        is left as a temporary that the next run removes."""
+        if self._proc is not None and self._done is None:
+            if self._proc.is_alive():
+                self._proc.terminate()
+            self._proc.join()
+            self._reader.close()
+            self._done = (None, 0.0)
+
+
+def in_background(fn, *args, label: str = "tâche", parallel: bool = True) -> Background:
+    """Start ``fn(*args)`` in a forked child process (its memory is a copy-on-write view of this
+    one's) and return a :class:`Background`: call it to wait for ``(fn's result, child's
+    seconds)``; ``cancel()`` stops it. With ``parallel`` False (``--processes 1``) or where
+    forking is not safe (``nlp.can_fork``: Windows, macOS), ``fn`` runs here at once instead.
+    Same outputs either way.
+    """
     from pipeline.nlp import can_fork
 
-    if not can_fork():
-        t = time.perf_counter()
-        value = fn(*args)
-        elapsed = time.perf_counter() - t
-        return lambda: (value, elapsed)
-    ctx = multiprocessing.get_context("fork")
-    reader, writer = ctx.Pipe(duplex=False)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    proc = ctx.Process(target=_child, args=(writer, fn, args), name="cpas-compare-export")
-    proc.start()
-    writer.close()
-
-    def wait():
-        try:
-            status, value, elapsed = reader.recv()
-        except EOFError:
-            status, value, elapsed = "error", f"arrêté sans réponse (code {proc.exitcode})", 0.0
-        finally:
-            proc.join()
-            reader.close()
-        if status != "ok":
-            raise RuntimeError(f"écriture des tables par unité / export QDPX en échec : {value}")
-        return value, elapsed
-
-    return wait
+    return Background(fn, args, label, parallel and can_fork())
 
 
 def _child(conn, fn, args) -> None:
@@ -674,7 +719,7 @@ def _child(conn, fn, args) -> None:
     try:
         conn.send(("ok", fn(*args), time.perf_counter() - t))
     except BaseException as exc:  # reported to the parent, which raises it
-        conn.send(("error", f"{type(exc).__name__}: {exc}", time.perf_counter() - t))
+        conn.send(("error", (type(exc).__name__, str(exc)), time.perf_counter() - t))
     finally:
         conn.close()
 

@@ -84,3 +84,57 @@ def test_in_background_without_fork_runs_inline(tmp_path, monkeypatch):
     assert wait()[0] == ["inline.txt"]
     with pytest.raises(OSError, match="disque plein"):
         in_background(_fail, "disque plein")
+
+
+def _bad_metadata(message):
+    raise ValueError(message)
+
+
+def _sleep(seconds):
+    import time
+
+    time.sleep(seconds)
+
+
+def test_in_background_keeps_errors_that_name_their_fix():
+    from pipeline.runner import in_background
+
+    child = in_background(_bad_metadata, "metadata.csv illisible : corrigez-le")
+    with pytest.raises(ValueError, match="corrigez-le"):  # the CLI prints it as « erreur : … »
+        child()
+
+
+def test_in_background_cancel_stops_the_child_and_one_process_means_inline(tmp_path):
+    import os
+
+    from pipeline.runner import in_background
+
+    child = in_background(_sleep, 60)
+    assert child._proc.is_alive()
+    child.cancel()
+    assert not child._proc.is_alive()
+    assert child() == (None, 0.0)
+    inline = in_background(_write_marker, tmp_path / "one.txt", "écrit par", parallel=False)
+    assert inline._proc is None
+    assert (tmp_path / "one.txt").read_text(encoding="utf-8") == f"écrit par {os.getpid()}"
+
+
+def test_known_bad_files_do_not_load_the_model_again(tmp_path, monkeypatch):
+    """A corpus keeps a broken file: re-runs read it again (its fix may be outside it) but
+    neither start the spaCy model in the background nor load it here."""
+    import pipeline.nlp as nlp
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "cassé.pdf").write_bytes(b"%PDF-1.4 pas vraiment un PDF")
+    (corpus / "notes.odt").write_bytes(b"format non pris en charge")
+    first = analyze(corpus, tmp_path / "out", n_process=2, quiet=True)
+    assert first.exit_code == 1 and len(first.errors) == 2
+
+    def no_model(*a, **k):
+        raise AssertionError("model started for files known to fail")
+
+    monkeypatch.setattr(nlp, "BackgroundModel", no_model)
+    monkeypatch.setattr(nlp, "get_nlp", no_model)
+    again = analyze(corpus, tmp_path / "out", n_process=2, quiet=True)
+    assert again.exit_code == 1 and len(again.errors) == 2
