@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", action="append", default=[], metavar="COLONNE",
                    help="comparer les thèmes entre groupes d'une colonne de métadonnées "
                         "(ex. --by mandate --by province)")
-    p.add_argument("--processes", type=int, default=2, help="processus parallèles (défaut : 2)")
+    p.add_argument("--processes", type=int, default=2,
+                   help="processus parallèles (défaut : 2 ; 1 = tout dans un seul processus, "
+                        "le moins de mémoire)")
     p.add_argument("--cache", type=Path, default=None, help="dossier du cache (défaut : OUT/.cache)")
     p.add_argument("--no-ner", action="store_true",
                    help="sans reconnaissance d'entités spaCy (partenaires : gazetier seul ; plus rapide)")
