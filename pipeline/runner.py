@@ -288,7 +288,8 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
         if doc["status"] == "ok":
             _save_pickle(doc_dir / f"{keys[i]}.pkl", entry)
             (doc_dir / f"{keys[i]}.error").unlink(missing_ok=True)
-        else:  # read again next time (the fix may be outside the file: OCR installed…)
+        elif not (doc_dir / f"{keys[i]}.error").is_file():  # read again next time (the fix
+            # may be outside the file: OCR installed…), but without starting the model for it
             io.write_text(doc_dir / f"{keys[i]}.error", doc.get("error") or "")
         cached[i] = entry
     timings["nlp"] = time.perf_counter() - t1

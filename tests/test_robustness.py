@@ -7,7 +7,6 @@ status="error" and a one-line message; the run exits 0 (1 with strict=True).
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import shutil
@@ -15,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +23,10 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
-from make_bad_fixtures import text_pdf  # noqa: E402  (the fixture generator's text PDF)
+from make_bad_fixtures import (  # noqa: E402  (the fixture generator's builders)
+    _corrupt_docx,
+    text_pdf,
+)
 
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"
@@ -47,15 +48,6 @@ def _image_only_pdf() -> bytes:
     pdf.add_page()
     pdf.image(img, x=10, y=10, w=190)
     return bytes(pdf.output())
-
-
-def _corrupt_docx() -> bytes:
-    """A zip with DOCX-like member names whose document.xml is not XML."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("[Content_Types].xml", "<Types")
-        z.writestr("word/document.xml", b"\x00\x01 pas du XML \xff")
-    return buf.getvalue()
 
 
 LONG_PAGES = 200
