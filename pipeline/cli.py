@@ -63,15 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="évaluer le classement en thèmes (make evaluate)",
                        description="Validation croisée « un document laissé de côté » sur les "
-                                   "déclarations annotées : précision, rappel, F1 par thème, "
-                                   "micro/macro F1, F1 de présence par document, et la ligne de "
-                                   "base « vocabulaire seul ».")
-    p.add_argument("corpus", type=Path, nargs="?", default=Path("corpus"))
+                                   "déclarations d'entraînement (annotations livrées avec l'outil "
+                                   "+ celles de CORPUS), puis score sur les déclarations mises "
+                                   "de côté (HELDOUT, jamais utilisées pour régler quoi que ce "
+                                   "soit) : précision, rappel, F1 par thème, micro/macro F1, F1 "
+                                   "de présence par document, lignes de base (vocabulaire, "
+                                   "dictionnaire simple, contexte), ablations et table de "
+                                   "fiabilité des scores.")
+    p.add_argument("corpus", type=Path, nargs="?", default=Path("corpus"),
+                   help="dossier dont annotations.csv s'ajoute aux annotations livrées")
     _add_out(p)
     p.add_argument("--annotations", type=Path, default=None,
-                   help="défaut : CORPUS/annotations.csv")
-    p.add_argument("--processes", type=int, default=2)
-    p.add_argument("--quiet", action="store_true")
+                   help="annotations à ajouter (défaut : CORPUS/annotations.csv)")
+    p.add_argument("--heldout", type=Path, default=Path("tests/data/heldout"),
+                   help="dossier de déclarations mises de côté avec leur annotations.csv "
+                        "(défaut : tests/data/heldout ; rien si absent)")
+    p.add_argument("--no-lodo", action="store_true",
+                   help="sauter la validation croisée (plus rapide)")
+    p.add_argument("--processes", type=int, default=2, help="processus pour la lecture")
+    p.add_argument("--quiet", action="store_true", help="pas de barre de progression")
 
     p = sub.add_parser("benchmark", help="situer un CPAS parmi ses pairs (make peers DOC=…)",
                        description="Thèmes couverts que la plupart des pairs ne couvrent pas (et "
@@ -152,6 +162,7 @@ def _cmd_evaluate(args) -> int:
     from pipeline.runner import run_evaluation
 
     return run_evaluation(args.corpus, args.out, annotations=args.annotations,
+                          heldout=args.heldout, lodo=not args.no_lodo,
                           n_process=args.processes, quiet=args.quiet)
 
 

@@ -24,10 +24,11 @@ UNIT_KINDS = (
     "objective",
     "action",
     "statement",
+    "context",
 )
 
 #: Unit kinds that carry no policy content: kept in units.csv, never themed or compared.
-NON_CONTENT_KINDS = ("title", "preamble", "signature", "navigation")
+NON_CONTENT_KINDS = ("title", "preamble", "signature", "navigation", "context")
 
 
 @dataclass
@@ -107,7 +108,8 @@ class Unit:
     ``text`` is that span without the label (and without a trailing ":"), whitespace-collapsed.
     Units never overlap and every non-blank character of the text belongs to exactly one.
     ``parent_id`` is "" at top level; ``depth`` is 0 at top level.  ``block`` is
-    "intentions" / "objectifs" / "actions" when the item stood under such a header, else "".
+    "intentions" / "objectifs" / "actions" / "engagements" / "priorites" / "constat" when the
+    item stood under such a header, else "".
     """
 
     doc_id: str

@@ -71,6 +71,7 @@ VARIABLE_LABELS = {
     "doc_id": "identifiant",
     "source_file": "fichier source",
     "format": "format",
+    "doc_kind": "type de document",
     "commune": "commune",
     "legislature": "législature",
     "mandate": "mandat",
@@ -84,7 +85,8 @@ VARIABLE_LABELS = {
 #: French names of the unit kinds (pipeline.models.UNIT_KINDS) in selection descriptions.
 KIND_LABELS = {
     "title": "titre", "preamble": "préambule", "signature": "signature",
-    "navigation": "navigation", "section": "section", "axis": "axe", "group": "groupe",
+    "navigation": "navigation", "context": "contexte", "section": "section", "axis": "axe",
+    "group": "groupe",
     "objective": "objectif", "action": "action", "statement": "énoncé",
 }
 SOURCE_LABELS = {

@@ -183,7 +183,7 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
     files, warnings = discover(Path(corpus))
     versions = "|".join([code_version("ingest", "segment", "models", "nlp",
                                       "data/patterns.toml", "data/web_noise.toml",
-                                      "data/metadata_patterns.toml"),
+                                      "data/metadata_patterns.toml", "data/doc_kinds.toml"),
                          model_version()])
     keys = [_doc_key(p, d, ner, versions) for p, d in files]
     doc_dir = cache_dir / "docs"
@@ -304,6 +304,8 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
     nlp_df = pd.DataFrame(nlp_rows)
     if nlp_df.empty:
         nlp_df = pd.DataFrame(columns=NLP_COLUMNS)
+    # each document's own warnings (not a declaration, OCR…) join the run's, one line each
+    warnings = warnings + [f"{Path(d.source_file).name} : {w}" for d in docs for w in d.warnings]
     return Prepared(docs=docs, units=units_df, nlp=nlp_df, warnings=warnings, timings=timings,
                     keys=keys, model_loaded=model_loaded)
 
@@ -318,7 +320,8 @@ def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path |
 
     codebook = load_codebook(codebook_path)
     h = hashlib.sha256()
-    for p in (annotations, codebook_path or PACKAGE_DIR / "data" / "codebook.toml"):
+    for p in (annotations, codebook_path or PACKAGE_DIR / "data" / "codebook.toml",
+              *classify.model.shipped_annotation_files()):
         if p is not None and Path(p).is_file():
             h.update(Path(p).read_bytes())
     from importlib.metadata import version
@@ -607,7 +610,7 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
             t = time.perf_counter()
             benchmarks = compare.benchmark_all(tables)
             finish = rep.prepare_html(tables, documents, units, unit_themes, codebook_themes,
-                                      benchmarks)
+                                      benchmarks, model.training)
             pngs, timings["figures_parallel"] = figures()
             written += [f"figures/{p.name}" for p in rep.write_figures(out, pngs)]
             io.write_text(out / "report.html", finish(pngs))
@@ -629,6 +632,7 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
     io.write_json(out / "run.json", {
         "n_docs": len(prepared.docs), "n_errors": len(errors), "n_units": int(len(units)),
         "n_words": n_words, "n_pages": n_pages, "model_loaded": prepared.model_loaded,
+        "theme_model": {**model.training, **model.settings},
         "timings_s": {k: round(v, 3) for k, v in timings.items()}})
     written.append("run.json")
     for stale in set(manifest.get("files", [])) - set(written):  # e.g. an old by_<col> table
@@ -803,28 +807,67 @@ def summary(result: RunResult) -> str:
 
 
 def run_evaluation(corpus: Path, out: Path, *, annotations: Path | None = None,
-                   n_process: int = 2, quiet: bool = False) -> int:
-    """``make evaluate``: leave-one-document-out evaluation on the annotated documents of ``corpus``.
+                   heldout: Path | None = None, lodo: bool = True, n_process: int = 2,
+                   quiet: bool = False) -> int:
+    """``make evaluate``: leave-one-document-out on the training annotations (shipped + the
+    folder's), then the held-out declarations of ``heldout`` (their ``annotations.csv``) scored
+    by a model trained on every training annotation.
 
-    Prints the French table and writes ``out/evaluation.csv``; returns an exit code.
+    Prints the French tables; writes ``out/evaluation.csv`` (column ``split``: ``lodo`` /
+    ``heldout``) and ``out/evaluation_reliability.csv``; returns an exit code.
     """
     from pipeline.classify import evaluate as ev
-    from pipeline.classify import match_annotations, prepare
+    from pipeline.classify import match_annotations, prepare, split_themes
     from pipeline.classify.codebook import load_codebook
+    from pipeline.classify.model import annotation_frame, training_annotations
 
     corpus, out = Path(corpus), Path(out)
     annotations = annotations or corpus / "annotations.csv"
-    if not Path(annotations).is_file():
-        print(f"erreur : pas d'annotations ({annotations}) : annotez d'abord des unités",
-              file=sys.stderr)
+    folder_ann = annotations if Path(annotations).is_file() else None
+    ann = training_annotations(folder_ann)
+    if len(ann) == 0:
+        print("erreur : aucune annotation (ni livrée ni dans le dossier) : annotez d'abord des "
+              "unités", file=sys.stderr)
         return 2
-    prepared = prepare_corpus(corpus, out / ".cache", n_process=n_process, quiet=quiet)
     codebook = load_codebook()
-    ann = _annotations_df(annotations)
-    frame = prepare(prepared.units, prepared.nlp)
-    matched = match_annotations(frame, ann)
-    table = ev.evaluate(matched, codebook)
-    io.write_table(table, out / "evaluation", parquet=False)
-    print(ev.format_table(table))
+    cache = out / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    frame = annotation_frame(ann, cached_lemmatiser(cache))
+    labels = [split_themes(t) for t in ann["themes"]]
+    tables = []
+    if lodo:
+        table = ev.evaluate(frame, labels, codebook)
+        tables.append(table)
+        print(f"Validation croisée (un document laissé de côté) : {table.attrs['n_units']} "
+              f"unités annotées de {table.attrs['n_documents']} déclarations d'entraînement")
+        print(ev.format_table(table))
+    rel = None
+    heldout = Path(heldout) if heldout else None
+    if heldout is not None and (heldout / "annotations.csv").is_file():
+        prepared = prepare_corpus(heldout, cache, n_process=n_process, quiet=quiet)
+        test = prepare(prepared.units, prepared.nlp)
+        h_ann = _annotations_df(heldout / "annotations.csv")
+        matched = match_annotations(test, h_ann)
+        h_table, rel = ev.heldout(frame, labels, matched,
+                                  [split_themes(t) for t in matched["themes_human"]], codebook)
+        tables.append(h_table)
+        print(f"\nDéclarations mises de côté ({heldout}) : {len(matched)} unités appariées sur "
+              f"{len(h_ann)} annotées, {h_table.attrs['n_documents']} déclarations ; modèle "
+              f"entraîné sur les {len(frame)} unités d'entraînement")
+        print(ev.format_summary(h_table))
+        sub = h_table[(h_table["system"] == "combined") & (h_table["level"] == "unit")]
+        print("\nPar thème (combiné, mises de côté) :")
+        for r in sub.itertuples(index=False):
+            print(f"  {str(r.label)[:44]:<44} P {100 * r.precision:4.0f}  R {100 * r.recall:4.0f}"
+                  f"  F1 {100 * r.f1:4.0f}  n={int(r.support)}")
+        print("\nFiabilité des scores (mises de côté, paires unité × thème de score ≥ 0,1) :")
+        print(ev.format_reliability(rel))
+    elif heldout is not None:
+        print(f"(pas de déclarations mises de côté dans {heldout})")
+    if not tables:
+        return 0
+    io.write_table(pd.concat(tables, ignore_index=True), out / "evaluation", parquet=False)
+    if rel is not None:
+        io.write_table(rel, out / "evaluation_reliability", parquet=False)
     print(f"\nÉcrit : {out / 'evaluation.csv'}")
     return 0

@@ -62,7 +62,7 @@ def test_evaluate_leave_one_document_out():
               ["logement"], []]
     t = evaluate(make_frame(rows), labels, codebook,
                  matcher=build_matcher(codebook, fake_lemmatise))
-    assert set(t.system) == {"combined", "vocabulary"}
+    assert set(t.system) == {"combined", "vocabulary", "dictionary"}
     assert set(t.level) == {"unit", "document"}
     # vocabulary baseline, by hand: logement found in d1u1, d2u1, d3u1 (missed d1u3);
     # insertion in d1u2, d2u2; finances predicted in d3u1 (false positive).
@@ -78,6 +78,9 @@ def test_evaluate_leave_one_document_out():
     assert (dm.precision, dm.recall) == pytest.approx((5 / 6, 1.0))
     text = format_table(t)
     assert "vocabulaire seul" in text and "Logement" in text
+    # every term of the mini codebook is decisive: the dictionary is the vocabulary rule
+    dd = row(t, "unit", "dictionary", "micro")
+    assert (dd.precision, dd.recall) == pytest.approx((micro.precision, micro.recall))
 
 
 def test_evaluate_accepts_the_runner_form():

@@ -52,9 +52,10 @@ def test_classify_outputs_and_sources(model, codebook):
     assert list(ut.columns) == ["doc_id", "unit_id", "theme", "score", "sources", "evidence"]
     u1 = ut[ut["unit_id"] == "u1"].set_index("theme")
     assert set(u1.index) == {"insertion", "finances"}
-    # finances has no classifier: vocabulary alone (one term → 0.75)
+    # finances has no classifier: its decisive term alone gives it, scored with the
+    # out-of-fold precision of decisive terms
     assert u1.loc["finances", "sources"] == "vocabulary"
-    assert u1.loc["finances", "score"] == pytest.approx(0.75)
+    assert u1.loc["finances", "score"] == pytest.approx(model.decisive_precision, abs=1e-4)
     assert "budget" in u1.loc["finances", "evidence"].split(";")
     assert "vocabulary" in u1.loc["insertion", "sources"].split(";")
     assert ((ut["score"] >= 0) & (ut["score"] <= 1)).all()
@@ -151,9 +152,11 @@ def test_model_pickles(model):
 
 
 def test_default_model_from_annotations_file(codebook):
-    m = default_model(codebook, FIXTURES / "annotations_small.csv", lemmatise=fake_lemmatise)
+    m = default_model(codebook, FIXTURES / "annotations_small.csv", lemmatise=fake_lemmatise,
+                      shipped=False)
     assert m.n_train == 5
-    # two documents: no tuning, default minimum of 5 positives → no classifier at all
+    assert m.training["n_annotations"] == 5 and len(m.training["sha256"]) == 12
+    # two documents: no tuning; fewer than MIN_POSITIVES (3) positives → no classifier
     assert all(c is None for c in m.classifiers.values())
     frame = annotation_frame(pd.DataFrame({"doc_id": ["x"], "text": ["Un budget"]}),
                              fake_lemmatise)
@@ -170,6 +173,7 @@ def test_min_positives_decides_which_themes_get_a_classifier(codebook):
 
 
 def test_default_model_without_annotations(codebook, tmp_path):
-    m = default_model(codebook, tmp_path / "absent.csv", lemmatise=fake_lemmatise)
+    m = default_model(codebook, tmp_path / "absent.csv", lemmatise=fake_lemmatise,
+                      shipped=False)
     frame = make_frame([("x", "u1", "objective", "Payer le loyer")])
     assert predict_labels(m, frame) == [["logement"]]

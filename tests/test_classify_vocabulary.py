@@ -1,79 +1,119 @@
-from test_classify_helpers import fake_lemmatise
+"""The vocabulary matcher matches what it says: every word of a term, as written."""
 
-from pipeline.classify.vocabulary import _in_order, compile_terms, is_acronym, vocabulary_score
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from pipeline.classify.codebook import CodebookError, load_codebook
+from pipeline.classify.vocabulary import (
+    ARTICLES,
+    VocabularyError,
+    codebook_terms,
+    compile_term,
+    compile_terms,
+    is_acronym,
+    stem,
+    term_words,
+    vocabulary_score,
+)
 
-def matcher(*pairs):
-    return compile_terms(pairs, lemmatise=fake_lemmatise)
-
-
-def test_acronym_is_case_sensitive_whole_word():
-    m = matcher(("insertion", "RIS"))
-    assert m.match("", "", "les bénéficiaires du RIS") == {"insertion": ["RIS"]}
-    assert m.match("", "", "le ris de veau") == {}
-    assert m.match("", "", "PRISE de contact") == {}
-
-
-def test_literal_with_digit_matches_raw_text_only_as_whole_words():
-    m = matcher(("insertion", "article 60"))
-    assert m.match("", "", "des contrats Article  60 en 2019") == {"insertion": ["article 60"]}
-    assert m.match("", "", "l'article 600 du code") == {}
-    # lemmas alone never carry the number
-    assert m.match("article", "article", "") == {}
-
-
-def test_lemma_phrase_in_order_with_small_gaps():
-    m = matcher(("maintien_domicile", "maintien à domicile"))
-    # term lemmatises to "maintien domicile"; one word between is allowed
-    assert m.match("maintien personne domicile") == {"maintien_domicile": ["maintien à domicile"]}
-    assert m.match("maintien personne âgé isolé domicile") == {}
-    assert m.match("domicile maintien") == {}
+CODEBOOK = load_codebook()
+MATCHER = compile_terms(codebook_terms(CODEBOOK))
 
 
-def test_surface_tokens_rescue_a_lemmatiser_slip():
-    m = matcher(("logement", "logements"))  # fake lemma "logement", token "logements"
-    assert m.match("logemenz", "logements") == {"logement": ["logements"]}
+def themes_of(text, lemmas="", tokens=""):
+    return {t: [h.text for h in hits if h.strength != "negative"]
+            for t, hits in MATCHER.match(lemmas, tokens, text).items()}
 
 
-def test_each_term_reported_once_per_theme_in_codebook_order():
-    m = matcher(("logement", "loyer"), ("logement", "logement"), ("finances", "budget"))
-    got = m.match("logement loyer logement budget")
-    assert got == {"logement": ["loyer", "logement"], "finances": ["budget"]}
+def test_every_codebook_term_compiles_to_its_own_words_and_finds_itself():
+    """For every term of the codebook: its compiled form is exactly its words (no word lost,
+    none replaced by a lemma), and the matcher finds the term in its own text with the exact
+    span as evidence."""
+    seen = {}
+    for theme, term, strength in codebook_terms(CODEBOOK):
+        t = compile_term(theme, term, strength)
+        if t.acronym:
+            assert t.words == tuple(w for w in term.replace("-", " ").split())
+        else:
+            folded = [w for w in term_words(term)]
+            assert list(t.words) == folded, (term, t.words)
+            assert not set(t.words) & ARTICLES
+        hits = [h for tt, h in MATCHER.find(term) if tt.term == term and tt.theme == theme]
+        assert hits, f"« {term} » ({theme}) ne se trouve pas lui-même"
+        assert hits[0].text == term[hits[0].start:hits[0].end]
+        key = (theme, t.stems)
+        assert key not in seen, f"« {term} » et « {seen[key]} » sont le même terme ({theme})"
+        seen[key] = term
 
 
-def test_term_of_stop_words_only_is_matched_literally():
-    m = matcher(("x", "à la"))
-    assert m.match("", "", "Retour à la maison") == {"x": ["à la"]}
+@pytest.mark.parametrize("text,theme", [
+    ("Permettre aux aînés de rester chez eux", "mobilite"),      # permis ≠ permettre
+    ("les familles aidées par le CPAS", "sante"),               # aidant proche needs both words
+    ("le CPAS peut les aider", "sante"),
+    ("retrouver une place par le travail", "organisation_interne"),  # bien-être au travail
+    ("Prendre rendez-vous en ligne", "accueil_information"),    # « première ligne »
+])
+def test_no_collapse_or_collision(text, theme):
+    assert theme not in themes_of(text)
 
 
-def test_helpers():
-    assert is_acronym("CISP") and is_acronym("FEAD") and not is_acronym("Cisp")
-    assert not is_acronym("taxi social")
-    assert _in_order(("a", "b"), ["a", "x", "x", "b"])
-    assert not _in_order(("a", "b"), ["a", "x", "x", "x", "b"])
-    assert vocabulary_score(0) == 0 and vocabulary_score(1) == 0.5 and vocabulary_score(2) == 0.75
+def test_multiword_terms_need_every_word():
+    assert "sante" in themes_of("Soutenir les aidants proches épuisés")
+    assert themes_of("Soutenir les aidants proches épuisés")["sante"] == ["aidants proches"]
+    assert "organisation_interne" in themes_of("Veiller au bien-être au travail des agents")
 
 
-def test_word_index_finds_what_a_full_scan_finds():
-    """The matcher only tries the terms whose first word is in the unit: same hits, same order
-    as trying every term, for every kind of term."""
-    from pipeline.classify.vocabulary import VocabularyMatcher, compile_terms
+def test_inflection_articles_and_contractions():
+    assert themes_of("Créer trois logements de transit")["logement"][0] in (
+        "logements", "logements de transit")
+    assert "Accès aux logements" in themes_of("Accès aux logements pour tous")["logement"]
+    assert themes_of("Des repas chauds pour les personnes âgées")["maintien_domicile"][0] == (
+        "personnes âgées")
 
-    def lem(texts):
-        return [(" ".join(w for w in t.lower().split() if len(w) > 2),) * 2 for t in texts]
 
-    pairs = [("logement", "logement de transit"), ("emploi", "article 60"),
-             ("emploi", "CISP"), ("aide", "aide alimentaire"), ("logement", "transit"),
-             ("aide", "colis")]
-    m = compile_terms(pairs, lem)
-    units = ["Créer des logements de transit et un logement de transit",
-             "Contrats article 60 avec le CISP", "Distribuer une aide alimentaire en colis",
-             "Rien à voir", "transit de colis article 60"]
-    for text in units:
-        lemmas = lem([text])[0][0]
-        got = m.match(lemmas, lemmas, text)
-        full = VocabularyMatcher(terms=m.terms)
-        full._candidates = lambda *a, _m=full: _m.terms  # every term tried
-        assert got == full.match(lemmas, lemmas, text), text
-    assert m.match(*lem(["Contrats article 60 avec le CISP"])[0], "Contrats article 60 avec le CISP") \
-        == {"emploi": ["article 60", "CISP"]}
+def test_verb_forms_through_the_unit_lemmas():
+    # "accueillons" is matched to the term "accueillir" only through the unit's lemma
+    assert "accueil_information" not in themes_of("Nous accueillons chacun")
+    got = themes_of("Nous accueillons chacun", lemmas="accueillir", tokens="accueillons")
+    assert got["accueil_information"] == ["accueillons"]
+
+
+def test_acronyms_are_case_sensitive():
+    assert "insertion" in themes_of("Suivi des bénéficiaires du RIS et article 60")
+    assert "aide_alimentaire" in themes_of("Distribution des colis FEAD")
+    assert "aide_alimentaire" not in themes_of("Le fead est un mot inconnu")
+
+
+def test_negative_cue_is_reported_as_negative():
+    hits = MATCHER.match("", "", "Renforcer la formation du personnel")["insertion"]
+    assert any(h.strength == "negative" for h in hits)
+
+
+@given(st.text(alphabet="abcdéèàç -'’AEIRSU", max_size=80))
+def test_evidence_is_always_the_text_itself(text):
+    for _, h in MATCHER.find(text):
+        assert text[h.start:h.end] == h.text
+
+
+def test_stem_and_helpers():
+    assert stem("logements") == stem("logement")
+    assert stem("sociaux") == "social"
+    assert stem("âgées") == stem("âgé")
+    assert stem("permettre") != stem("permis")
+    assert is_acronym("CPAS") and not is_acronym("Forem") and not is_acronym("a b")
+    assert vocabulary_score(0) == 0 and vocabulary_score(1) == 0.5
+
+
+def test_unmatchable_terms_are_refused(tmp_path):
+    with pytest.raises(VocabularyError):
+        compile_term("x", "la les", "decisive")
+    with pytest.raises(VocabularyError):
+        compile_term("x", "de à", "decisive")
+    with pytest.raises(VocabularyError):
+        compile_term("x", "mot", "fort")
+    bad = tmp_path / "cb.toml"
+    bad.write_text('[[theme]]\nid = "a"\nlabel = "A"\ndefinition = "d"\ncolor = "#000000"\n'
+                   'terms = ["le"]\nexamples = ["e"]\n', encoding="utf-8")
+    with pytest.raises(CodebookError, match="aucun mot"):
+        load_codebook(bad)

@@ -319,6 +319,15 @@ def test_split_sentences():
 
 def test_shared_passages_across_documents(corpus):
     documents, units, _ = corpus
+    # as written, the recurring sentence is in preambles (a2, b1, c1): never compared
+    sp, summary = passages.find_shared(documents, units)
+    assert sp.empty
+    # sentences of ≥ 8 words of content units: a none, b 2 (b2, b3), c 1 (c3)
+    assert summary.set_index("doc_id")["n_sentences"].to_dict() == {"a": 0, "b": 2, "c": 1}
+    # the same texts as statements (a9, the signature, too)
+    kinds = {"a2": "statement", "b1": "statement", "c1": "statement", "a9": "statement"}
+    units = units.assign(kind=[kinds.get(u, k) for u, k in zip(units["unit_id"], units["kind"],
+                                                                strict=True)])
     sp, summary = passages.find_shared(documents, units)
     # the "nouvelle mandature/législature … 6/six prochaines années" sentence of a2, b1, c1;
     # the "Le conseil évaluera…" sentence recurs in a only (a2, a9): not a shared passage

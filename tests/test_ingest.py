@@ -50,12 +50,12 @@ def test_supported_extensions():
 def test_discover_skips_and_dedupes(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / ".cache").mkdir()
-    for name in ("b.txt", "a.pdf", "a.docx", "sub/c.md", "notes.odt", ".hidden.txt",
-                 ".cache/x.txt", "metadata.csv", "annotations.csv", "README.md", "~$a.docx"):
+    for name in ("b.txt", "a.pdf", "a.docx", "sub/c.md", "budget.odt", ".hidden.txt",
+                 ".cache/x.txt", "metadata.csv", "annotations.csv", "~$a.docx"):
         (tmp_path / name).write_text("x", encoding="utf-8")
     files, warnings = discover(tmp_path)
     got = {p.relative_to(tmp_path).as_posix(): d for p, d in files}
-    assert got == {"a.docx": "a-docx", "a.pdf": "a-pdf", "b.txt": "b", "notes.odt": "notes",
+    assert got == {"a.docx": "a-docx", "a.pdf": "a-pdf", "b.txt": "b", "budget.odt": "budget",
                    "sub/c.md": "c"}
     assert [p.relative_to(tmp_path).as_posix() for p, _ in files] == sorted(got)
     assert warnings == ["a.docx et a.pdf ont le même nom : sans doute la même déclaration"]

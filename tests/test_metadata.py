@@ -35,7 +35,8 @@ def test_seed_metadata(doc_id):
     ("Le CPAS d'Ittre a à cœur", "Ittre"),
     ("le Centre Public d'Action Sociale (CPAS) de Beyne-Heusay s'engage", "Beyne-Heusay"),
     ("Commune de Braine-l'Alleud\nLe CPAS de Braine-l'Alleud", "Braine-l'Alleud"),
-    ("CPAS DE LA LOUVIÈRE", ""),  # "DE" in capitals is not the particle: nothing guessed
+    ("CPAS DE LA LOUVIÈRE", "La Louvière"),  # capitals (issue 12): usual case
+    ("CPAS DE TROOZ DÉCLARATION DE POLITIQUE SOCIALE", "Trooz"),  # next capital word not taken
     ("CPAS de La Louvière", "La Louvière"),
     ("la Commune et le CPAS voire avec d'autres CPAS", ""),
     ("loi organique des CPAS de 1976", ""),

@@ -87,7 +87,7 @@ def _build_inputs() -> None:
                             owner_password="proprietaire", user_password="secret"),
         "scan-sans-ocr.pdf": _image_only_pdf(),
         "abime.docx": _corrupt_docx(),
-        "notes.odt": b"PK\x03\x04 OpenDocument text, not supported",
+        "brochure.odt": b"PK\x03\x04 OpenDocument text, not supported",
         "illisible.txt": bytes(random.Random(1).randrange(0, 32) for _ in range(4000)),
     })
     GOOD.update({
@@ -145,7 +145,7 @@ def test_run_succeeds_despite_bad_inputs(mixed_run):
 
 @pytest.mark.parametrize("name", sorted(["vide.txt", "vide.pdf", "aleatoire.pdf", "tronque.pdf",
                                           "chiffre.pdf", "scan-sans-ocr.pdf", "abime.docx",
-                                          "notes.odt", "illisible.txt"]))
+                                          "brochure.odt", "illisible.txt"]))
 def test_each_bad_input_is_an_error_with_a_one_line_message(mixed_run, name):
     from pipeline.runner import summary
 

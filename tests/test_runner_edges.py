@@ -127,7 +127,7 @@ def test_known_bad_files_do_not_load_the_model_again(tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "cassé.pdf").write_bytes(b"%PDF-1.4 pas vraiment un PDF")
-    (corpus / "notes.odt").write_bytes(b"format non pris en charge")
+    (corpus / "brochure.odt").write_bytes(b"format non pris en charge")
     first = analyze(corpus, tmp_path / "out", n_process=2, quiet=True)
     assert first.exit_code == 1 and len(first.errors) == 2
 

@@ -157,9 +157,15 @@ def test_beyne_tree(fmt):
     assert all(o.parent_id == "" for o in objs)
     assert units[-1].kind == "signature"
     assert units[-1].text == "Le Président Jean-Louis FREDERICK"
-    # 20 prose sentences + the one on the DPS itself (preamble); 2 sentences in l.31, 41, 45
+    # 20 prose sentences + the one on the DPS itself (preamble); 2 sentences in l.31, 41, 45.
+    # Issue 12 (content test): 13 of them state what the CPAS will do or commits to; the 7
+    # others describe (the DPS "incarne…", "Les actions du CPAS sont guidées…", "Ces principes
+    # orientent…", "Le CPAS identifie…", "Ces initiatives reposent…", "Les synergies … ne se
+    # cantonnent pas…", "En résumé, cette DPS reflète…") and are context.
     stmts = [u for u in units if u.kind == "statement"]
-    assert len(stmts) == 20
+    assert len(stmts) == 13
+    ctx = [u.text.split()[:3] for u in units if u.kind == "context"]
+    assert len(ctx) == 7 and ["Le", "CPAS", "identifie"] in ctx
     assert any(s.text.startswith("Cela passe par le suivi de formations") for s in stmts)
     assert units[0].kind == "title"
 

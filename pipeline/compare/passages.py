@@ -156,7 +156,10 @@ def _sentence_rows(p: Prepared, min_words: int) -> _Sentences:
     by_text: dict[str, tuple[int, list[tuple[int, str, int]]]] = {}
     units, pos, texts_, norms = [], [], [], []
     done = 0
+    content = p.content.tolist()
     for i in p.reading_order.tolist():
+        if not content[i]:  # navigation, preamble, title, signature: never compared
+            continue
         t = text[i]
         parts = by_text.get(t)
         if parts is None:
@@ -185,7 +188,8 @@ def _sentence_rows(p: Prepared, min_words: int) -> _Sentences:
 def find_shared(documents: pd.DataFrame, units: pd.DataFrame, threshold: float = 85.0,
                 min_words: int = 8, n_keys: int = 4, max_block: int = 400, min_shared: int = 2
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sentences of all units (preamble included) that recur in several declarations.
+    """Sentences of the content units (kinds not in NON_CONTENT_KINDS: no navigation,
+    preamble, title or signature) that recur in several declarations.
 
     Sentences of at least ``min_words`` words are compared in normalised form; identical
     ones are grouped directly; near-identical ones are found by blocking: each distinct
@@ -195,8 +199,8 @@ def find_shared(documents: pd.DataFrame, units: pd.DataFrame, threshold: float =
     Out: (passages, summary). passages: groups spanning ≥ 2 documents, one row per member
     sentence — ``passage_id`` ("P0001"… by descending n_docs then first occurrence),
     ``doc_id, unit_id, text, n_docs`` and ``similarity`` (0–1, to the group's first member in
-    doc_id/text order). summary: per document ``n_sentences`` compared, ``n_shared`` of them
-    in a passage, ``share_shared`` and ``n_passages``.
+    doc_id/text order). summary: per document ``n_sentences`` compared (of its content
+    units), ``n_shared`` of them in a passage, ``share_shared`` and ``n_passages``.
     """
     return find_shared_of(Prepared(documents, units), threshold, min_words, n_keys, max_block,
                           min_shared)

@@ -15,7 +15,13 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from pipeline.compare.common import commune_label, ok_documents, texts, word_count
+from pipeline.compare.common import (
+    commune_label,
+    compared_mask,
+    ok_documents,
+    texts,
+    word_count,
+)
 from pipeline.models import NON_CONTENT_KINDS
 
 
@@ -92,12 +98,11 @@ class LemmaCounts:
         return self.term(np.arange(self.n_terms))
 
 
-def _content_nlp_rows(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """(positions of the nlp rows of content units of ``doc_ids``, in nlp order; the
-    position of their doc_id in ``doc_ids``) — the rows an inner merge of nlp with the
-    content units' (doc_id, unit_id) keeps."""
-    content = ~units["kind"].isin(NON_CONTENT_KINDS).to_numpy(dtype=bool)
+def _content_nlp_rows(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame,
+                      content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of the nlp rows of the units of ``doc_ids`` selected by ``content`` (a
+    mask of ``units``), in nlp order; the position of their doc_id in ``doc_ids``) — the rows
+    an inner merge of nlp with the selected units' (doc_id, unit_id) keeps."""
     n_units = len(units)
     docs, doc_values = pd.factorize(pd.concat([units["doc_id"], nlp["doc_id"]],
                                               ignore_index=True))
@@ -114,11 +119,12 @@ def _content_nlp_rows(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame
     return rows, nlp_doc[rows]
 
 
-def lemma_counts(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame | None
-                 ) -> LemmaCounts:
-    """Count the lemmas (and bigrams of consecutive lemmas of one unit) of the content units
-    of ``doc_ids``, from the nlp table (``lemmas``: space-separated), nlp rows in order;
-    documents without lemmas get zero rows (and ``words`` 0)."""
+def lemma_counts(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame | None,
+                 compared: np.ndarray | None = None) -> LemmaCounts:
+    """Count the lemmas (and bigrams of consecutive lemmas of one unit) of the compared units
+    (``compared``, a mask of ``units``; by default ``compared_mask``: content units but
+    empty headings) of ``doc_ids``, from the nlp table (``lemmas``: space-separated), nlp
+    rows in order; documents without lemmas get zero rows (and ``words`` 0)."""
     n = len(doc_ids)
     no_pairs = np.zeros((0, 2), dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
@@ -129,7 +135,9 @@ def lemma_counts(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame | No
 
     if nlp is None or not len(nlp) or not n:
         return empty()
-    rows, docs = _content_nlp_rows(doc_ids, units, nlp)
+    if compared is None:
+        compared = compared_mask(units)
+    rows, docs = _content_nlp_rows(doc_ids, units, nlp, compared)
     lemmas = texts(nlp["lemmas"])
     kept = [lemmas[i] for i in rows.tolist()]
     lengths = np.fromiter(map(word_count, kept), dtype=np.int64, count=len(kept))
@@ -206,6 +214,12 @@ class Prepared:
         return ~self.units["kind"].isin(NON_CONTENT_KINDS).to_numpy(dtype=bool)
 
     @cached_property
+    def compared(self) -> np.ndarray:
+        """Per unit: it counts in theme shares, similarity and distinctive terms (a content
+        unit, but not an empty heading: ``compared_mask``)."""
+        return compared_mask(self.units, self.content)
+
+    @cached_property
     def n_words(self) -> np.ndarray:
         """Per unit: whitespace-separated words of its text (``common.n_words``)."""
         return np.fromiter(map(word_count, self.stripped("text")), dtype=np.int64,
@@ -260,4 +274,4 @@ class Prepared:
     @cached_property
     def lemmas(self) -> LemmaCounts:
         """``lemma_counts`` of the documents read."""
-        return lemma_counts(self.ids, self.units, self.nlp)
+        return lemma_counts(self.ids, self.units, self.nlp, self.compared)

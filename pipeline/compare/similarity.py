@@ -5,18 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.compare.common import _text, content_units, round_floats
+from pipeline.compare.common import _text, compared_units, round_floats
 from pipeline.compare.prepared import Prepared
 
 SIMILARITY_COLUMNS = ["doc_a", "doc_b", "cosine_lemmas", "cosine_themes"]
 
 
 def doc_lemma_texts(units: pd.DataFrame, nlp: pd.DataFrame, doc_ids: list[str]) -> list[str]:
-    """Per document of ``doc_ids`` (same order): the space-joined lemmas of its content units
-    (from the nlp table; "" when it has none)."""
+    """Per document of ``doc_ids`` (same order): the space-joined lemmas of its compared
+    units (content units but empty headings: ``common.compared_units``; from the nlp table;
+    "" when it has none)."""
     if nlp is None or not len(nlp):
         return [""] * len(doc_ids)
-    keys = content_units(units)[["doc_id", "unit_id"]]
+    keys = compared_units(units)[["doc_id", "unit_id"]]
     lem = nlp[["doc_id", "unit_id", "lemmas"]].merge(keys, on=["doc_id", "unit_id"])
     lem = lem.assign(lemmas=lem["lemmas"].map(_text))
     joined = lem.groupby("doc_id", sort=False)["lemmas"].agg(" ".join)
@@ -81,8 +82,9 @@ def theme_similarity(theme_matrix: pd.DataFrame, doc_ids: list[str]) -> np.ndarr
 def similarity(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame,
                theme_matrix: pd.DataFrame) -> pd.DataFrame:
     """Long table of every ordered pair of distinct documents read: ``doc_a, doc_b,
-    cosine_lemmas`` (TF-IDF of the content units' lemmas) and ``cosine_themes`` (theme
-    profiles = share_units). Sorted by doc_a, doc_b; rounded."""
+    cosine_lemmas`` (TF-IDF of the lemmas of the content units, empty headings left out:
+    ``common.compared_mask``) and ``cosine_themes`` (theme profiles = share_units of
+    ``theme_matrix``). Sorted by doc_a, doc_b; rounded."""
     return similarity_of(Prepared(documents, units, nlp), theme_matrix)
 
 

@@ -17,6 +17,7 @@ from pipeline.compare.common import (
     theme_catalogue,
 )
 from pipeline.compare.prepared import Prepared
+from pipeline.models import NON_CONTENT_KINDS
 
 THEME_MATRIX_COLUMNS = ["doc_id", "commune_label", "theme", "theme_label", "n_units",
                         "share_units", "share_words", "present"]
@@ -39,6 +40,8 @@ def theme_matrix(documents: pd.DataFrame, units: pd.DataFrame, codebook,
     ``share_units`` = n_units / content units of the document, ``share_words`` = words of
     those units / content words of the document (a unit with two themes counts for both),
     ``present`` = n_units > 0. Rows sorted by doc_id then theme order; floats rounded.
+    Content units here leave out empty headings (``common.compared_mask``: an axis, section
+    or group with no content unit below it counts nowhere, neither its themes nor its words).
     """
     return theme_matrix_of(Prepared(documents, units, unit_themes=unit_themes), codebook)
 
@@ -48,7 +51,7 @@ def theme_matrix_of(p: Prepared, codebook) -> pd.DataFrame:
     ids = p.ids
     n = len(ids)
     doc = p.doc_code
-    unit_sel = (doc >= 0) & p.content
+    unit_sel = (doc >= 0) & p.compared
     n_words_all = p.n_words
     n_content = np.bincount(doc[unit_sel], minlength=n)
     w_content = np.bincount(doc[unit_sel], weights=n_words_all[unit_sel], minlength=n)
@@ -100,10 +103,12 @@ def axis_themes(documents: pd.DataFrame, units: pd.DataFrame, codebook,
     """Each axis (unit of kind "axis") of each document with its dominant themes.
 
     Out: ``doc_id, commune_label, unit_id, axis_label, axis_text, n_units`` (content units
-    below the axis, at any depth), ``top_theme`` (id of the first dominant theme) and
-    ``dominant_themes``: the ``top`` themes by share of those units carrying them, as
-    "logement (0.67); synergies (0.33)" (ties: codebook order). An axis with no unit below it
-    is described by its own themes. Rows in document then text order.
+    below the axis, at any depth, empty headings left out: ``common.compared_mask``),
+    ``top_theme`` (id of the first dominant theme) and ``dominant_themes``: the ``top``
+    themes by share of those units carrying them, as "logement (0.67); synergies (0.33)"
+    (ties: codebook order). An empty axis (no content unit below it) keeps its row with
+    ``n_units`` 0 and no theme: its own themes count nowhere. Rows in document then text
+    order.
     """
     return axis_themes_of(Prepared(documents, units, unit_themes=unit_themes), codebook, top)
 
@@ -117,7 +122,7 @@ def axis_themes_of(p: Prepared, codebook, top: int = 3) -> pd.DataFrame:
     order = dict(zip(cat["theme"], cat["order"], strict=False))
     docs, uids, kinds = p.column("doc_id"), p.column("unit_id"), p.column("kind")
     parents, axis_label, axis_text = p.stripped("parent_id"), p.stripped("label"), p.stripped("text")
-    content = p.content.tolist()
+    compared = p.compared.tolist()
     # the units in reading order come document by document: walk each document's tree alone
     doc_code = p.doc_code[seq]
     cuts = np.flatnonzero(doc_code[1:] != doc_code[:-1]) + 1
@@ -132,15 +137,14 @@ def axis_themes_of(p: Prepared, codebook, top: int = 3) -> pd.DataFrame:
         for i in run:
             if kinds[i] != "axis":
                 continue
-            below = [u for u in _descendants(uids[i], uids, kids) if content[u]]
-            base = below or [i]
+            below = [u for u in _descendants(uids[i], uids, kids) if compared[u]]
             counts: dict[str, int] = defaultdict(int)
-            for u in base:
+            for u in below:
                 for t in themes_of[u]:
                     counts[t] += 1
             ranked = sorted(counts.items(),
                             key=lambda kv: (-kv[1], order.get(kv[0], 1 << 30), kv[0]))[:top]
-            dominant = "; ".join(f"{t} ({c / len(base):.2f})" for t, c in ranked)
+            dominant = "; ".join(f"{t} ({c / len(below):.2f})" for t, c in ranked)
             rows.append((doc, labels.get(doc, doc), uids[i], axis_label[i], axis_text[i],
                          len(below), ranked[0][0] if ranked else "", dominant))
     return pd.DataFrame(rows, columns=AXIS_COLUMNS)
@@ -169,13 +173,15 @@ def _first_hits(doc_ids: list[str], kinds: list[str], fulls: list[str], cfg: dic
                 ) -> tuple[dict[str, str], set[str]]:
     """Budget evidence and PST mentions, units in reading order.
 
-    Out: (doc_id → text of its first unit of a ``budget_kinds`` kind matching a budget
-    pattern, doc_ids with a unit matching a PST pattern). Each document's units are searched
-    only until the first hit (the regexes are most of the cost of ``structure``).
+    In: the content units only (the caller leaves out NON_CONTENT_KINDS: a breadcrumb, a
+    preamble quoting the law or a page title never counts). Out: (doc_id → text of its
+    first unit of a ``budget_kinds`` kind matching a budget pattern, doc_ids with a unit
+    matching a PST pattern). Each document's units are searched only until the first hit
+    (the regexes are most of the cost of ``structure``).
     """
     budget = compile_patterns(cfg["budget_patterns"])
     pst = compile_patterns(cfg["pst_patterns"])
-    budget_kinds = set(cfg["budget_kinds"])
+    budget_kinds = set(cfg["budget_kinds"]) - set(NON_CONTENT_KINDS)
     evidence: dict[str, str] = {}
     pst_docs: set[str] = set()
     # declarations share boilerplate: search each distinct text once per pattern list
@@ -206,7 +212,9 @@ def structure(documents: pd.DataFrame, units: pd.DataFrame, config: dict | None 
     all units), ``preamble_share`` (share of those words in preamble units), ``has_budget``
     (a content unit of the kinds listed in ``compare.toml`` [structure] has a label or text
     matching a budget pattern; ``budget_evidence`` = the first such unit's label + text,
-    shortened), ``mentions_pst`` (any unit matches a PST pattern).
+    shortened), ``mentions_pst`` (a content unit matches a PST pattern). Units of
+    NON_CONTENT_KINDS (navigation, preamble, title, signature…) count in the unit and word
+    counts and ``preamble_share`` only.
     """
     return structure_of(Prepared(documents, units), config)
 
@@ -231,8 +239,11 @@ def structure_of(p: Prepared, config: dict | None = None) -> pd.DataFrame:
         words[doc] += n_words_all[i]
         if kind == "preamble":
             pre_words[doc] += n_words_all[i]
-    fulls = [f"{label[i]} {text[i]}".strip() for i in seq]
-    evidence, pst_docs = _first_hits(docs, kinds, fulls, cfg)
+    content = p.content.tolist()
+    hits = [k for k, i in enumerate(seq) if content[i]]
+    fulls = [f"{label[seq[k]]} {text[seq[k]]}".strip() for k in hits]
+    evidence, pst_docs = _first_hits([docs[k] for k in hits], [kinds[k] for k in hits],
+                                     fulls, cfg)
     rows = []
     for d in ids:
         w = words.get(d, 0)

@@ -3,7 +3,8 @@
 Public API (used by the runner and the other stages):
 
 - ``SUPPORTED_EXTENSIONS``
-- ``discover(corpus_dir) -> (list[(path, doc_id)], warnings)``
+- ``discover(corpus_dir) -> (list[(path, doc_id)], warnings)`` (warnings include one line per
+  README / SOURCES / LICENSE / NOTES / CHANGELOG file left out)
 - ``ingest_file(path, doc_id) -> Document`` (never raises for bad input: status="error")
 - ``documents_table(docs, metadata_csv) -> DataFrame`` (the documents table of the run)
 """
@@ -17,21 +18,26 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.ingest import errors
+from pipeline.ingest.doc_kind import DOC_KINDS, check_kind
 from pipeline.ingest.errors import IngestError
 from pipeline.ingest.metadata import extract_metadata, mandate_of, parse_date
 from pipeline.ingest.normalize import ReadResult, assemble
 from pipeline.models import Document
 
-__all__ = ["SUPPORTED_EXTENSIONS", "DOCUMENT_COLUMNS", "discover", "ingest_file",
+__all__ = ["SUPPORTED_EXTENSIONS", "DOCUMENT_COLUMNS", "DOC_KINDS", "discover", "ingest_file",
            "documents_table", "extract_metadata"]
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 
 #: Columns of the documents table (then any extra column of metadata.csv).
-DOCUMENT_COLUMNS = ["doc_id", "source_file", "format", "commune", "legislature", "mandate",
-                    "adopted_on", "president", "n_pages", "n_words", "sha256", "status", "error"]
+DOCUMENT_COLUMNS = ["doc_id", "source_file", "format", "doc_kind", "commune", "legislature",
+                    "mandate", "adopted_on", "president", "n_pages", "n_words", "sha256",
+                    "status", "error"]
 METADATA_FIELDS = ("commune", "legislature", "mandate", "adopted_on", "president")
 _SKIP_NAMES = {"metadata.csv", "annotations.csv"}
+#: Files that accompany a corpus without being declarations (any case, any extension, also
+#: "README-fr.md", "notes_2019.txt"): left out by discover() with a one-line note.
+_COMPANION_RE = re.compile(r"(?i)(readme|sources|licen[cs]e|notes|changelog)(?:[-_. ].*)?")
 
 
 # --------------------------------------------------------------------------- discover
@@ -41,24 +47,38 @@ def _skipped(path: Path, root: Path) -> bool:
     rel = path.relative_to(root)
     if any(part.startswith((".", "~$")) for part in rel.parts):
         return True
-    name = path.name.lower()
-    return name in _SKIP_NAMES or name.startswith("readme")
+    return path.name.lower() in _SKIP_NAMES
+
+
+def is_companion_file(name: str) -> bool:
+    """True for README / SOURCES / LICENSE / LICENCE / NOTES / CHANGELOG files (any case, any
+    extension): they describe a corpus folder and are never analysed as declarations."""
+    return bool(_COMPANION_RE.fullmatch(name))
 
 
 def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[str]]:
     """Input files of ``corpus_dir`` (recursive, sorted) with their doc_id, plus warnings.
 
-    Skips hidden files and folders, Office lock files (``~$…``), ``metadata.csv``,
-    ``annotations.csv`` and README files.  The doc_id is the file stem; files sharing a stem
-    get their extension appended (``x-pdf``, ``x-docx``) and a warning.  Files with an
-    unsupported extension are listed too (``ingest_file`` reports them as errors).
+    Skips hidden files and folders, Office lock files (``~$…``), ``metadata.csv`` and
+    ``annotations.csv`` silently; README / SOURCES / LICENSE / LICENCE / NOTES / CHANGELOG files
+    (any case, any extension) are left out with a one-line note among the warnings.  The
+    doc_id is the file stem; files sharing a stem get their extension appended (``x-pdf``,
+    ``x-docx``) and a warning.  Files with an unsupported extension are listed too
+    (``ingest_file`` reports them as errors).
     """
     root = Path(corpus_dir)
     warnings: list[str] = []
     if not root.is_dir():
         return [], [f"dossier introuvable : {root}"]
-    files = sorted((p for p in root.rglob("*") if p.is_file() and not _skipped(p, root)),
-                   key=lambda p: str(p.relative_to(root)).casefold())
+    files = []
+    for p in sorted((p for p in root.rglob("*") if p.is_file() and not _skipped(p, root)),
+                    key=lambda p: str(p.relative_to(root)).casefold()):
+        if is_companion_file(p.name):
+            warnings.append(f"{p.relative_to(root).as_posix()} non analysé : fichier "
+                            "d'accompagnement du dossier (README, SOURCES, LICENSE, NOTES…), "
+                            "pas une déclaration")
+        else:
+            files.append(p)
     by_stem: dict[str, list[Path]] = {}
     for p in files:
         by_stem.setdefault(p.stem, []).append(p)
@@ -108,7 +128,9 @@ def ingest_file(path: Path, doc_id: str) -> Document:
     """Read one declaration file → Document.  Never raises for bad input.
 
     On success ``status="ok"``, ``text``/``blocks``/``pages`` follow the normalised-text contract
-    and ``metadata`` holds what the text states.  On bad input ``status="error"`` and ``error``
+    and ``metadata`` holds what the text states, plus ``doc_kind`` (``declaration``,
+    ``council_decision``, ``news``, ``other``: see ``pipeline/data/doc_kinds.toml``); a document
+    that does not look like a declaration gets a one-line French warning in ``warnings``.  On bad input ``status="error"`` and ``error``
     is a one-line French message (what is wrong, what to do).  ``sha256`` is always that of
     the file bytes when the file could be read.
     """
@@ -141,7 +163,12 @@ def ingest_file(path: Path, doc_id: str) -> Document:
         return doc
     doc.format, doc.text, doc.blocks, doc.pages = res.format, text, blocks, pages
     doc.n_pages, doc.warnings = res.n_pages, list(res.warnings)
-    doc.metadata = extract_metadata(text + ("\n" + res.metadata_text if res.metadata_text else ""))
+    full = text + ("\n" + res.metadata_text if res.metadata_text else "")
+    doc.metadata = extract_metadata(full)
+    check = check_kind(full)
+    doc.metadata["doc_kind"] = check.kind
+    if check.warning:
+        doc.warnings.append(check.warning)
     return doc
 
 
@@ -168,14 +195,16 @@ _ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def documents_table(docs: list[Document], metadata_csv: Path | None = None) -> pd.DataFrame:
     """Documents → DataFrame with ``DOCUMENT_COLUMNS`` + every extra column of metadata.csv.
 
-    Metadata read from the text fills commune, legislature, mandate, adopted_on, president;
-    a row of ``metadata_csv`` (matched on ``doc_id``, else on the ``file`` name) overrides any
-    of them where it has a value.  ``mandate`` is derived from the legislature when empty.
+    Metadata read from the text fills doc_kind, commune, legislature, mandate, adopted_on,
+    president; a row of ``metadata_csv`` (matched on ``doc_id``, else on the ``file`` name)
+    overrides any of them where it has a value (a ``doc_kind`` only when it is one of
+    ``DOC_KINDS``).  ``doc_kind`` is "" for a document that could not be read.  ``mandate`` is derived from the legislature when empty.
     Unknown values are "".
     """
     rows = []
     for d in docs:
-        row = {"doc_id": d.doc_id, "source_file": Path(d.source_file).name, "format": d.format}
+        row = {"doc_id": d.doc_id, "source_file": Path(d.source_file).name, "format": d.format,
+               "doc_kind": str(d.metadata.get("doc_kind", "") or "")}
         for f in METADATA_FIELDS:
             row[f] = str(d.metadata.get(f, "") or "")
         row.update({"n_pages": int(d.n_pages), "n_words": int(d.n_words), "sha256": d.sha256,
@@ -205,7 +234,9 @@ def documents_table(docs: list[Document], metadata_csv: Path | None = None) -> p
                         v = parse_date(v)  # "13/02/2019" → 2019-02-13; unparseable → left empty
                         if not v:
                             continue
-                    if c in METADATA_FIELDS or c in extras:
+                    if c == "doc_kind" and v not in DOC_KINDS:
+                        continue
+                    if c in METADATA_FIELDS or c in extras or c == "doc_kind":
                         df.at[i, c] = v
                 if rec.get("legislature") and not rec.get("mandate"):
                     df.at[i, "mandate"] = mandate_of(rec["legislature"]) or df.at[i, "mandate"]

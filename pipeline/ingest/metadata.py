@@ -30,39 +30,61 @@ _PARTICLES = {"sur", "lez", "lès", "en", "la", "le", "les", "aux", "de", "du", 
 @dataclass(frozen=True)
 class _Rules:
     commune: tuple[re.Pattern, ...]
+    commune_split: re.Pattern
     not_names: frozenset[str]
     range_re: re.Pattern
     keywords: re.Pattern
     first_lines: int
     adopted: tuple[re.Pattern, ...]
     adopted_exclude: re.Pattern
+    adopted_near_exclude: re.Pattern
+    adopted_anchor: re.Pattern
     pres_inline: tuple[re.Pattern, ...]
+    pres_prose: tuple[re.Pattern, ...]
     pres_title: re.Pattern
+    not_person: re.Pattern
     person: re.Pattern
+
+
+def load_patterns(path: Path = PATTERNS_FILE) -> dict:
+    """The raw content of ``metadata_patterns.toml`` (patterns with their examples)."""
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def expand(pattern: str, parts: dict[str, str]) -> str:
+    """Replace ``{name}``, ``{date}``… in ``pattern`` by the sub-patterns of ``[parts]``."""
+    for k, v in parts.items():
+        pattern = pattern.replace("{" + k + "}", v)
+    return pattern
 
 
 @lru_cache(maxsize=2)
 def _rules(path: Path = PATTERNS_FILE) -> _Rules:
-    with open(path, "rb") as f:
-        d = tomllib.load(f)
+    d = load_patterns(path)
     parts = d["parts"]
 
-    def sub(p: str) -> str:
-        for k, v in parts.items():
-            p = p.replace("{" + k + "}", v)
-        return p
+    def compiled(entries: list) -> tuple[re.Pattern, ...]:
+        # entries are tables {regex, examples} (or bare strings)
+        return tuple(re.compile(expand(e["regex"] if isinstance(e, dict) else e, parts))
+                     for e in entries)
 
     return _Rules(
-        commune=tuple(re.compile(sub(p)) for p in d["commune"]["patterns"]),
+        commune=compiled(d["commune"]["patterns"]),
+        commune_split=re.compile(d["commune"]["split"]),
         not_names=frozenset(n.casefold() for n in d["commune"].get("not_names", [])),
         range_re=re.compile(d["legislature"]["range"]),
         keywords=re.compile(d["legislature"]["keywords"]),
         first_lines=int(d["legislature"].get("first_lines", 3)),
-        adopted=tuple(re.compile(sub(p)) for p in d["adopted_on"]["patterns"]),
+        adopted=compiled(d["adopted_on"]["patterns"]),
         adopted_exclude=re.compile(d["adopted_on"]["exclude"]),
-        pres_inline=tuple(re.compile(sub(p)) for p in d["president"]["inline"]),
+        adopted_near_exclude=re.compile(d["adopted_on"]["near_exclude"]),
+        adopted_anchor=re.compile(d["adopted_on"]["anchor"]),
+        pres_inline=compiled(d["president"]["inline"]),
+        pres_prose=compiled(d["president"].get("prose", [])),
         pres_title=re.compile(d["president"]["title_line"]),
-        person=re.compile(sub(parts["person"])),
+        not_person=re.compile(d["president"]["not_person"]),
+        person=re.compile(expand(parts["person"], parts)),
     )
 
 
@@ -71,7 +93,7 @@ def normalise_name(name: str) -> str:
 
     Names already in mixed case are kept as written.
     """
-    name = " ".join(name.split()).strip(" -'’")
+    name = re.sub(r"-\s+", "-", " ".join(name.split())).strip(" -'’")
     letters = [c for c in name if c.isalpha()]
     if not letters or not all(c.isupper() for c in letters):
         return name
@@ -111,10 +133,27 @@ def mandate_of(legislature: str) -> str:
     return f"{end - 5}-{end}"
 
 
+def _join_split_names(lines: list[str], r: _Rules) -> list[str]:
+    """Lines where a line ending in "CPAS de" / "CPAS de Saint-" is read with the next one."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if (i + 1 < len(lines) and r.commune_split.search(line)
+                and lines[i + 1][:1].isupper()):
+            sep = "" if line.endswith(("-", "'", "’")) else " "
+            out.append(line + sep + lines[i + 1])
+            i += 2
+            continue
+        out.append(line)
+        i += 1
+    return out
+
+
 def _commune(lines: list[str], r: _Rules) -> str:
     counts: Counter[str] = Counter()
     shown: dict[str, str] = {}  # casefolded → first spelling, in order of appearance
-    for line in lines:
+    for line in _join_split_names(lines, r):
         for pat in r.commune:
             for m in pat.finditer(line):
                 name = normalise_name(m.group("name"))
@@ -146,23 +185,45 @@ def _legislature(lines: list[str], r: _Rules) -> str:
     return ""
 
 
+_SENTENCE_END = re.compile(r"[.;!?](?=\s|$)")
+
+
+def _near_excluded(line: str, pos: int, r: _Rules) -> bool:
+    """True when, in the sentence before ``pos``, a word of ``near_exclude`` ("Comité de
+    concertation", "installé", "publié"…) comes after the last ``anchor`` ("conseil", "adopté")."""
+    before = line[:pos]
+    ends = list(_SENTENCE_END.finditer(before))
+    sentence = before[ends[-1].end():] if ends else before
+    last_bad = max((m.end() for m in r.adopted_near_exclude.finditer(sentence)), default=-1)
+    if last_bad < 0:
+        return False
+    last_anchor = max((m.start() for m in r.adopted_anchor.finditer(sentence)), default=-1)
+    return last_anchor < last_bad
+
+
 def _adopted_on(lines: list[str], r: _Rules) -> str:
     for line in lines:
         if r.adopted_exclude.search(line):
             continue
         for pat in r.adopted:
-            m = pat.search(line)
-            if m:
+            for m in pat.finditer(line):
+                if _near_excluded(line, m.start("date"), r):
+                    continue
                 iso = parse_date(m.group("date"))
                 if iso:
                     return iso
     return ""
 
 
+def _is_person(name: str, r: _Rules) -> bool:
+    return bool(name) and not r.not_person.search(name)
+
+
 def _person(line: str, r: _Rules) -> str:
     s = line.strip().strip("*_ ").rstrip(",.")
     m = r.person.fullmatch(s)
-    return " ".join(m.group(0).split()) if m else ""
+    name = " ".join(m.group(0).split()) if m else ""
+    return name if _is_person(name, r) else ""
 
 
 def _president(lines: list[str], r: _Rules) -> str:
@@ -170,7 +231,9 @@ def _president(lines: list[str], r: _Rules) -> str:
         for pat in r.pres_inline:
             m = pat.search(line.strip())
             if m:
-                return " ".join(m.group("person").split())
+                name = " ".join(m.group("person").split())
+                if _is_person(name, r):
+                    return name
     for i, line in enumerate(lines):
         s = line.strip().strip("*_ ")
         if not r.pres_title.match(s):
@@ -182,6 +245,12 @@ def _president(lines: list[str], r: _Rules) -> str:
                 return after or before
         elif before or after:
             return before or after
+    for line in lines:  # named in a sentence: "Le président du CPAS, Jean Dupont, a présenté…"
+        for pat in r.pres_prose:
+            for m in pat.finditer(line):
+                name = " ".join(m.group("person").split())
+                if _is_person(name, r):
+                    return name
     return ""
 
 
@@ -189,9 +258,12 @@ def extract_metadata(text: str) -> dict[str, str]:
     """Normalised text → {"commune", "legislature", "mandate", "adopted_on", "president"}.
 
     Every value is what the text states ("" when it does not): commune from "CPAS de X",
-    "CPAS d'X", "Commune de X" (most frequent, usual case); legislature as written ("2018-2024");
+    "CPAS d'X", "Commune de X" (most frequent, usual case, also from
+    "CPAS DE X" in capitals, a name cut over two lines); legislature as written ("2018-2024");
     mandate normalised ("2019-2024"); adopted_on as ISO date of the council session that
-    adopted the text (never a "Publié le" nor a "Considérant" line); president's name.
+    adopted the text (never a "Publié le" nor a "Considérant" line, nor a date said of the
+    Comité de concertation or of the council's installation); president's name (signature,
+    "Le Président : X", or named in a sentence; never "Pour le Conseil").
     """
     r = _rules()
     lines = [ln.strip() for ln in unicodedata.normalize("NFC", text or "").split("\n")

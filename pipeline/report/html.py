@@ -33,6 +33,7 @@ KIND_LABELS = {
     "preamble": "préambule",
     "signature": "signature",
     "navigation": "navigation",
+    "context": "contexte",
     "section": "section",
     "axis": "axe",
     "group": "groupe",
@@ -903,18 +904,20 @@ def _axis_of(unit_ids: list[str], parent_ids: list[str], kinds: list) -> dict[st
 
 def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, units: pd.DataFrame,
                 unit_themes: pd.DataFrame, codebook: Iterable, benchmarks: Mapping | None,
-                figures: Mapping[str, bytes]) -> str:
+                figures: Mapping[str, bytes], model_info: Mapping | None = None) -> str:
     """The whole report as one HTML string (pure: nothing is read but the package's assets).
 
     ``figures`` maps the names of FIGURE_FILES to PNG bytes (missing ones are left out);
     ``benchmarks`` maps doc_id → Benchmark (dataclass) or dict of DataFrames / lists.
     """
-    return prepare_html(tables, documents, units, unit_themes, codebook, benchmarks)(figures)
+    return prepare_html(tables, documents, units, unit_themes, codebook, benchmarks,
+                        model_info)(figures)
 
 
 def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
                  units: pd.DataFrame, unit_themes: pd.DataFrame, codebook: Iterable,
-                 benchmarks: Mapping | None) -> Callable[[Mapping[str, bytes]], str]:
+                 benchmarks: Mapping | None, model_info: Mapping | None = None,
+                 ) -> Callable[[Mapping[str, bytes]], str]:
     """All the work of ``render_html`` but the figures: returns ``finish(figures)``, which
     gives the same string as ``render_html(..., figures)`` and is quick (it embeds the PNG
     bytes and joins the page).  For a caller that renders the figures meanwhile, elsewhere
@@ -1019,6 +1022,7 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
         "data": _json_script(data),
         "toc": toc,
         "n_docs": str(n_docs),
+        "model_note": esc(model_note(unit_themes, model_info)),
     }
     template = _asset("template.html")
 
@@ -1070,6 +1074,20 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
         return "".join(_fill(template, {**values, "body": body}))
 
     return finish
+
+
+def model_note(unit_themes: pd.DataFrame, model_info: Mapping | None) -> str:
+    """One French sentence for the footer: how many labels are automatic and how many human,
+    and which annotations the theme model learnt from (count and hash)."""
+    src = unit_themes["sources"].astype(str).tolist() if "sources" in unit_themes else []
+    n_human = sum("human" in s.split(";") for s in src)
+    parts = [f"{len(src) - n_human} étiquette(s) de thème attribuée(s) automatiquement, "
+             f"{n_human} reprise(s) des annotations humaines."]
+    if model_info and model_info.get("n_annotations"):
+        parts.append(f"Modèle de thèmes entraîné sur {model_info['n_annotations']} unités "
+                     f"annotées de {model_info.get('n_documents', '?')} déclarations "
+                     f"(empreinte {model_info.get('sha256', '?')}).")
+    return " ".join(parts)
 
 
 def _fill(template: str, values: Mapping[str, str | list[str]]) -> list[str]:

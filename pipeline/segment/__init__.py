@@ -1,5 +1,5 @@
 """Segment stage: a Document → the tree of its units (title, preamble, section, axis, group,
-objective, action, statement, signature, navigation), flat with ``parent_id``.
+objective, action, statement, context, signature, navigation), flat with ``parent_id``.
 
 Public API:
 

@@ -149,10 +149,41 @@ def read_lines(doc: Document, patterns: Patterns) -> list[Line]:
             prev.text = text[prev.start:e]
             continue
         lines.append(ln)
+    _merge_split_title(lines, text, patterns)
     for ln in lines:
         _classify(ln, patterns)
-    _context(lines, patterns)
+    _context(lines, patterns, doc)
     return lines
+
+
+def _titled(t: str, patterns: Patterns) -> bool:
+    return any(p.search(t) for p in patterns.title)
+
+
+def _merge_split_title(lines: list[Line], text: str, patterns: Patterns) -> None:
+    """A document title cut over two lines by OCR ("DECLARATION DE POLITIQUE" / "SOCIALE
+    2019-2024") near the top → one line (mutates ``lines``)."""
+    limit = patterns.title_split_max_words
+    seen = 0
+    i = 0
+    while i + 1 < len(lines) and seen < 8:
+        a, b = lines[i], lines[i + 1]
+        seen += 1
+        if a.hint is not None and a.hint.kind == "navigation":
+            i += 1
+            continue
+        ta, tb = a.text.strip(), b.text.strip()
+        plain = all(x.hint is None or x.hint.kind in ("paragraph", "heading") for x in (a, b))
+        if (plain and a.words <= limit and b.words <= limit
+                and a.words + b.words <= patterns.title_max_words
+                and not ta.endswith((".", ";", ":", "!", "?")) and not _titled(ta, patterns)
+                and not _titled(tb, patterns) and _titled(ta + " " + tb, patterns)
+                and _label_match(tb, patterns)[0] is None):
+            a.end = b.end
+            a.text = text[a.start:b.end]
+            del lines[i + 1]
+            continue
+        i += 1
 
 
 def _continues(prev: Line, cur: Line, patterns: Patterns) -> bool:
@@ -257,7 +288,7 @@ def _classify(ln: Line, patterns: Patterns) -> None:
     ln.role = "P"
 
 
-def _context(lines: list[Line], patterns: Patterns) -> None:
+def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None) -> None:
     """Roles that depend on neighbouring lines (mutates ``lines``)."""
     n = len(lines)
     # -- tables of contents
@@ -275,8 +306,11 @@ def _context(lines: list[Line], patterns: Patterns) -> None:
             i = j
         else:
             i += 1
-    # -- title block at the top
-    _title_block(lines, 0, patterns)
+    # -- title block at the top (the commune's name alone next to it is part of it)
+    _commune_lines(lines, patterns, doc)
+    end = _title_block(lines, 0, patterns)
+    _repeated_titles(lines, end)
+    _numbered_title_list(lines, end, patterns)
     # -- council decision wrapping the declaration
     _decision(lines, patterns)
     # -- signature lines and the names / dates next to them
@@ -324,6 +358,10 @@ def _context(lines: list[Line], patterns: Patterns) -> None:
                 ln.role = "H"
         else:
             ln.role = _numbered_role(ln, nxt, patterns)
+    _headers_or_sections(lines, sig_idx, patterns)
+    _lone_top_heading(lines, sig_idx)
+    _imperative_headings(lines, sig_idx, patterns)
+    _announced_axes(lines, sig_idx, patterns)
     # a numbered "heading" followed by prose, right after numbered items of its list, is an item
     prev_num = None
     for i in sig_idx:
@@ -387,7 +425,7 @@ def _title_block(lines: list[Line], i: int, patterns: Patterns) -> int:
                  and not (nxt is not None and nxt.role in ("I", "N")))
         if titled and patterns.decision_start.match(t):
             titled = False
-        if ln.role in ("HC", "P", "S", "H", "SIG", "title") and (titled or loose):
+        if ln.role == "title" or (ln.role in ("HC", "P", "S", "H", "SIG") and (titled or loose)):
             ln.role = "title"
             count += 1
             i += 1
@@ -437,3 +475,212 @@ def _decision(lines: list[Line], patterns: Patterns) -> None:
                     ln.role = "PRE"
         return
     _title_block(lines, j, patterns)
+
+
+# ----------------------------------------------------------------------------- page headings
+
+_PUNCT_RE = re.compile(r"[\W_]+")
+
+
+def _key(text: str) -> str:
+    """Comparison key of a heading: case-folded words only."""
+    return _PUNCT_RE.sub(" ", text.casefold()).strip()
+
+
+def _commune_like(text: str, patterns: Patterns) -> bool:
+    """1-4 capitalised words, no digit or final punctuation ("Ohey", "FOSSES-LA-VILLE")."""
+    t = text.strip()
+    words = t.replace("-", " ").split()
+    if not words or len(t.split()) > 4 or re.search(r"[\d.;:!?,()>/|]", t):
+        return False
+    caps = 0
+    for w in words:
+        if w.casefold() in patterns.commune_particles or w.casefold().startswith(("d'", "d’")):
+            continue
+        if not w[:1].isupper():
+            return False
+        caps += 1
+    return caps >= 1
+
+
+def _commune_lines(lines: list[Line], patterns: Patterns, doc: Document | None) -> None:
+    """The commune's name alone on a line, right before or after a title line near the top
+    (or equal to the commune read from the text), is a title line."""
+    commune = _key((doc.metadata or {}).get("commune", "")) if doc is not None else ""
+    top = [i for i, ln in enumerate(lines[:12]) if ln.role != "nav"]
+
+    def titled_at(k: int) -> bool:
+        if not 0 <= k < len(top):
+            return False
+        o = lines[top[k]]
+        return (o.role in ("HC", "P", "S", "H", "title") and not o.label
+                and o.words <= patterns.title_max_words and _titled(o.text.strip(), patterns))
+
+    for pos, i in enumerate(top):
+        ln = lines[i]
+        if ln.role not in ("HC", "P", "SIG") or ln.label or not _commune_like(ln.text, patterns):
+            continue
+        # before a title line, or between a title line and another one / the end of the top
+        # ("Santé" right after the title and followed by its items is an axis, not a commune)
+        after = titled_at(pos - 1) and (pos + 1 >= len(top) or titled_at(pos + 1))
+        if (commune and _key(ln.text) == commune) or titled_at(pos + 1) or after:
+            ln.role = "title"
+
+
+def _repeated_titles(lines: list[Line], end: int) -> None:
+    """The page title said again (title, breadcrumb, h1) near the top → navigation; a
+    heading said twice at the very top (a page title and its h1) is the title."""
+    top = [ln for ln in lines[:12] if ln.role != "nav"]
+    if top and top[0].role in ("HC", "H") and not top[0].label and not any(
+            ln.role == "title" for ln in top):
+        k0 = _key(top[0].text)
+        reps = [ln for ln in top[1:4] if _key(ln.text) == k0 and not ln.label]
+        if reps:
+            top[0].role = "title"
+    titles: list[str] = []
+    for ln in lines[:max(end, 0) + 6]:
+        k = _key(ln.text)
+        if not k:
+            continue
+        if ln.role == "title":
+            if any(k == t for t in titles):
+                ln.role = "nav"
+            else:
+                titles.append(k)
+        elif ln.role in ("HC", "P", "H", "S") and not ln.label and titles and any(
+                k == t or (len(k) > 20 and (t.startswith(k) or k.startswith(t))) for t in titles):
+            ln.role = "nav"
+
+
+def _numbered_title_list(lines: list[Line], end: int, patterns: Patterns) -> None:
+    """Right after the title, a list of numbered headings said again further down (a table of
+    contents without page numbers) → navigation."""
+    i = end
+    while i < len(lines) and lines[i].role == "nav":
+        i += 1
+    run = []
+    while i < len(lines) and lines[i].role == "N" and lines[i].words <= patterns.numbered_max_words:
+        if run and lines[i].label == lines[run[0]].label:
+            break  # the numbering starts again: the body
+        run.append(i)
+        i += 1
+    if len(run) < 2:
+        return
+    later = {_key(ln.text) for ln in lines[i:]} | {_key(ln.body_text) for ln in lines[i:]}
+    if all(_key(lines[k].text) in later for k in run):
+        for k in run:
+            lines[k].role = "nav"
+
+
+def _headers_or_sections(lines: list[Line], idx: list[int], patterns: Patterns) -> None:
+    """"Nos engagements" / "Nos priorités": a section when it gathers the axes that follow
+    (no axis open yet), a block header when it stands under an axis."""
+    seen_axis = False
+    for pos, i in enumerate(idx):
+        ln = lines[i]
+        if ln.role in ("A", "H"):
+            seen_axis = True
+            continue
+        if ln.label or ln.role not in ("HDR", "S"):
+            continue
+        t = ln.text.strip()
+        is_section = any(p.search(t) for p in patterns.section)
+        is_header = any(rx.match(t) for _, rx in patterns.headers)
+        if not (is_section and is_header):
+            continue
+        nxt = _next_content(lines, idx, pos)
+        if ln.role == "HDR" and not seen_axis and nxt is not None and nxt.role in ("A", "HC", "H", "N"):
+            ln.role = "S"
+        elif ln.role == "S" and seen_axis and nxt is not None and nxt.role in ("I", "P"):
+            ln.role = "HDR"
+            ln.block = next(b for b, rx in patterns.headers if rx.match(t))
+
+
+def _lone_top_heading(lines: list[Line], idx: list[int]) -> None:
+    """A page whose only heading is its first line (a news headline): that line is the title."""
+    if not idx:
+        return
+    first = lines[idx[0]]
+    if first.role not in ("H", "HC") or first.label:
+        return
+    others = [lines[i] for i in idx[1:] if lines[i].role in ("H", "A", "S", "N", "HC")]
+    if not others and any(lines[i].role == "P" for i in idx[1:]):
+        first.role = "title"
+
+
+def _sentence_count(text: str) -> int:
+    return len(re.findall(r"[.!?…](?:\s|$)", text.strip())) or 1
+
+
+def _imperative_headings(lines: list[Line], idx: list[int], patterns: Patterns) -> None:
+    """Without numbered axes, a short one-sentence line opening on an infinitive and followed
+    by an explanatory paragraph is an axis heading ("Rapprocher l'action sociale du citoyen.")."""
+    if any(lines[i].role in ("A", "S") or (lines[i].role == "H" and lines[i].label) for i in idx):
+        return
+    cands = []
+    for pos, i in enumerate(idx):
+        ln = lines[i]
+        if ln.role != "P" or ln.label or ln.words > patterns.heading_max_words:
+            continue
+        t = ln.text.strip()
+        if _sentence_count(t) != 1 or not _INFINITIVE_HEAD_RE.match(t):
+            continue
+        nxt = _next_content(lines, idx, pos)
+        if nxt is not None and nxt.role == "P" and nxt.words > ln.words and not (
+                _INFINITIVE_HEAD_RE.match(nxt.text.strip()) and nxt.words <= patterns.heading_max_words):
+            cands.append(ln)
+    if len(cands) >= 2:
+        for ln in cands:
+            ln.role, ln.style = "H", "imperative"
+
+
+_INFINITIVE_HEAD_RE = re.compile(
+    r"^(?!(?:notre|votre|leur|entre|outre|contre|autre|lettre|ordre|titre|cadre|centre|membre|"
+    r"nombre|offre|chiffre|premier|dernier|hier|encore|comme|pour|par|sur)\b)"
+    r"[A-ZÀ-Ý][a-zà-ÿ]{2,}(?:er|ir|re|oir)\b(?!['’])")
+
+
+def _announced_axes(lines: list[Line], idx: list[int], patterns: Patterns) -> None:
+    """Axes announced in prose ("trois axes majeurs : l'emploi, le logement et la santé"): a
+    later heading or paragraph opening that names one of them is that axis."""
+    if patterns.announced is None or any(lines[i].role == "A" for i in idx):
+        return
+    names: list[str] = []
+    start = None
+    for pos, i in enumerate(idx):
+        ln = lines[i]
+        if ln.role != "P":
+            continue
+        m = patterns.announced.search(ln.text)
+        if m:
+            for part in patterns.announced_split.split(m.group("list")):
+                part = part.strip().rstrip(".")
+                if patterns.announced_strip is not None:
+                    part = patterns.announced_strip.sub("", part, count=1)
+                if part and len(part.split()) <= 6:
+                    names.append(_key(part))
+            start = pos
+            break
+    if start is None or len(names) < 2:
+        return
+    strip = patterns.announced_strip
+    lead = re.compile(patterns.announced_lead, re.IGNORECASE)
+    found = 0
+    for i in idx[start + 1:]:
+        ln = lines[i]
+        t = ln.text.strip()
+        if ln.role in ("H", "HC") and not ln.label:
+            body = strip.sub("", t, count=1) if strip is not None else t
+            if _key(body) in names or any(_key(body).startswith(nm + " ") for nm in names):
+                ln.role, ln.fixed, ln.style = "A", "axis", "axis:heading"
+                found += 1
+        elif ln.role == "P" and not ln.label:
+            m = lead.match(t)
+            rest = t[m.end():] if m and m.end() else ""
+            if not rest:
+                continue
+            rest = strip.sub("", rest, count=1) if strip is not None else rest
+            if any(_key(rest[:len(nm) + 2]).startswith(nm) and re.match(
+                    r"^" + re.escape(nm) + r"\b", _key(rest)) for nm in names):
+                ln.role, ln.fixed, ln.style = "A", "axis", "axis:announced"
+                found += 1

@@ -51,6 +51,13 @@ class Patterns:
     toc_entry: re.Pattern
     toc_entry_loose: re.Pattern
     footer: tuple[re.Pattern, ...]
+    constat_inline: re.Pattern | None = None
+    title_split_max_words: int = 10
+    commune_particles: frozenset[str] = field(default_factory=frozenset)
+    announced: re.Pattern | None = None
+    announced_split: re.Pattern | None = None
+    announced_lead: str = ""
+    announced_strip: re.Pattern | None = None
     heading_max_words: int = 14
     heading_max_chars: int = 120
     bold_max_words: int = 25
@@ -77,6 +84,8 @@ def parse_patterns(data: dict) -> Patterns:
         for e in data["label"])
     headers = tuple((e["block"], _rx(e["regex"])) for e in data["header"])
     pre, dec, nav, head = data["preamble"], data["decision"], data["navigation"], data["heading"]
+    ann = data.get("announced_axes", {})
+    inline = data.get("constat_inline", {}).get("regex")
     return Patterns(
         labels=labels,
         trailing_axis=_rx(data["trailing_axis"]["regex"]),
@@ -97,6 +106,13 @@ def parse_patterns(data: dict) -> Patterns:
         toc_entry=_rx(nav["toc_entry"]),
         toc_entry_loose=_rx(nav["toc_entry_loose"]),
         footer=_rxs(nav["footer"]),
+        constat_inline=_rx(inline) if inline else None,
+        title_split_max_words=int(data["title"].get("split_max_words", 10)),
+        commune_particles=frozenset(data["title"].get("commune_particles", ())),
+        announced=_rx(ann["regex"]) if ann.get("regex") else None,
+        announced_split=_rx(ann.get("item_split", r"\s*(?:,|\bet\b)\s*")),
+        announced_lead=ann.get("lead", ""),
+        announced_strip=_rx(ann["strip"]) if ann.get("strip") else None,
         heading_max_words=int(head.get("max_words", 14)),
         heading_max_chars=int(head.get("max_chars", 120)),
         bold_max_words=int(head.get("bold_max_words", 25)),

