@@ -442,7 +442,8 @@ def classify_cached(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
             parts[doc_id] = new[doc_id]
     uts = [parts[d][0] for d in order]
     ths = [parts[d][1] for d in order]
-    columns = ["doc_id", "unit_id", "theme", "score", "sources", "evidence"]
+    from pipeline.classify.model import UNIT_THEME_COLUMNS as columns
+
     unit_themes = pd.concat(uts, ignore_index=True) if uts else pd.DataFrame(columns=columns)
     themes = (pd.concat(ths, ignore_index=True) if ths
               else pd.DataFrame(columns=["doc_id", "unit_id", "themes"]))

@@ -91,3 +91,40 @@ def test_evaluate_accepts_the_runner_form():
     t = evaluate(frame, codebook, matcher=build_matcher(codebook, fake_lemmatise))
     assert row(t, "unit", "vocabulary", "micro").f1 == pytest.approx(1.0)
     assert isinstance(t, pd.DataFrame)
+
+
+def test_reliability_bins_by_hand():
+    import numpy as np
+
+    from pipeline.classify.evaluate import reliability
+
+    scores = np.array([[0.95, 0.05], [0.85, 0.15], [0.35, 0.6], [0.32, 0.0]])
+    gold = np.array([[True, False], [False, False], [True, True], [False, False]])
+    rel = reliability(scores, gold, threshold=0.5).set_index("bin")
+    # 0.3–0.5: 0.35 (right) and 0.32 (wrong); 0.1–0.3: 0.15 (wrong); 0.5–0.7: 0.6 (right);
+    # 0.7–0.9: 0.85 (wrong); 0.9–1.0: 0.95 (right); 0.05 and 0.0 are below 0.1
+    assert rel.loc["0.3–0.5", "n_pairs"] == 2 and rel.loc["0.3–0.5", "share_right"] == 0.5
+    assert rel.loc["0.1–0.3", "share_right"] == 0.0
+    assert rel.loc["0.5–0.7", "n_assigned"] == 1 and rel.loc["0.3–0.5", "n_assigned"] == 0
+    assert rel["n_pairs"].sum() == 6
+
+
+def test_heldout_scores_every_system_on_unseen_documents():
+    from pipeline.classify.evaluate import SYSTEM_NAMES, format_summary, heldout
+
+    codebook = load_codebook(FIXTURES / "mini_codebook.toml")
+    train_rows = [(f"d{i}", "u1", "objective", t) for i, t in enumerate(
+        ["Des logements pour tous", "Un emploi pour tous", "Rénover des logements",
+         "Un emploi stable", "Des logements et un budget", "Le budget en équilibre"])]
+    train_labels = [["logement"], ["insertion"], ["logement"], ["insertion"],
+                    ["logement", "finances"], ["finances"]]
+    test_rows = [("h1", "u1", "objective", "Rénover des logements anciens"),
+                 ("h2", "u1", "objective", "Le conseil se réunit")]
+    table, rel = heldout(make_frame(train_rows), train_labels, make_frame(test_rows),
+                         [["logement"], []], codebook,
+                         matcher=build_matcher(codebook, fake_lemmatise))
+    assert set(table["split"]) == {"heldout"}
+    assert set(table["system"]) == set(SYSTEM_NAMES)
+    assert row(table, "unit", "combined", "micro").f1 == pytest.approx(1.0)
+    assert "combiné" in format_summary(table)
+    assert rel["n_pairs"].sum() >= 1

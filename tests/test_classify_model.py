@@ -49,7 +49,8 @@ def test_classify_outputs_and_sources(model, codebook):
     frame = make_frame([("d3", "u1", "objective", "Trouver un emploi et gérer le budget"),
                         ("d3", "u2", "statement", "Le conseil a adopté la déclaration")])
     ut, themes = classify(frame, model, codebook, None)
-    assert list(ut.columns) == ["doc_id", "unit_id", "theme", "score", "sources", "evidence"]
+    assert list(ut.columns) == ["doc_id", "unit_id", "theme", "score", "sources", "evidence",
+                                "evidence_spans"]
     u1 = ut[ut["unit_id"] == "u1"].set_index("theme")
     assert set(u1.index) == {"insertion", "finances"}
     # finances has no classifier: its decisive term alone gives it, scored with the

@@ -77,6 +77,8 @@ def test_evidence_is_the_matched_text(vocab_model, codebook):
     frame = make_frame([("d", "u1", "objective", "Signer dix contrats Article 60 cette année")])
     ut, _ = classify(frame, vocab_model, codebook)
     assert ut.loc[0, "evidence"] == "Article 60"
+    assert ut.loc[0, "evidence_spans"] == "20-30"
+    assert frame.loc[0, "text"][20:30] == "Article 60"
     assert ut.loc[0, "sources"] == "vocabulary"
 
 

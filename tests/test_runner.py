@@ -58,7 +58,8 @@ def test_units_have_columns_offsets_and_themes_only_on_content(seed_run):
 
 def test_every_theme_label_has_score_and_evidence(seed_run):
     ut = pd.read_csv(seed_run.out / "unit_themes.csv", keep_default_na=False)
-    assert list(ut.columns) == ["doc_id", "unit_id", "theme", "score", "sources", "evidence"]
+    assert list(ut.columns) == ["doc_id", "unit_id", "theme", "score", "sources", "evidence",
+                                "evidence_spans"]
     assert ut["score"].between(0, 1).all()
     assert (ut["sources"] != "").all()
     assert (ut["evidence"] != "").all()

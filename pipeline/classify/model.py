@@ -36,15 +36,19 @@ from pipeline.models import NON_CONTENT_KINDS
 CONTEXT_KINDS = ("section", "axis", "group", "objective")
 DEFAULT_THRESHOLD = 0.5
 MIN_POSITIVES = 3  # fewer positive examples → no classifier for the theme (vocabulary decides)
-#: Settings chosen by leave-one-document-out cross-validation inside the training data
-#: (never on held-out documents): regularisation C, weight of the word-vector block (0 = off),
-#: the decisive rule on/off. The decision threshold is chosen on the same out-of-fold scores.
-C_GRID = (2.0, 8.0)
-VECTOR_GRID = (0.0, 1.0)
-DECISIVE_GRID = (True, False)
+#: Settings chosen by grouped cross-validation (INNER_FOLDS groups of documents) inside the
+#: training data, never on held-out documents: regularisation C, weight of the word-vector
+#: block (0 = off), the decisive rule on/off; the decision threshold and the top-1 threshold
+#: are chosen on the same out-of-fold scores.
+C_GRID = (8.0, 32.0)
+VECTOR_GRID = (1.0,)  # 0.0 was tried too: lower inner micro-F1 (docs/evaluation-log.md)
+DECISIVE_GRID = (True,)  # the codebook says decisive terms suffice alone
 THRESHOLD_GRID = tuple(round(0.2 + 0.025 * k, 3) for k in range(21))  # 0.2 … 0.7
+#: "best theme of an otherwise unlabelled unit" thresholds tried (empty = never)
+TOP_GRID: tuple[float, ...] = (0.15, 0.2, 0.25, 0.3, 0.35)
 INNER_FOLDS = 5  # document groups of the inner cross-validation
 CONTEXT_WEIGHT = 0.5  # weight of the ancestors' TF-IDF block
+CHAR_WEIGHT = 0.0  # weight of the character 3–5-gram TF-IDF block of the raw text (0 = off)
 SOLVER = "liblinear"
 CLASS_WEIGHT = None  # "balanced" re-weights the rare positives (then calibration matters more)
 #: per-theme thresholds: each theme's F1-best threshold on the out-of-fold scores, shrunk
@@ -54,7 +58,8 @@ CANDIDATE_MIN = 0.1
 MODEL_SOURCE_MIN = 0.2  # a theme's model probability from which ``model`` is named a source
 FRAME_COLUMNS = ["doc_id", "unit_id", "kind", "text", "lemmas", "tokens", "context",
                  "context_tokens", "context_text"]
-UNIT_THEME_COLUMNS = ["doc_id", "unit_id", "theme", "score", "sources", "evidence"]
+UNIT_THEME_COLUMNS = ["doc_id", "unit_id", "theme", "score", "sources", "evidence",
+                      "evidence_spans"]
 
 # --------------------------------------------------------------------------- frame
 
@@ -158,6 +163,7 @@ class ThemeModel:
     matcher: VocabularyMatcher
     vectorizer: object | None = None
     ctx_vectorizer: object | None = None
+    char_vectorizer: object | None = None
     classifiers: dict[str, object] = field(default_factory=dict)
     threshold: float = DEFAULT_THRESHOLD
     min_positives: int = MIN_POSITIVES
@@ -185,6 +191,7 @@ class _Pre:
 
     lemmas: list[str]
     context: list[str]
+    texts: list[str]
     unit_hits: list[dict]  # theme → list[Hit] in the unit's text
     ctx_hits: list[dict]   # theme → list[Hit] in the ancestors' titles
     vocab: np.ndarray      # n × 5T: decisive, supporting, negative, ctx decisive, ctx supporting
@@ -194,7 +201,7 @@ class _Pre:
     def take(self, idx) -> _Pre:
         idx = list(idx)
         return _Pre([self.lemmas[i] for i in idx], [self.context[i] for i in idx],
-                    [self.unit_hits[i] for i in idx], [self.ctx_hits[i] for i in idx],
+                    [self.texts[i] for i in idx], [self.unit_hits[i] for i in idx], [self.ctx_hits[i] for i in idx],
                     self.vocab[idx], self.decisive[idx],
                     None if self.vectors is None else self.vectors[idx])
 
@@ -232,7 +239,8 @@ def _precompute(frame: pd.DataFrame, matcher: VocabularyMatcher, ids: list[str],
         from pipeline.classify.vectors import mean_vectors
 
         vectors = mean_vectors(_col(frame, "tokens"))
-    return _Pre(_col(frame, "lemmas"), _col(frame, "context"), unit_hits, ctx_hits, vocab,
+    return _Pre(_col(frame, "lemmas"), _col(frame, "context"), _col(frame, "text"), unit_hits,
+                ctx_hits, vocab,
                 (dec > 0) & ~negated, vectors)
 
 
@@ -242,6 +250,8 @@ def _features(model: ThemeModel, pre: _Pre):
               CONTEXT_WEIGHT * model.ctx_vectorizer.transform(pre.context)
               * (1.0 if "context" in on else 0.0),
               sparse.csr_matrix(pre.vocab * (1.0 if "vocabulary" in on else 0.0))]
+    if model.char_vectorizer is not None:
+        blocks.append(CHAR_WEIGHT * model.char_vectorizer.transform(pre.texts))
     if model.vector_weight > 0 and pre.vectors is not None:
         sims = pre.vectors @ model.prototypes.T if model.prototypes is not None else None
         blocks.append(sparse.csr_matrix(model.vector_weight * pre.vectors))
@@ -258,6 +268,8 @@ def feature_names(model: ThemeModel) -> list[str]:
              + [f"vocabulaire-{k}:{t}" for k in ("décisif", "appui", "contraire",
                                                   "contexte-décisif", "contexte-appui")
                 for t in T])
+    if model.char_vectorizer is not None:
+        names += [f"caractères:{f}" for f in model.char_vectorizer.get_feature_names_out()]
     if model.vector_weight > 0:
         names += [f"vecteur:{k}" for k in range(model.prototypes.shape[1])]
         names += [f"similarité:{t}" for t in T]
@@ -281,6 +293,11 @@ def _fit_pre(pre: _Pre, labels: list[list[str]], theme_ids: list[str],
     model.ctx_vectorizer = TfidfVectorizer(token_pattern=r"\S+", sublinear_tf=True,
                                            lowercase=False)
     model.vectorizer.fit([t if t.strip() else "_vide_" for t in pre.lemmas] or ["_vide_"])
+    if CHAR_WEIGHT > 0 and "text" in blocks and pre.texts:
+        model.char_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4),
+                                                sublinear_tf=True, lowercase=True, min_df=3,
+                                                max_features=6000)
+        model.char_vectorizer.fit(pre.texts)
     model.ctx_vectorizer.fit([c if c.strip() else "_vide_" for c in pre.context] or ["_vide_"])
     if len(pre.lemmas) == 0:
         return model
@@ -455,13 +472,26 @@ def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
     model.threshold, model.calibration, model.decisive_rule = th, cal, rule
     model.decisive_precision = round(dp, 4)
     model.inner_scores = grid
-    if THEME_SHRINK is not None:
-        model.theme_thresholds = theme_thresholds(S_best, Y, ids, th, THEME_SHRINK)
     model.settings = {"C": C, "vector_weight": vw, "decisive_rule": rule, "threshold": th,
                       "calibration": [round(cal[0], 4), round(cal[1], 4)],
                       "decisive_precision": round(dp, 4),
                       "inner_micro_f1": round(best[0][0], 4), "n_documents": len(docs),
-                      "n_units": len(frame)}
+                      "n_units": len(frame), "top_threshold": None}
+    if THEME_SHRINK is not None:
+        model.theme_thresholds = theme_thresholds(S_best, Y, ids, th, THEME_SHRINK)
+    if TOP_GRID:
+        # a unit with no theme above the threshold keeps its best one from ``top`` on
+        base = S_best >= th
+        top_scores = {None: _micro_f1(base, Y)}
+        best_row = S_best.argmax(axis=1) if S_best.shape[1] else np.zeros(len(S_best), int)
+        empty = ~base.any(axis=1)
+        for top in TOP_GRID:
+            keep = base.copy()
+            rows = np.flatnonzero(empty & (S_best[np.arange(len(S_best)), best_row] >= top))
+            keep[rows, best_row[rows]] = True
+            top_scores[top] = _micro_f1(keep, Y)
+        model.top_threshold = max(top_scores, key=lambda k: (top_scores[k], k is None))
+        model.settings["top_threshold"] = model.top_threshold
     return model
 
 
@@ -504,20 +534,27 @@ def _top_features(clf, X, rows: list[int], names, k: int = 6) -> dict[int, list[
     return out
 
 
-def _evidence(hits: list[Hit], chits: list[Hit], feats: list[str], row: dict) -> list[str]:
+def _evidence(hits: list[Hit], chits: list[Hit], feats: list[str], row: dict
+              ) -> tuple[list[str], list[str]]:
     """Evidence strings of one theme for one unit: the exact words of the unit's text that
     matched codebook terms or drove the model, then ``contexte: <words>`` from the ancestors'
     titles. Every plain string is a substring of the unit's text; every ``contexte:`` one of
-    its ancestors' titles."""
+    its ancestors' titles. Returns ``(evidence, spans)``: spans are ``start-end`` offsets of
+    each plain string in the unit's text ("" for the ``contexte:`` ones)."""
     out: list[str] = []
+    spans: list[str] = []
 
-    def add(s):
+    def add(s, span=None):
         if s and s not in out:
             out.append(s)
+            if span is None and not s.startswith("contexte: "):
+                i = row["text"].find(s)
+                span = (i, i + len(s)) if i >= 0 else None
+            spans.append(f"{span[0]}-{span[1]}" if span else "")
 
     for h in hits:
         if h.strength != "negative":
-            add(h.text)
+            add(h.text, (h.start, h.end))
     lem, tok = row["lemmas"].split(), row["tokens"].split()
     clem, ctok = row["context"].split(), row["context_tokens"].split()
     n_model = 0
@@ -535,7 +572,7 @@ def _evidence(hits: list[Hit], chits: list[Hit], feats: list[str], row: dict) ->
     for h in chits:
         if h.strength != "negative":
             add(f"contexte: {h.text}")
-    return out
+    return out, spans
 # --------------------------------------------------------------------------- classify
 
 
@@ -571,12 +608,13 @@ def score_frame(model: ThemeModel, frame: pd.DataFrame) -> list[dict[str, dict]]
                 continue
             feats = top.get(tid, {}).get(i, [])
             positive = [h for h in hits if h.strength != "negative"]
+            evidence, spans = _evidence(hits, chits, feats, row)
             out[i][tid] = {
                 "score": float(S[i, j]), "p_model": p,
                 "trained": model.classifiers.get(tid) is not None,
                 "vocab": len(positive), "context": 1.0 if chits else 0.0,
                 "context_used": bool(chits) or any(f.startswith("contexte") for f in feats),
-                "evidence": _evidence(hits, chits, feats, row),
+                "evidence": evidence, "spans": spans,
                 "hits": positive,
             }
     return out
@@ -617,7 +655,8 @@ def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
     its ids (default: the model's). Returns ``(unit_themes, themes)``: the long table
     ``doc_id, unit_id, theme, score, sources, evidence`` (assigned themes only, best first per
     unit; ``evidence`` = the exact words of the unit that decided, ``;``-joined, and
-    ``contexte: …`` words of its titles) and ``doc_id, unit_id, themes`` (";"-joined, by
+    ``contexte: …`` words of its titles; ``evidence_spans`` = their ``start-end`` offsets in the
+    unit's text, aligned, "" for the ``contexte:`` ones) and ``doc_id, unit_id, themes`` (";"-joined, by
     descending score; "" for none), one row per content unit. ``unit_themes.attrs`` holds
     ``threshold`` and ``candidates`` (rejected themes scoring ≥ 0.1 as (doc_id, unit_id,
     theme, score) tuples, for the review table).
@@ -636,20 +675,20 @@ def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
     for i, r in enumerate(frame.itertuples(index=False)):
         key = (r.doc_id, r.unit_id)
         if key in human:
-            chosen = [(t, 1.0, "human", "annotation") for t in human[key]]
+            chosen = [(t, 1.0, "human", "annotation", "") for t in human[key]]
         else:
             sc = {t: s for t, s in scores[i].items() if t in allowed}
             kept = decide({t: s["score"] for t, s in sc.items()}, model.threshold,
                           model.top_threshold, model.theme_thresholds)
-            chosen = [(t, round(sc[t]["score"], 4), _sources(sc[t]), ";".join(sc[t]["evidence"]))
-                      for t in kept]
+            chosen = [(t, round(sc[t]["score"], 4), _sources(sc[t]), ";".join(sc[t]["evidence"]),
+                       ";".join(sc[t]["spans"])) for t in kept]
             for tid, s in sc.items():
                 if tid not in kept and s["score"] >= CANDIDATE_MIN:
                     cands.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "theme": tid,
                                   "score": round(s["score"], 4)})
-        for tid, sc_, src, ev in chosen:
+        for tid, sc_, src, ev, spans in chosen:
             rows.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "theme": tid, "score": sc_,
-                         "sources": src, "evidence": ev})
+                         "sources": src, "evidence": ev, "evidence_spans": spans})
         per_unit.append({"doc_id": r.doc_id, "unit_id": r.unit_id,
                          "themes": ";".join(c[0] for c in chosen)})
     unit_themes = pd.DataFrame(rows, columns=UNIT_THEME_COLUMNS)
@@ -675,7 +714,8 @@ def predict_labels(model: ThemeModel, frame: pd.DataFrame) -> list[list[str]]:
     S = predict_scores(model, frame)
     ids = model.theme_ids
     return [decide({t: float(S[i, j]) for j, t in enumerate(ids) if S[i, j] > 0},
-                   model.threshold, None, model.theme_thresholds) for i in range(len(S))]
+                   model.threshold, model.top_threshold, model.theme_thresholds)
+            for i in range(len(S))]
 
 
 def vocabulary_labels(matcher: VocabularyMatcher, frame: pd.DataFrame,

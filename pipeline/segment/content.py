@@ -4,7 +4,9 @@
 do, wants or commits to (True) or is context: news framing, reporting, statistics, history,
 definitions, legal reminders, method, opinions, questions, fragments (False); ``cue`` names
 the group of cues that decided ("override:reporting", "policy:future", "context:past",
-"weak_policy:nous", "no-commitment-cue"…).
+"weak_policy:nous", "no-commitment-cue"…).  A sentence stopped by the reporting override is
+policy after all ("policy:reported") when the words reported ("« Nous ouvrirons… », a annoncé
+la présidente") are a commitment of the CPAS (section ``[reported]`` of the cue file).
 
 No spaCy: regular expressions read from ``pipeline/data/content_cues.toml`` (see the comments
 there for the order of the decision).  ``score_csv(path)`` measures precision / recall of
@@ -93,6 +95,10 @@ class ContentCues:
     groups: tuple[tuple[str, str, _Group], ...]
     continuation: re.Pattern | None = None
     connective: re.Pattern | None = None
+    reported: tuple[re.Pattern, ...] = ()
+    reported_agent: re.Pattern | None = None
+    reported_exclude: re.Pattern | None = None
+    reported_policy: re.Pattern | None = None
 
 
 def _expand(pattern: str, words: dict[str, str]) -> str:
@@ -112,8 +118,18 @@ def parse_cues(data: dict) -> ContentCues:
             groups.append((stage, name, _Group([_expand(p, words) for p in pats])))
     cont = data.get("continuation", {}).get("regex")
     conn = data.get("connective", {}).get("regex")
+    rep = data.get("reported", {})
+
+    def _opt(key: str) -> re.Pattern | None:
+        return re.compile(_expand(rep[key], words)) if rep.get(key) else None
+
+    content = rep.get("content", [])
+    if isinstance(content, str):
+        content = [content]
     return ContentCues(tuple(groups), re.compile(cont, re.IGNORECASE) if cont else None,
-                       re.compile(conn) if conn else None)
+                       re.compile(conn) if conn else None,
+                       tuple(re.compile(_expand(c, words)) for c in content),
+                       _opt("agent"), _opt("exclude"), _opt("policy"))
 
 
 @lru_cache(maxsize=4)
@@ -135,12 +151,44 @@ def is_policy_sentence(text: str, cues: ContentCues | None = None) -> tuple[bool
     t = normalise(text).lower()
     if not t:
         return False, "empty"
+    stage, name = _decide(t, cues)
+    if (stage, name) == ("override", "reporting") and _reported_policy(t, cues):
+        return True, "policy:reported"
+    if stage is None:
+        return False, "no-commitment-cue"
+    return stage in ("policy", "weak_policy"), f"{stage}:{name}"
+
+
+def _decide(t: str, cues: ContentCues, skip: tuple[str, str] | None = None
+            ) -> tuple[str | None, str | None]:
+    """(stage, name) of the first cue group matching the lower-cased ``t`` (None, None)."""
     m = cues.connective.match(t) if cues.connective is not None else None
     t2 = t[m.end():] if m else ""
     for stage, name, rx in cues.groups:
-        if rx.search(t, t2):
-            return stage in ("policy", "weak_policy"), f"{stage}:{name}"
-    return False, "no-commitment-cue"
+        if (stage, name) != skip and rx.search(t, t2):
+            return stage, name
+    return None, None
+
+
+def _reported_policy(t: str, cues: ContentCues) -> bool:
+    """Whether the words a reporting sentence reports are a commitment of the CPAS: they name
+    it ("le CPAS", "nous", "notre"…), the speaker is not excluded (opposition…), and they
+    carry a strong policy cue by themselves (or a future in the past: "que le CPAS
+    renforcerait…")."""
+    if cues.reported_exclude is not None and cues.reported_exclude.search(t):
+        return False
+    for rx in cues.reported:
+        m = rx.search(t)
+        if not m:
+            continue
+        c = m.group("c").strip(" ,;:.")
+        if cues.reported_agent is not None and not cues.reported_agent.search(c):
+            continue
+        stage, _ = _decide(c, cues, skip=("override", "reporting"))
+        if stage == "policy" or (stage is None and cues.reported_policy is not None
+                                 and cues.reported_policy.search(c)):
+            return True
+    return False
 
 
 def continues_policy(text: str, cues: ContentCues | None = None) -> bool:
@@ -186,11 +234,66 @@ def score_csv(path: Path | str, cues: ContentCues | None = None) -> dict:
     return score_rows(read_csv(path), cues)
 
 
+_BULLET = re.compile(r"^\s*(?:[-*•·–]+\s+)")
+
+
+def score_document(path: Path | str, expected: Path | str | None = None) -> dict:
+    """Policy-content decisions of ingest + segment on one whole document against
+    ``expected`` (default ``<name>.expected.csv`` beside it: one row per visible line,
+    ``line,is_policy``). A line is predicted as policy when a content unit overlaps it; a line
+    the reader dropped (furniture of a saved web page) is predicted as not policy. Returns
+    tp/fp/fn/tn, ``missing`` (lines not found in the normalised text), precision, recall and
+    ``errors`` (line, expected, kinds of the overlapping units)."""
+    from pipeline.ingest import ingest_file
+    from pipeline.models import NON_CONTENT_KINDS
+    from pipeline.segment import segment
+
+    path = Path(path)
+    expected = Path(expected) if expected else path.with_name(path.stem + ".expected.csv")
+    doc = ingest_file(path, path.stem)
+    units = segment(doc)
+    text = doc.text
+    c = {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "missing": 0, "errors": []}
+    pos = 0
+    with expected.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            line = _BULLET.sub("", row["line"]).strip()
+            gold = row["is_policy"].strip() == "1"
+            i = text.find(line, pos) if line else -1
+            if i < 0 and line:
+                i = text.find(line)
+            if i < 0:
+                c["missing"] += 1
+                kinds: list[str] = []
+            else:
+                pos = i + len(line)
+                kinds = [u.kind for u in units if u.start < i + len(line) and u.end > i]
+            content = any(k not in NON_CONTENT_KINDS for k in kinds)
+            c[{(True, True): "tp", (True, False): "fn", (False, True): "fp",
+               (False, False): "tn"}[(gold, content)]] += 1
+            if gold != content:
+                c["errors"].append((row["line"], int(gold), ",".join(kinds) or "absent"))
+    c["precision"] = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
+    c["recall"] = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
+    return c
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args:
-        print("usage: python -m pipeline.segment.content SENTENCES.csv [--errors]")
+        print("usage: python -m pipeline.segment.content SENTENCES.csv|DOCUMENT [--errors]\n"
+              "  SENTENCES.csv: sentence,is_policy,shape ; DOCUMENT: a file with its "
+              "<name>.expected.csv (line,is_policy) beside it")
         return 2
+    if not args[0].endswith(".csv"):
+        c = score_document(args[0])
+        print(f"{args[0]}: precision {c['precision']:.3f}  recall {c['recall']:.3f}  "
+              f"(tp {c['tp']} fp {c['fp']} fn {c['fn']} tn {c['tn']}, "
+              f"{c['missing']} lines not in the text)")
+        if "--errors" in args:
+            for line, gold, kinds in c["errors"]:
+                print(f"  expected {gold}  [{kinds}]  {line}")
+        return 0
     res = score_csv(args[0])
     print(f"{res['n']} sentences: precision {res['precision']:.3f}  recall {res['recall']:.3f}"
           f"  F1 {res['f1']:.3f}  (tp {res['tp']} fp {res['fp']} fn {res['fn']} tn {res['tn']})")

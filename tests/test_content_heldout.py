@@ -1,0 +1,41 @@
+"""Policy content on held-out text: sentences and mixed documents written apart from the
+rules (tests/data/content/heldout_sentences.csv, tests/data/content/mixed/), never read while
+choosing the cues. The bounds are regression guards a little under the figures measured when
+the sets were scored (docs/evaluation-log.md).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.segment.content import score_csv, score_document
+
+DATA = Path(__file__).parent / "data" / "content"
+MIXED = sorted(p.name for p in (DATA / "mixed").glob("*") if not p.name.endswith(".csv"))
+
+
+def test_heldout_sentences_policy_content():
+    s = score_csv(DATA / "heldout_sentences.csv")
+    print(f"held-out sentences: P {s['precision']:.3f} R {s['recall']:.3f} n={s['n']}")
+    assert s["n"] >= 200
+    assert s["precision"] >= 0.95 and s["recall"] >= 0.95
+
+
+def test_mixed_documents_policy_content():
+    total = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    for name in MIXED:
+        c = score_document(DATA / "mixed" / name)
+        print(f"{name}: P {c['precision']:.3f} R {c['recall']:.3f}")
+        for k in total:
+            total[k] += c[k]
+    p = total["tp"] / (total["tp"] + total["fp"])
+    r = total["tp"] / (total["tp"] + total["fn"])
+    print(f"mixed documents: P {p:.3f} R {r:.3f} {total}")
+    assert len(MIXED) >= 4
+    assert p >= 0.60 and r >= 0.90
+
+
+@pytest.mark.parametrize("name", MIXED)
+def test_every_mixed_document_keeps_its_policy(name):
+    c = score_document(DATA / "mixed" / name)
+    assert c["recall"] >= 0.75
