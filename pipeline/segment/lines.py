@@ -48,6 +48,7 @@ class Line:
     numdepth: int = 0
     block: str = ""
     page: int | None = None
+    generic: bool = False  # a heading that names no policy area ("Nos projets pour 2025")
 
     @property
     def words(self) -> int:
@@ -225,6 +226,9 @@ def _classify(ln: Line, patterns: Patterns) -> None:
         ln.role = "nav"
         return
     lp, m = _label_match(t, patterns)
+    if patterns.generic_heads is not None and ln.words <= patterns.heading_max_words:
+        head = t[m.end():] if lp is not None and lp.role in ("numbered", "roman") else t
+        ln.generic = bool(patterns.generic_heads.match(head.strip()))
     if lp is None:
         tm = patterns.trailing_axis.search(t)
         if tm and tm.start() > 0 and t[:tm.start()].strip():
@@ -306,6 +310,7 @@ def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None)
             i = j
         else:
             i += 1
+    _related_links(lines, patterns)
     # -- title block at the top (the commune's name alone next to it is part of it)
     _commune_lines(lines, patterns, doc)
     end = _title_block(lines, 0, patterns)
@@ -362,6 +367,7 @@ def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None)
     _lone_top_heading(lines, sig_idx)
     _imperative_headings(lines, sig_idx, patterns)
     _announced_axes(lines, sig_idx, patterns)
+    _news_subheads(lines, doc)
     # a numbered "heading" followed by prose, right after numbered items of its list, is an item
     prev_num = None
     for i in sig_idx:
@@ -373,6 +379,38 @@ def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None)
             prev_num = ln
         elif ln.role not in ("I",):
             prev_num = None if ln.role in ("H", "A", "S", "HDR", "PH") else prev_num
+
+
+def _related_links(lines: list[Line], patterns: Patterns) -> None:
+    """A box of links ("Voir aussi", "Sur le même sujet", "Documents"): the line and the
+    heading-shaped lines right after it (linked headlines, file names) → navigation."""
+    if patterns.related is None:
+        return
+    i = 0
+    n = len(lines)
+    while i < n:
+        ln = lines[i]
+        if ln.role not in ("nav", "HC", "P", "S", "HDR") or ln.label \
+                or not patterns.related.match(ln.text.strip()):
+            i += 1
+            continue
+        ln.role = "nav"
+        j = i + 1
+        while j < n and (lines[j].role == "nav" or (
+                lines[j].role == "HC" and not lines[j].label and lines[j].heading_hint == 0)):
+            lines[j].role = "nav"
+            j += 1
+        i = j
+
+
+def _news_subheads(lines: list[Line], doc: Document | None) -> None:
+    """In a news article, an unlabelled heading is the headline or a subhead written by the
+    newsroom, never an axis of the declaration: it becomes a title line."""
+    if doc is None or (doc.metadata or {}).get("doc_kind") != "news":
+        return
+    for ln in lines:
+        if ln.role in ("H", "HC") and not ln.label and not ln.fixed and ln.style != "imperative":
+            ln.role = "title"
 
 
 def _next_content(lines: list[Line], idx: list[int], pos: int) -> Line | None:

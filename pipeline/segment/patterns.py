@@ -52,6 +52,8 @@ class Patterns:
     toc_entry_loose: re.Pattern
     footer: tuple[re.Pattern, ...]
     constat_inline: re.Pattern | None = None
+    related: re.Pattern | None = None
+    generic_heads: re.Pattern | None = None
     title_split_max_words: int = 10
     commune_particles: frozenset[str] = field(default_factory=frozenset)
     announced: re.Pattern | None = None
@@ -107,6 +109,8 @@ def parse_patterns(data: dict) -> Patterns:
         toc_entry_loose=_rx(nav["toc_entry_loose"]),
         footer=_rxs(nav["footer"]),
         constat_inline=_rx(inline) if inline else None,
+        related=_rx(nav["related"]) if nav.get("related") else None,
+        generic_heads=_rx(head["generic"]) if head.get("generic") else None,
         title_split_max_words=int(data["title"].get("split_max_words", 10)),
         commune_particles=frozenset(data["title"].get("commune_particles", ())),
         announced=_rx(ann["regex"]) if ann.get("regex") else None,

@@ -47,6 +47,7 @@ class _Node:
     style: str = ""
     numbered: bool = False
     children: list[int] = field(default_factory=list)
+    generic: bool = False
 
 
 def _clean(text: str) -> str:
@@ -186,6 +187,7 @@ class _Builder:
         idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
                        parent=parent, page=ln.page, cls="H", style=ln.style,
                        numbered=ln.style.startswith(("num", "roman", "letter")))
+        self.nodes[idx].generic = ln.generic
         self.stack.append(idx)
 
     def announced_axis(self, ln: Line) -> None:
@@ -203,6 +205,13 @@ class _Builder:
                         role="P", page=ln.page)
             rest.body, rest.body_end = rest.start, rest.end
             self.prose(rest)
+
+    def _explicit_context(self, sentence: str) -> bool:
+        """A sentence the content test rejects on a cue of its own (thanks, past, numbers,
+        reporting…), not merely for want of a commitment cue nor for a final "…" (an item's
+        "etc.")."""
+        policy, cue = is_policy_sentence(sentence, self.cues)
+        return not policy and cue not in ("no-commitment-cue", "override:fragment")
 
     def in_block(self, block: str) -> bool:
         return self.block == block and self.block_owner in self.stack + [-1]
@@ -263,7 +272,8 @@ class _Builder:
         first = self.doc.text[spans[0][0]:spans[0][1]]
         if pk in ("axis", "group") and ((
                 len(spans) <= 2 and ln.words <= 45 and _INFINITIVE_RE.match(first)
-                and first.split()[0].lower() not in _NOT_INFINITIVE) or getattr(ln, "listlike", False)):
+                and first.split()[0].lower() not in _NOT_INFINITIVE) or getattr(ln, "listlike", False)) \
+                and not self._explicit_context(first):
             # "Favoriser l'accueil…" under an axis: an objective whose bullet was lost
             ln.style = "inf"
             self.item(ln)
@@ -426,6 +436,43 @@ def _promote_sections(nodes: list[_Node]) -> None:
                 h.kind = "axis"
 
 
+_POLICY_KINDS = frozenset({"objective", "action", "statement"})
+
+
+def _demote_empty_headings(nodes: list[_Node], text: str, cues) -> None:
+    """A heading read from the page (unnumbered or numbered, not "Axe n", not an imperative
+    heading) that names no policy area ("Nos projets pour 2025", patterns.toml [heading]
+    generic) or has no policy content below it and is no policy line itself ("Un peu
+    d'histoire", "2. Les finances", "Documents") is not an axis: it becomes a ``title`` and
+    what it held is attached to the nearest heading above it that stays."""
+    memo: dict[int, bool] = {}
+
+    def has_policy(k: int) -> bool:
+        if k not in memo:
+            memo[k] = any(nodes[c].kind in _POLICY_KINDS or (nodes[c].cls in ("H", "A", "S")
+                                                           and has_policy(c))
+                          for c in nodes[k].children)
+        return memo[k]
+
+    def own_policy(nd: _Node) -> bool:
+        body = " ".join(text[s:e] for s, e in nd.body if e > s)
+        return is_policy_sentence(body, cues)[0]
+
+    empty = {k for k, nd in enumerate(nodes)
+             if nd.cls == "H" and nd.kind in ("axis", "group", "section")
+             and nd.style != "imperative"
+             and (nd.generic or (not has_policy(k) and not own_policy(nd)))}
+    if not empty:
+        return
+    for k, nd in enumerate(nodes):
+        p = nd.parent
+        while p in empty:
+            p = nodes[p].parent
+        if k in empty:
+            nd.kind, nd.cls = "title", "T"
+        nd.parent = p
+
+
 def build_units(doc: Document, lines: list[Line], patterns: Patterns) -> list[Unit]:
     """Classified lines → units in text order (ids u0001…, parents, depths, texts)."""
     _mark_listlike(lines)
@@ -450,6 +497,7 @@ def build_units(doc: Document, lines: list[Line], patterns: Patterns) -> list[Un
         b.line(ln)
         i += 1
     _promote_sections(b.nodes)
+    _demote_empty_headings(b.nodes, doc.text, b.cues)
     nodes = b.nodes
     order = sorted(range(len(nodes)), key=lambda k: (nodes[k].start, k))
     ids = {k: f"u{n + 1:04d}" for n, k in enumerate(order)}
