@@ -858,7 +858,7 @@ def run_evaluation(corpus: Path, out: Path, *, annotations: Path | None = None,
         print(ev.format_summary(h_table))
         sub = h_table[(h_table["system"] == "combined") & (h_table["level"] == "unit")]
         print("\nPar thème (combiné, mises de côté) :")
-        for r in sub.itertuples(index=False):
+        for r in sub[sub["theme"] != "macro"].itertuples(index=False):
             print(f"  {str(r.label)[:44]:<44} P {100 * r.precision:4.0f}  R {100 * r.recall:4.0f}"
                   f"  F1 {100 * r.f1:4.0f}  n={int(r.support)}")
         print("\nFiabilité des scores (mises de côté, paires unité × thème de score ≥ 0,1) :")
