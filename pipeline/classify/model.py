@@ -510,8 +510,8 @@ def _feature_words(feature: str, lemmas: list[str], tokens: list[str], text: str
     surface word with that lemma, as written in the text."""
     out = []
     for lem in feature.split():
-        for tok, l in zip(tokens, lemmas, strict=False):
-            if l == lem:
+        for tok, lm in zip(tokens, lemmas, strict=False):
+            if lm == lem:
                 s = _surface(text, tok)
                 if s:
                     out.append(s)
