@@ -19,6 +19,30 @@ def _add_out(p: argparse.ArgumentParser) -> None:
                    help="dossier des résultats (défaut : outputs)")
 
 
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    from pipeline.limits import DEFAULT
+
+    g = p.add_argument_group("limites par fichier (un fichier au-delà est signalé en erreur, "
+                             "les autres sont analysés)")
+    g.add_argument("--max-file-mb", type=float, default=DEFAULT.max_file_mb, metavar="Mo",
+                   help=f"taille maximale d'un fichier sur disque (défaut : {DEFAULT.max_file_mb:g})")
+    g.add_argument("--max-unzipped-mb", type=float, default=DEFAULT.max_unzipped_mb,
+                   metavar="Mo", help="taille maximale d'un DOCX une fois décompressé "
+                                      f"(défaut : {DEFAULT.max_unzipped_mb:g})")
+    g.add_argument("--max-chars", type=int, default=DEFAULT.max_chars, metavar="N",
+                   help=f"caractères de texte d'un document (défaut : {DEFAULT.max_chars})")
+    g.add_argument("--report-max-units", type=int, default=DEFAULT.report_max_units,
+                   metavar="N", help="unités d'une déclaration affichées dans le rapport, les "
+                                     f"autres résumées (défaut : {DEFAULT.report_max_units})")
+
+
+def _limits(args):
+    from pipeline.limits import Limits
+
+    return Limits(max_file_mb=args.max_file_mb, max_unzipped_mb=args.max_unzipped_mb,
+                  max_chars=args.max_chars, report_max_units=args.report_max_units)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMANDE")
@@ -49,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="code de sortie 1 si un seul document est en erreur")
     p.add_argument("--quiet", action="store_true", help="sans barres de progression ni résumé")
+    _add_limits(p)
 
     p = sub.add_parser("show", help="afficher l'arbre d'une déclaration (make show DOC=…)",
                        description="Affiche l'arbre axes / objectifs / actions d'une déclaration "
@@ -110,7 +135,7 @@ def _cmd_analyze(args) -> int:
         result = analyze(args.corpus, args.out, n_process=args.processes, cache_dir=args.cache,
                          metadata_csv=args.metadata, annotations=args.annotations, by=args.by,
                          strict=args.strict, quiet=args.quiet, report=not args.no_report,
-                         ner=not args.no_ner, codebook=args.codebook)
+                         ner=not args.no_ner, codebook=args.codebook, limits=_limits(args))
     except (FileNotFoundError, ValueError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 2
@@ -197,4 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
-    return COMMANDS[args.command](args)
+    from pipeline.procs import Terminated, terminate_cleanly
+
+    try:
+        with terminate_cleanly():  # SIGTERM: children stopped, every clean-up runs
+            return COMMANDS[args.command](args)
+    except Terminated as exc:
+        print("interrompu (SIGTERM) : analyse arrêtée, aucun processus laissé derrière ; les "
+              "résultats déjà dans le dossier de sortie sont complets (écrits en entier ou pas "
+              "du tout) : relancez la même commande pour terminer", file=sys.stderr)
+        return int(exc.code)

@@ -28,7 +28,12 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import io
+from pipeline.limits import DEFAULT as DEFAULT_LIMITS
+from pipeline.limits import Limits
 from pipeline.models import NON_CONTENT_KINDS, UNIT_COLUMNS, Document, Unit
+from pipeline.procs import install as _die_with_parent
+
+_die_with_parent()  # every child forked from here dies with its parent (pipeline.procs)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE_FORMAT = 1
@@ -86,7 +91,10 @@ def code_version(*parts: str) -> str:
 
 def _doc_key(path: Path, doc_id: str, ner: bool, versions: str) -> str:
     h = hashlib.sha256()
-    h.update(path.read_bytes() if path.is_file() else b"")
+    if path.is_file():  # by blocks: a huge file is hashed without being held in memory
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
     h.update(f"|{doc_id}|{path.suffix.lower()}|{ner}|{versions}|{CACHE_FORMAT}".encode())
     return h.hexdigest()
 
@@ -112,8 +120,9 @@ def _ingest_and_segment(args: tuple[str, str]) -> tuple[dict, list[dict]]:
     from pipeline.segment import segment
 
     path, doc_id = Path(args[0]), args[1]
+    limits = args[2] if len(args) > 2 else None
     try:
-        doc = ingest_file(path, doc_id)
+        doc = ingest_file(path, doc_id, limits)
     except Exception as exc:  # a reader bug must not stop the corpus
         doc = Document(doc_id=doc_id, source_file=str(path), format=path.suffix.lstrip(".").lower(),
                        status="error",
@@ -157,6 +166,8 @@ class Prepared:
     timings: dict[str, float]
     keys: list[str]
     model_loaded: bool = False
+    #: documents put in error by the linguistic analysis (after ``while_waiting`` saw them ok)
+    failed_nlp: list[str] = field(default_factory=list)
 
 
 #: Up to this many new documents, the spaCy model loads in a child process while this one
@@ -168,7 +179,8 @@ PARALLEL_MIN_WORDS = 40_000
 
 
 def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bool = True,
-                   quiet: bool = False, while_waiting=None) -> Prepared:
+                   quiet: bool = False, while_waiting=None, limits: Limits | None = None
+                   ) -> Prepared:
     """Ingest, segment and lemmatise every file of ``corpus`` (using and filling the cache).
 
     ``while_waiting``: optional callable run with ``(docs, units)`` (every Document, the units
@@ -197,22 +209,42 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
         cached: dict[int, dict] = {}
         for i, k in enumerate(keys):
             entry = _load_pickle(doc_dir / f"{k}.pkl")
-            if entry is not None:
+            if entry is not None and _within_limits(files[i][0], entry, limits):
                 cached[i] = entry
         todo = [i for i in range(len(files)) if i not in cached]
         return _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0,
                              n_process=n_process, ner=ner, quiet=quiet, background=background,
-                             while_waiting=while_waiting)
+                             while_waiting=while_waiting, limits=limits)
     finally:
         if background is not None:
             background.close()
 
 
+def _within_limits(path: Path, entry: dict, limits: Limits | None) -> bool:
+    """Whether a cached document still passes ``limits`` (they are not part of the cache key:
+    raising one re-reads only the files it refused, which were never cached; lowering one
+    re-reads, and refuses, the cached files past it)."""
+    from pipeline.ingest.docx import check_unzipped_size
+    from pipeline.ingest.errors import IngestError
+
+    limits = limits or DEFAULT_LIMITS
+    try:
+        if Path(path).stat().st_size > limits.max_file_bytes:
+            return False
+        if len(entry["document"].get("text") or "") > limits.max_chars:
+            return False
+        if Path(path).suffix.lower() == ".docx":
+            check_unzipped_size(Path(path), limits.max_unzipped_bytes)
+    except (OSError, IngestError, KeyError, AttributeError):
+        return False
+    return True
+
+
 def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, n_process,
-                  ner, quiet, background, while_waiting) -> Prepared:
+                  ner, quiet, background, while_waiting, limits=None) -> Prepared:
     # 1. ingest + segment (process pool for several files)
     results: dict[int, tuple[dict, list[dict]]] = {}
-    jobs = [(str(files[i][0]), files[i][1]) for i in todo]
+    jobs = [(str(files[i][0]), files[i][1], limits) for i in todo]
     loader = None
     if len(jobs) > 1 and n_process > 1:
         with ProcessPoolExecutor(max_workers=n_process) as pool:
@@ -253,6 +285,7 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
                 texts.append(u["text"])
     annotations: dict[tuple[int, int], dict] = {}
     model_loaded = False
+    failed_docs: list[str] = []
     if texts:
         from pipeline.nlp import annotate
 
@@ -260,11 +293,12 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
         procs = n_process if n_words > PARALLEL_MIN_WORDS else 1
         # identical texts (template sentences, repeated items) are analysed once
         unique = list(dict.fromkeys(texts))
+        failed: dict[int, str] = {}  # index in unique → why spaCy could not annotate it
         if background is not None and procs == 1:
             background.submit(unique)
             if while_waiting is not None:
                 while_waiting(docs, units_df)
-            anns = background.result()
+            anns = background.result(failed)
         else:
             if background is not None:  # more text than expected: both cores, from here
                 background.close()
@@ -275,13 +309,25 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
                 bar = tqdm(total=len(unique), desc=f"Analyse linguistique ({n_words} mots)",
                            unit="unité", file=sys.stderr, leave=False)
             anns = annotate(unique, n_process=procs, ner=ner,
-                            progress=bar.update if bar else None)
+                            progress=bar.update if bar else None, failed=failed)
             if bar is not None:
                 bar.close()
         by_text = dict(zip(unique, anns, strict=True))
         for key, text in zip(pending, texts, strict=True):
             annotations[key] = by_text[text]
         model_loaded = True
+        if failed:  # the documents of those texts are in error, the others go on
+            bad = {unique[k]: msg for k, msg in failed.items()}
+            for i, j in pending:
+                doc, units = results[i]
+                if doc["status"] == "ok" and units[j]["text"] in bad:
+                    doc = {**doc, "status": "error",
+                           "error": f"analyse linguistique impossible (unité {units[j]['unit_id']}"
+                                    f" : {bad[units[j]['text']]}) : signalez-la avec le fichier"}
+                    results[i] = (doc, [])
+                    docs[i] = Document.from_dict(doc)
+                    failed_docs.append(doc["doc_id"])
+            units_df = units_df[~units_df["doc_id"].isin(failed_docs)].reset_index(drop=True)
     for i, (doc, units) in results.items():
         nlp_rows = [annotations.get((i, j)) for j in range(len(units))]
         entry = {"document": doc, "units": units, "nlp": nlp_rows}
@@ -307,7 +353,7 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
     # each document's own warnings (not a declaration, OCR…) join the run's, one line each
     warnings = warnings + [f"{Path(d.source_file).name} : {w}" for d in docs for w in d.warnings]
     return Prepared(docs=docs, units=units_df, nlp=nlp_df, warnings=warnings, timings=timings,
-                    keys=keys, model_loaded=model_loaded)
+                    keys=keys, model_loaded=model_loaded, failed_nlp=failed_docs)
 
 
 # --------------------------------------------------------------------------- classification
@@ -478,7 +524,7 @@ def _annotations_df(annotations: Path | None) -> pd.DataFrame | None:
 
 def _run_key(prepared: Prepared, corpus: Path, metadata_csv: Path | None,
              annotations: Path | None, by: Sequence[str], report: bool,
-             codebook: Path | None = None) -> str:
+             codebook: Path | None = None, limits: Limits | None = None) -> str:
     h = hashlib.sha256()
     for k in prepared.keys:
         h.update(k.encode())
@@ -487,6 +533,8 @@ def _run_key(prepared: Prepared, corpus: Path, metadata_csv: Path | None,
             h.update(Path(p).read_bytes())
     h.update(code_version(".").encode())
     h.update(f"{sorted(by)}|{report}".encode())
+    if limits is not None and limits != DEFAULT_LIMITS:  # they decide what is read and shown
+        h.update(repr(limits).encode())
     return h.hexdigest()
 
 
@@ -497,11 +545,13 @@ def _outputs_complete(out: Path, manifest: dict) -> bool:
 def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | None = None,
             metadata_csv: Path | None = None, annotations: Path | None = None,
             by: Sequence[str] = (), strict: bool = False, quiet: bool = False,
-            report: bool = True, ner: bool = True, codebook: Path | None = None) -> RunResult:
+            report: bool = True, ner: bool = True, codebook: Path | None = None,
+            limits: Limits | None = None) -> RunResult:
     """Analyse every declaration in ``corpus`` and write all outputs to ``out``.
 
     ``metadata_csv`` and ``annotations`` default to ``corpus/metadata.csv`` and
-    ``corpus/annotations.csv`` when those exist. Returns a RunResult; ``exit_code`` is 0 unless
+    ``corpus/annotations.csv`` when those exist. ``limits``: per-file limits and units shown in
+    the report (``pipeline.limits``; defaults when None). Returns a RunResult; ``exit_code`` is 0 unless
     no document could be read, or ``strict`` and at least one failed.
     """
     corpus, out = Path(corpus), Path(out)
@@ -528,9 +578,13 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         early["shared"] = find_shared(early["documents"], units)
 
     prepared = prepare_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet,
-                              while_waiting=while_waiting)
+                              while_waiting=while_waiting, limits=limits)
     timings = dict(prepared.timings)
-    run_key = _run_key(prepared, corpus, metadata_csv, annotations, by, report, codebook)
+    if prepared.failed_nlp:  # built while those documents still looked fine
+        early.pop("documents", None)
+        early.pop("shared", None)
+    run_key = _run_key(prepared, corpus, metadata_csv, annotations, by, report, codebook,
+                       limits)
     manifest_path = out / ".manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     if manifest.get("run_key") == run_key and _outputs_complete(out, manifest):
@@ -611,7 +665,8 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
             t = time.perf_counter()
             benchmarks = compare.benchmark_all(tables)
             finish = rep.prepare_html(tables, documents, units, unit_themes, codebook_themes,
-                                      benchmarks, model.training)
+                                      benchmarks, model.training,
+                                      max_units=(limits or DEFAULT_LIMITS).report_max_units)
             pngs, timings["figures_parallel"] = figures()
             written += [f"figures/{p.name}" for p in rep.write_figures(out, pngs)]
             io.write_text(out / "report.html", finish(pngs))

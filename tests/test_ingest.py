@@ -420,3 +420,15 @@ def test_valid_utf8_with_few_letters_is_read(tmp_path):
     doc = ingest_file(p, "titres")
     assert doc.status == "ok", doc.error
     assert "Axe 1" in doc.text
+
+
+def test_decimal_label_without_final_dot_starts_an_item():
+    """"1.1 Accueillir…" (no dot after the last number) under "1. Axe" is its own item, while a
+    wrapped line that starts with a decimal amount ("2.5 millions") still continues."""
+    text = ("1. Un accueil humain\n1.1 Accueillir sans rendez-vous chaque matin\n"
+            "1.2 Informer les habitants de leurs droits\nLe budget prévu atteint\n"
+            "2.5 millions d'euros.\n")
+    texts = [b.text for b in text_to_raw_blocks(text)]
+    assert "1.1 Accueillir sans rendez-vous chaque matin" in texts
+    assert "1.2 Informer les habitants de leurs droits" in texts
+    assert any(t.startswith("Le budget prévu atteint 2.5 millions") for t in texts)

@@ -22,6 +22,8 @@ from pipeline.ingest.doc_kind import DOC_KINDS, check_kind
 from pipeline.ingest.errors import IngestError
 from pipeline.ingest.metadata import extract_metadata, mandate_of, parse_date
 from pipeline.ingest.normalize import ReadResult, assemble
+from pipeline.limits import DEFAULT as DEFAULT_LIMITS
+from pipeline.limits import Limits, mb
 from pipeline.models import Document
 
 __all__ = ["SUPPORTED_EXTENSIONS", "DOCUMENT_COLUMNS", "DOC_KINDS", "discover", "ingest_file",
@@ -102,12 +104,12 @@ def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[str]]:
 # --------------------------------------------------------------------------- ingest_file
 
 
-def _read(data: bytes, ext: str) -> ReadResult:
+def _read(data: bytes, ext: str, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
     """Dispatch ``data`` to the reader of ``ext`` (raises IngestError on bad input)."""
     if ext in (".txt", ".md"):
         from pipeline.ingest.text import read_text
 
-        return ReadResult(read_text(data), format=ext.lstrip("."))
+        return ReadResult(read_text(data, max_chars=limits.max_chars), format=ext.lstrip("."))
     if ext == ".pdf":
         from pipeline.ingest.pdf import read_pdf
 
@@ -115,7 +117,8 @@ def _read(data: bytes, ext: str) -> ReadResult:
     if ext == ".docx":
         from pipeline.ingest.docx import read_docx
 
-        return ReadResult(read_docx(data), format="docx")
+        return ReadResult(read_docx(data, max_unzipped_bytes=limits.max_unzipped_bytes),
+                          format="docx")
     if ext in (".html", ".htm"):
         from pipeline.ingest.html import read_html
 
@@ -124,7 +127,7 @@ def _read(data: bytes, ext: str) -> ReadResult:
     raise IngestError(errors.unsupported(ext))
 
 
-def ingest_file(path: Path, doc_id: str) -> Document:
+def ingest_file(path: Path, doc_id: str, limits: Limits | None = None) -> Document:
     """Read one declaration file → Document.  Never raises for bad input.
 
     On success ``status="ok"``, ``text``/``blocks``/``pages`` follow the normalised-text contract
@@ -132,13 +135,21 @@ def ingest_file(path: Path, doc_id: str) -> Document:
     ``council_decision``, ``news``, ``other``: see ``pipeline/data/doc_kinds.toml``); a document
     that does not look like a declaration gets a one-line French warning in ``warnings``.  On bad input ``status="error"`` and ``error``
     is a one-line French message (what is wrong, what to do).  ``sha256`` is always that of
-    the file bytes when the file could be read.
+    the file bytes when the file could be read.  ``limits`` (``pipeline.limits.Limits``,
+    defaults when None): a file larger on disk than ``max_file_mb`` is an error without being
+    read, a DOCX past ``max_unzipped_mb`` without being decompressed, a text longer than
+    ``max_chars`` characters without being analysed.
     """
     path = Path(path)
     ext = path.suffix.lower()
     fmt = ext.lstrip(".") or "inconnu"
     doc = Document(doc_id=doc_id, source_file=str(path), format=fmt)
+    limits = limits or DEFAULT_LIMITS
     try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:  # before reading it: one file must not fill the memory
+            doc.status, doc.error = "error", errors.too_big(mb(size), limits.max_file_mb)
+            return doc
         data = path.read_bytes()
     except OSError as exc:
         doc.status, doc.error = "error", f"fichier illisible ({exc.strerror or exc}) : vérifiez ses droits d'accès"
@@ -149,10 +160,12 @@ def ingest_file(path: Path, doc_id: str) -> Document:
             raise IngestError(errors.unsupported(ext))
         if not data.strip():
             raise IngestError(errors.EMPTY)
-        res = _read(data, ext)
+        res = _read(data, ext, limits)
         text, blocks, pages = assemble(res.blocks, res.n_pages)
         if not text.strip():
             raise IngestError(errors.NO_TEXT)
+        if len(text) > limits.max_chars:
+            raise IngestError(errors.too_long(len(text), limits.max_chars))
     except IngestError as exc:
         doc.status, doc.error = "error", exc.message
         return doc

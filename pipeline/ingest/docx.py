@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from pathlib import Path
 
 from pipeline.ingest import errors
 from pipeline.ingest.errors import IngestError
@@ -195,14 +196,36 @@ def _paragraph_block(paragraph, numbering: Numbering) -> RawBlock | None:
     return RawBlock(text, kind="paragraph", bold=bold)
 
 
-def read_docx(data: bytes) -> list[RawBlock]:
-    """Bytes of a .docx → raw blocks in body order (IngestError when not a readable DOCX)."""
+def check_unzipped_size(data, max_bytes: int) -> None:
+    """Raise IngestError when the parts of the zip ``data`` (bytes, or a path) add up to more than ``max_bytes``
+    once decompressed. Read from the zip directory: nothing is decompressed (and ``zipfile``
+    never inflates a part past the size the directory gives, so a part that lies about its
+    size fails its CRC check instead of filling the memory)."""
+    from pipeline.limits import mb
+
+    try:
+        with zipfile.ZipFile(data if isinstance(data, (str, Path)) else io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise IngestError(errors.CORRUPT_DOCX) from exc
+    total = sum(max(0, i.file_size) for i in infos)
+    if total > max_bytes:
+        largest = max(infos, key=lambda i: i.file_size)
+        raise IngestError(errors.unzipped_too_big(mb(total), max_bytes / 2**20,
+                                                  largest.filename, mb(largest.file_size)))
+
+
+def read_docx(data: bytes, max_unzipped_bytes: int | None = None) -> list[RawBlock]:
+    """Bytes of a .docx → raw blocks in body order (IngestError when not a readable DOCX, or
+    when its parts would take more than ``max_unzipped_bytes`` decompressed)."""
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise IngestError(errors.CORRUPT_DOCX)
+    if max_unzipped_bytes is not None:
+        check_unzipped_size(data, max_unzipped_bytes)
     try:
         doc = docx.Document(io.BytesIO(data))
         body = doc.element.body

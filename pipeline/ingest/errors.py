@@ -30,3 +30,23 @@ def unsupported(ext: str) -> str:
     """Message for an unsupported file extension (``ext`` with its dot, e.g. ".xls")."""
     ext = ext or "(sans extension)"
     return f"format {ext} non pris en charge : convertissez en PDF, DOCX ou TXT"
+
+
+def too_big(size: str, limit: float) -> str:
+    """Message for a file larger on disk than ``--max-file-mb`` (``size`` in MB, formatted)."""
+    return (f"fichier trop volumineux ({size} Mo, limite {limit:g} Mo) : découpez-le ou "
+            f"compressez ses images, ou relevez la limite avec --max-file-mb")
+
+
+def unzipped_too_big(size: str, limit: float, largest: str, largest_size: str) -> str:
+    """Message for a DOCX whose parts, decompressed, exceed ``--max-unzipped-mb``."""
+    return (f"DOCX trop volumineux une fois décompressé ({size} Mo, limite {limit:g} Mo ; "
+            f"partie la plus lourde : {largest}, {largest_size} Mo) : réduisez ou retirez les "
+            f"images dans Word, ou relevez la limite avec --max-unzipped-mb")
+
+
+def too_long(n_chars: int, limit: int) -> str:
+    """Message for a text longer than ``--max-chars``."""
+    n, lim = f"{n_chars:,}".replace(",", " "), f"{limit:,}".replace(",", " ")
+    return (f"texte trop long ({n} caractères, limite {lim}) : vérifiez qu'il s'agit bien "
+            f"d'une déclaration, découpez-la, ou relevez la limite avec --max-chars")

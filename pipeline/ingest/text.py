@@ -68,6 +68,7 @@ _TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 #: A line that starts a new block (bullet, numbered item, axis/objective heading).
 ITEM_START_RE = re.compile(
     r"^(?:[-–—*•°+▪►➢→]\s*(?=\S)|\d{1,2}(?:\.\d{1,2})*[.)°]\s|\d{1,2}(?:\.\d{1,2})+\.?(?=[A-ZÀ-Ý])"
+    r"|\d{1,2}(?:\.\d{1,2})+\s+(?=[A-ZÀ-Ý])"
     r"|[a-zA-Z][.)]\s|[ivxIVX]{1,4}[.)]\s"
     r"|(?:AXE|Axe|OBJECTIF|Objectif|O\.O\.|O\.S\.|OS|OO|ACTION|Action|Chapitre|CHAPITRE|Titre|TITRE)\b"
     r"|#)")
@@ -200,11 +201,14 @@ def text_to_raw_blocks(text: str, markdown: bool = True, web_noise: bool = True)
     return [RawBlock(ln.text, kind=ln.kind, level=ln.level, bold=ln.bold) for ln in out]
 
 
-def read_text(data: bytes, markdown: bool = True) -> list[RawBlock]:
-    """Bytes of a .txt / .md file → raw blocks (IngestError when empty or undecodable)."""
+def read_text(data: bytes, markdown: bool = True, max_chars: int | None = None) -> list[RawBlock]:
+    """Bytes of a .txt / .md file → raw blocks (IngestError when empty or undecodable, or
+    longer than ``max_chars`` characters: checked before any other work on the text)."""
     if not data.strip():
         raise errors.IngestError(errors.EMPTY)
     text = decode_bytes(data)
     if not text.strip():
         raise errors.IngestError(errors.EMPTY)
+    if max_chars is not None and len(text) > max_chars:
+        raise errors.IngestError(errors.too_long(len(text), max_chars))
     return text_to_raw_blocks(text, markdown=markdown)

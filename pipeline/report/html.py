@@ -904,24 +904,29 @@ def _axis_of(unit_ids: list[str], parent_ids: list[str], kinds: list) -> dict[st
 
 def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, units: pd.DataFrame,
                 unit_themes: pd.DataFrame, codebook: Iterable, benchmarks: Mapping | None,
-                figures: Mapping[str, bytes], model_info: Mapping | None = None) -> str:
+                figures: Mapping[str, bytes], model_info: Mapping | None = None,
+                max_units: int | None = None) -> str:
     """The whole report as one HTML string (pure: nothing is read but the package's assets).
 
     ``figures`` maps the names of FIGURE_FILES to PNG bytes (missing ones are left out);
-    ``benchmarks`` maps doc_id → Benchmark (dataclass) or dict of DataFrames / lists.
+    ``benchmarks`` maps doc_id → Benchmark (dataclass) or dict of DataFrames / lists;
+    ``max_units``: see :func:`prepare_html`.
     """
     return prepare_html(tables, documents, units, unit_themes, codebook, benchmarks,
-                        model_info)(figures)
+                        model_info, max_units=max_units)(figures)
 
 
 def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
                  units: pd.DataFrame, unit_themes: pd.DataFrame, codebook: Iterable,
                  benchmarks: Mapping | None, model_info: Mapping | None = None,
-                 ) -> Callable[[Mapping[str, bytes]], str]:
+                 max_units: int | None = None) -> Callable[[Mapping[str, bytes]], str]:
     """All the work of ``render_html`` but the figures: returns ``finish(figures)``, which
     gives the same string as ``render_html(..., figures)`` and is quick (it embeds the PNG
     bytes and joins the page).  For a caller that renders the figures meanwhile, elsewhere
-    (``report_figures``, e.g. in a child process).
+    (``report_figures``, e.g. in a child process).  ``max_units``: a declaration with more
+    units shows its first ``max_units`` only (in its tree and in the table of objectives), then
+    one line with the number left out and where they are (units.csv); its counts and figures
+    still cover them all.  None: every unit.
     """
     tables = {k: _plain(v) for k, v in tables.items()}
     documents, units, unit_themes = _plain(documents), _plain(units), _plain(unit_themes)
@@ -964,16 +969,19 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
     table_rows = []
     for pos, d in enumerate(ok_docs):
         rows = table.rows.get(d, [])
+        shown = rows if max_units is None or len(rows) <= max_units else rows[:max_units]
         uids = [table.unit_id[r] for r in rows]
         kinds = [table.kind[r] for r in rows]
         axis_of = _axis_of(uids, [table.parent_id[r] for r in rows], kinds)
         kind_counts: dict[str, int] = {}
         n_content = 0
-        for r, uid, kind in zip(rows, uids, kinds, strict=True):
+        for k, (r, uid, kind) in enumerate(zip(rows, uids, kinds, strict=True)):
             kind_counts[kind] = kind_counts.get(kind, 0) + 1
             if kind in NON_CONTENT_KINDS:
                 continue
             n_content += 1
+            if k >= len(shown):  # past max_units: counted, not shown
+                continue
             ts = table.themes[r]
             indices = theme_indices.get(ts)
             if indices is None:
@@ -990,9 +998,18 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
             f'<div class="decl-body"><details class="tree-wrap"{open_attr}><summary>Arborescence '
             f"({n_content} unités de contenu)</summary>")
         if rows:
-            articles += _tree(_unit_lines(table, rows, pos + 1, tips, make_chip, heads), kinds)
+            articles += _tree(_unit_lines(table, shown, pos + 1, tips, make_chip, heads),
+                              kinds[:len(shown)])
         else:
             articles.append("<p class=muted>aucune unité</p>")
+        if len(shown) < len(rows):
+            n_more = len(rows) - len(shown)
+            articles.append(
+                f'<p class="muted truncated">… et {fmt_int(n_more)} unités de plus, non '
+                f"affichées ici (le rapport montre les {fmt_int(len(shown))} premières unités "
+                f"d'une déclaration) : elles sont toutes analysées, dans units.csv, "
+                f"unit_themes.csv et texts/{esc(d)}.txt. Option --report-max-units pour en "
+                f"afficher plus.</p>")
         articles.append(
             f'</details><aside class="bench"><h4>Comparée aux autres déclarations</h4>'
             f"{_benchmark_html(bench, themes, labels, anchors)}</aside></div></article>")
