@@ -67,11 +67,41 @@ def write_json(path: Path, obj) -> Path:
     return write_text(path, json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 
 
+#: First characters (after any leading whitespace) that make a spreadsheet read a cell as a
+#: formula (CSV injection): such text cells get a leading "'" in the CSV files.
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def spreadsheet_safe(value):
+    """A text cell as a spreadsheet will read it safely: ``'`` prefixed when, after leading
+    whitespace, it starts with ``= + - @`` (``"\\t=2+2"`` → ``"'\\t=2+2"``); other values unchanged."""
+    if isinstance(value, str) and value.lstrip().startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its text columns passed through :func:`spreadsheet_safe` (a copy when any cell
+    changes; numbers, booleans and dates are never touched)."""
+    out = df
+    for col in df.columns:
+        if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
+            safe = df[col].map(spreadsheet_safe)
+            if not safe.equals(df[col]):
+                if out is df:
+                    out = df.copy()
+                out[col] = safe
+    return out
+
+
 def write_table(df: pd.DataFrame, base: Path, parquet: bool = True) -> list[Path]:
-    """Write ``df`` as ``base.csv`` (UTF-8, "\\n" line ends) and, unless disabled, ``base.parquet``."""
+    """Write ``df`` as ``base.csv`` (UTF-8, "\\n" line ends; text cells that a spreadsheet would
+    take for a formula prefixed with ``'``, see :func:`spreadsheet_safe`) and, unless disabled,
+    ``base.parquet`` (raw text)."""
     base = Path(base)
+    safe = csv_frame(df)
     out = [atomic_write(base.with_suffix(".csv"),
-                        lambda p: df.to_csv(p, index=False, lineterminator="\n"))]
+                        lambda p: safe.to_csv(p, index=False, lineterminator="\n"))]
     if parquet:
         out.append(atomic_write(base.with_suffix(".parquet"),
                                 lambda p: df.to_parquet(p, index=False)))

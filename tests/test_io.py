@@ -37,3 +37,21 @@ def test_remove_stale_temporaries_keeps_real_files(tmp_path):
     assert io.remove_stale_temporaries(tmp_path) == 1
     assert not stale.exists() and all(p.exists() for p in keep)
     assert io.remove_stale_temporaries(tmp_path / "absent") == 0
+
+
+def test_csv_cells_that_look_like_formulas_are_quoted(tmp_path):
+    """CSV injection (issue 14, item 8): = + - @ after whitespace get a leading "'" in the CSV;
+    Parquet keeps the raw text; numbers are untouched."""
+    import pandas as pd
+
+    from pipeline.io import write_table
+
+    raw = ["=2+2", "\t=2+2", " +33 1", "-cmd", "@SUM(A1)", "Logement", "a=b"]
+    df = pd.DataFrame({"text": raw, "n": [-1, 2, 3, 4, 5, 6, 7]})
+    write_table(df, tmp_path / "t")
+    back = pd.read_csv(tmp_path / "t.csv", keep_default_na=False)
+    assert back["text"].tolist() == ["'=2+2", "'\t=2+2", "' +33 1", "'-cmd", "'@SUM(A1)",
+                                     "Logement", "a=b"]
+    assert back["n"].tolist() == [-1, 2, 3, 4, 5, 6, 7]
+    assert pd.read_parquet(tmp_path / "t.parquet")["text"].tolist() == raw
+    assert df["text"].tolist() == raw  # the caller's frame is not modified
