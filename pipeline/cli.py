@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="code de sortie 1 si un seul document est en erreur")
     p.add_argument("--quiet", action="store_true", help="sans barres de progression ni résumé")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="lire aussi les fichiers atteints par un lien symbolique (ignorés sinon, "
+                        "avec une note)")
     _add_limits(p)
 
     p = sub.add_parser("show", help="afficher l'arbre d'une déclaration (make show DOC=…)",
@@ -135,7 +138,8 @@ def _cmd_analyze(args) -> int:
         result = analyze(args.corpus, args.out, n_process=args.processes, cache_dir=args.cache,
                          metadata_csv=args.metadata, annotations=args.annotations, by=args.by,
                          strict=args.strict, quiet=args.quiet, report=not args.no_report,
-                         ner=not args.no_ner, codebook=args.codebook, limits=_limits(args))
+                         ner=not args.no_ner, codebook=args.codebook, limits=_limits(args),
+                         follow_symlinks=args.follow_symlinks)
     except (FileNotFoundError, ValueError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 2

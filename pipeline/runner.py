@@ -179,8 +179,8 @@ PARALLEL_MIN_WORDS = 40_000
 
 
 def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bool = True,
-                   quiet: bool = False, while_waiting=None, limits: Limits | None = None
-                   ) -> Prepared:
+                   quiet: bool = False, while_waiting=None, limits: Limits | None = None,
+                   follow_symlinks: bool = False) -> Prepared:
     """Ingest, segment and lemmatise every file of ``corpus`` (using and filling the cache).
 
     ``while_waiting``: optional callable run with ``(docs, units)`` (every Document, the units
@@ -192,7 +192,7 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    files, warnings = discover(Path(corpus))
+    files, warnings = discover(Path(corpus), follow_symlinks)
     versions = "|".join([code_version("ingest", "segment", "models", "nlp",
                                       "data/patterns.toml", "data/web_noise.toml",
                                       "data/metadata_patterns.toml", "data/doc_kinds.toml"),
@@ -546,12 +546,13 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
             metadata_csv: Path | None = None, annotations: Path | None = None,
             by: Sequence[str] = (), strict: bool = False, quiet: bool = False,
             report: bool = True, ner: bool = True, codebook: Path | None = None,
-            limits: Limits | None = None) -> RunResult:
+            limits: Limits | None = None, follow_symlinks: bool = False) -> RunResult:
     """Analyse every declaration in ``corpus`` and write all outputs to ``out``.
 
     ``metadata_csv`` and ``annotations`` default to ``corpus/metadata.csv`` and
     ``corpus/annotations.csv`` when those exist. ``limits``: per-file limits and units shown in
-    the report (``pipeline.limits``; defaults when None). Returns a RunResult; ``exit_code`` is 0 unless
+    the report (``pipeline.limits``; defaults when None). ``follow_symlinks``: read files
+    reached through symbolic links (skipped with a note otherwise). Returns a RunResult; ``exit_code`` is 0 unless
     no document could be read, or ``strict`` and at least one failed.
     """
     corpus, out = Path(corpus), Path(out)
@@ -578,7 +579,8 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         early["shared"] = find_shared(early["documents"], units)
 
     prepared = prepare_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet,
-                              while_waiting=while_waiting, limits=limits)
+                              while_waiting=while_waiting, limits=limits,
+                              follow_symlinks=follow_symlinks)
     timings = dict(prepared.timings)
     if prepared.failed_nlp:  # built while those documents still looked fine
         early.pop("documents", None)

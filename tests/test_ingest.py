@@ -432,3 +432,29 @@ def test_decimal_label_without_final_dot_starts_an_item():
     assert "1.1 Accueillir sans rendez-vous chaque matin" in texts
     assert "1.2 Informer les habitants de leurs droits" in texts
     assert any(t.startswith("Le budget prévu atteint 2.5 millions") for t in texts)
+
+
+def test_symlinks_not_followed_unless_asked(tmp_path):
+    """A link in the corpus (e.g. ``passwd.txt → /etc/passwd``) is listed, not read (issue 14,
+    item 12); ``follow_symlinks`` reads it."""
+    outside = tmp_path / "ailleurs"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("AXE 1 : secret\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "vraie.txt").write_text("AXE 1 : Logement\n", encoding="utf-8")
+    (corpus / "lien.txt").symlink_to(outside / "secret.txt")
+    (corpus / "dossier").symlink_to(outside, target_is_directory=True)
+    files, warnings = discover(corpus)
+    assert [d for _, d in files] == ["vraie"]
+    assert any("lien.txt" in w and "lien symbolique" in w for w in warnings)
+    files, _ = discover(corpus, follow_symlinks=True)
+    assert "lien" in [d for _, d in files]
+
+
+def test_doc_ids_are_nfc(tmp_path):
+    """A name in NFD (as macOS writes it) gives the same NFC doc_id as the NFC name."""
+    (tmp_path / unicodedata.normalize("NFD", "café-dps.txt")).write_text("AXE 1 : x\n",
+                                                                         encoding="utf-8")
+    files, _ = discover(tmp_path)
+    assert [d for _, d in files] == [unicodedata.normalize("NFC", "café-dps")]

@@ -148,3 +148,18 @@ def test_metadata_csv_dates_are_normalised_to_iso(tmp_path):
     docs = [Document(doc_id=d, source_file=f"{d}.txt", format="txt") for d in "abc"]
     got = documents_table(docs, csv).set_index("doc_id")["adopted_on"].to_dict()
     assert got == {"a": "2019-02-13", "b": "2019-03-05", "c": ""}
+
+
+def test_empty_metadata_and_annotations_are_warnings_not_crashes(tmp_path, capsys):
+    """Issue 14, item 9: an empty metadata.csv / annotations.csv is reported (file named, in
+    French) and ignored."""
+    from pipeline.classify.annotations import load_annotations
+    from pipeline.ingest import _read_metadata_csv
+
+    meta, ann = tmp_path / "metadata.csv", tmp_path / "annotations.csv"
+    meta.write_text("", encoding="utf-8")
+    ann.write_text("\n", encoding="utf-8")
+    assert _read_metadata_csv(meta).empty
+    assert load_annotations(ann) is None
+    err = capsys.readouterr().err
+    assert str(meta) in err and str(ann) in err and "vide" in err

@@ -39,7 +39,18 @@ def load_annotations(path: Path | str | None) -> pd.DataFrame | None:
     """Read annotations.csv (all columns as text, missing cells = ""); None if no file."""
     if path is None or not Path(path).is_file():
         return None
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        import sys
+
+        print(f"attention : {path} est vide : aucune annotation lue (en-tête attendu : "
+              f"{','.join(ANNOTATION_COLUMNS)})", file=sys.stderr)
+        return None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} illisible ({' '.join(str(exc).split())[:200]}) : enregistrez-le "
+                         f"en CSV UTF-8, séparé par des virgules, avec l'en-tête "
+                         f"{','.join(ANNOTATION_COLUMNS)}") from exc
     for col in ANNOTATION_COLUMNS:
         if col not in df.columns:
             df[col] = ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -58,7 +59,14 @@ def is_companion_file(name: str) -> bool:
     return bool(_COMPANION_RE.fullmatch(name))
 
 
-def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[str]]:
+def _symlinked(path: Path, root: Path) -> bool:
+    """Whether ``path`` or one of its folders below ``root`` is a symbolic link."""
+    rel = path.relative_to(root)
+    return any((root / Path(*rel.parts[:k + 1])).is_symlink() for k in range(len(rel.parts)))
+
+
+def discover(corpus_dir: Path, follow_symlinks: bool = False
+             ) -> tuple[list[tuple[Path, str]], list[str]]:
     """Input files of ``corpus_dir`` (recursive, sorted) with their doc_id, plus warnings.
 
     Skips hidden files and folders, Office lock files (``~$…``), ``metadata.csv`` and
@@ -66,7 +74,9 @@ def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[str]]:
     (any case, any extension) are left out with a one-line note among the warnings.  The
     doc_id is the file stem; files sharing a stem get their extension appended (``x-pdf``,
     ``x-docx``) and a warning.  Files with an unsupported extension are listed too
-    (``ingest_file`` reports them as errors).
+    (``ingest_file`` reports them as errors). Symbolic links (to files or folders) are not
+    followed, each listed with a note, unless ``follow_symlinks``. doc_ids are in Unicode NFC
+    (a name typed "café" on macOS (NFD) and on Linux (NFC) gives the same id).
     """
     root = Path(corpus_dir)
     warnings: list[str] = []
@@ -75,7 +85,11 @@ def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[str]]:
     files = []
     for p in sorted((p for p in root.rglob("*") if p.is_file() and not _skipped(p, root)),
                     key=lambda p: str(p.relative_to(root)).casefold()):
-        if is_companion_file(p.name):
+        if not follow_symlinks and _symlinked(p, root):
+            warnings.append(f"{p.relative_to(root).as_posix()} non analysé : lien symbolique, "
+                            "non suivi (copiez le fichier dans le dossier, ou relancez avec "
+                            "--follow-symlinks)")
+        elif is_companion_file(p.name):
             warnings.append(f"{p.relative_to(root).as_posix()} non analysé : fichier "
                             "d'accompagnement du dossier (README, SOURCES, LICENSE, NOTES…), "
                             "pas une déclaration")
@@ -83,12 +97,13 @@ def discover(corpus_dir: Path) -> tuple[list[tuple[Path, str]], list[str]]:
             files.append(p)
     by_stem: dict[str, list[Path]] = {}
     for p in files:
-        by_stem.setdefault(p.stem, []).append(p)
+        by_stem.setdefault(unicodedata.normalize("NFC", p.stem), []).append(p)
     out: list[tuple[Path, str]] = []
     used: set[str] = set()
     for p in files:
-        same = by_stem[p.stem]
-        doc_id = p.stem if len(same) == 1 else f"{p.stem}-{p.suffix.lstrip('.').lower()}"
+        stem = unicodedata.normalize("NFC", p.stem)
+        same = by_stem[stem]
+        doc_id = stem if len(same) == 1 else f"{stem}-{p.suffix.lstrip('.').lower()}"
         base, k = doc_id, 2
         while doc_id in used:  # same stem and extension in two sub-folders
             doc_id, k = f"{base}-{k}", k + 1
@@ -189,6 +204,15 @@ def ingest_file(path: Path, doc_id: str, limits: Limits | None = None) -> Docume
 
 
 def _read_metadata_csv(path: Path) -> pd.DataFrame:
+    """metadata.csv (comma, semicolon or tab; UTF-8, BOM or cp1252) → DataFrame of text cells;
+    an empty or unreadable file gives an empty DataFrame and one French line on stderr."""
+    import csv
+    import sys
+
+    if not Path(path).read_bytes().strip():
+        print(f"attention : {path} est vide : ignoré (une ligne d'en-tête doc_id,commune,… "
+              "puis une ligne par document)", file=sys.stderr)
+        return pd.DataFrame()
     for enc in ("utf-8-sig", "cp1252"):
         try:
             df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc,
@@ -196,6 +220,12 @@ def _read_metadata_csv(path: Path) -> pd.DataFrame:
             break
         except UnicodeDecodeError:
             continue
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, csv.Error) as exc:
+            why = " ".join(str(exc).split())[:200]
+            print(f"attention : {path} ignoré (illisible : {why}) : enregistrez-le en CSV "
+                  "avec une ligne d'en-tête doc_id,commune,… puis une ligne par document",
+                  file=sys.stderr)
+            return pd.DataFrame()
     else:
         return pd.DataFrame()
     df.columns = [str(c).strip() for c in df.columns]
