@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+
+#: Prefix of the temporary files of :func:`atomic_write`.
+TMP_PREFIX = ".cpas-tmp-"
+_TMP_RE = re.compile(re.escape(TMP_PREFIX) + r"[0-9a-f]{12}\.[^/]+\.tmp")
 
 
 def cell_text(value) -> str:
@@ -29,7 +35,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` then rename tmp_path onto ``path``; never leaves a half file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the name is hashed, never the user's file name (a 250-byte doc_id must not overflow the
+    # 255-byte limit), and marked as ours, so that only our temporaries are ever cleaned up
+    key = hashlib.sha256(path.name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{key}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -45,11 +54,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def remove_stale_temporaries(folder: Path) -> int:
-    """Delete the temporary files a killed run left under ``folder`` (``.name.XXXX.tmp``, as
-    ``atomic_write`` names them); returns how many. Call before a new run writes there."""
+    """Delete the temporary files a killed run left under ``folder`` (``.cpas-tmp-<hash>.XXXX.tmp``,
+    as ``atomic_write`` names them; any other file, a user's ``.notes.tmp`` included, is left
+    alone); returns how many. Call before a new run writes there."""
     n = 0
-    for p in Path(folder).rglob(".*.tmp") if Path(folder).is_dir() else []:
-        if p.is_file():
+    for p in Path(folder).rglob(f"{TMP_PREFIX}*.tmp") if Path(folder).is_dir() else []:
+        if p.is_file() and _TMP_RE.fullmatch(p.name):
             p.unlink(missing_ok=True)
             n += 1
     return n

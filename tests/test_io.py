@@ -29,9 +29,10 @@ def test_write_table_csv_and_parquet_roundtrip(tmp_path):
 
 def test_remove_stale_temporaries_keeps_real_files(tmp_path):
     (tmp_path / ".cache" / "docs").mkdir(parents=True)
-    stale = tmp_path / ".cache" / "docs" / ".abc.pkl.x1y2.tmp"
+    stale = tmp_path / ".cache" / "docs" / ".cpas-tmp-0123456789ab.x1y2z3.tmp"
     stale.write_bytes(b"half")
-    keep = [tmp_path / "units.csv", tmp_path / ".manifest.json", tmp_path / ".cache" / "docs" / "abc.pkl"]
+    keep = [tmp_path / "units.csv", tmp_path / ".manifest.json", tmp_path / ".cache" / "docs" / "abc.pkl",
+            tmp_path / ".notes.tmp", tmp_path / ".brouillon.docx.x1y2.tmp"]  # a user's files
     for p in keep:
         p.write_text("x")
     assert io.remove_stale_temporaries(tmp_path) == 1
@@ -55,3 +56,12 @@ def test_csv_cells_that_look_like_formulas_are_quoted(tmp_path):
     assert back["n"].tolist() == [-1, 2, 3, 4, 5, 6, 7]
     assert pd.read_parquet(tmp_path / "t.parquet")["text"].tolist() == raw
     assert df["text"].tolist() == raw  # the caller's frame is not modified
+
+
+def test_temporary_names_do_not_grow_with_the_file_name(tmp_path):
+    """A 250-byte output name (a long doc_id) is written: the temporary's name is hashed
+    (issue 14, item 3), and nothing is left behind."""
+    name = "d" * 246 + ".txt"
+    io.write_text(tmp_path / name, "texte")
+    assert (tmp_path / name).read_text(encoding="utf-8") == "texte"
+    assert [p.name for p in tmp_path.iterdir()] == [name]

@@ -205,7 +205,8 @@ def ingest_file(path: Path, doc_id: str, limits: Limits | None = None) -> Docume
 
 def _read_metadata_csv(path: Path) -> pd.DataFrame:
     """metadata.csv (comma, semicolon or tab; UTF-8, BOM or cp1252) → DataFrame of text cells;
-    an empty or unreadable file gives an empty DataFrame and one French line on stderr."""
+    an empty file gives an empty DataFrame and one French line on stderr; a malformed one
+    raises ValueError (French, names the file and the fix)."""
     import csv
     import sys
 
@@ -222,10 +223,8 @@ def _read_metadata_csv(path: Path) -> pd.DataFrame:
             continue
         except (pd.errors.EmptyDataError, pd.errors.ParserError, csv.Error) as exc:
             why = " ".join(str(exc).split())[:200]
-            print(f"attention : {path} ignoré (illisible : {why}) : enregistrez-le en CSV "
-                  "avec une ligne d'en-tête doc_id,commune,… puis une ligne par document",
-                  file=sys.stderr)
-            return pd.DataFrame()
+            raise ValueError(f"{path} illisible ({why}) : enregistrez-le en CSV avec une ligne "
+                             "d'en-tête doc_id,commune,… puis une ligne par document") from exc
     else:
         return pd.DataFrame()
     df.columns = [str(c).strip() for c in df.columns]
