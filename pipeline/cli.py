@@ -12,11 +12,33 @@ from pathlib import Path
 
 DESCRIPTION = ("cpas-compare : lit les déclarations de politique sociale des CPAS, les découpe en "
                "axes et objectifs, les classe par thèmes et compare les communes.")
+EPILOG = ("codes de sortie : 0 tout va bien ; 1 au moins un document en erreur (avec --strict) ; "
+          "2 aucun document lisible ; 3 commande ou réglage à corriger (option, fichier de "
+          "métadonnées, dossier de sortie refusé ou occupé) ; 4 dossier de sortie non accessible "
+          "en écriture ; 143 interrompu (SIGTERM).")
+EXIT_USAGE, EXIT_NOT_WRITABLE = 3, 4  # = pipeline.outdir.EXIT_* (kept light: no import here)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's exit code for a mistyped command (3, not argparse's 2)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog} : erreur : {message}\n")
 
 
 def _add_out(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("outputs"),
                    help="dossier des résultats (défaut : outputs)")
+
+
+def _add_out_control(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="adopter un dossier de sortie non vide qui ne vient pas de l'outil (ses "
+                        "fichiers à lui y sont écrits ou remplacés, les autres jamais touchés)")
+    p.add_argument("--wait", action="store_true",
+                   help="si une autre analyse écrit dans le même dossier de sortie, attendre "
+                        "sa fin (sinon : message et code 3)")
 
 
 def _add_limits(p: argparse.ArgumentParser) -> None:
@@ -44,8 +66,8 @@ def _limits(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=DESCRIPTION)
-    sub = parser.add_subparsers(dest="command", metavar="COMMANDE")
+    parser = _Parser(prog="python -m pipeline", description=DESCRIPTION, epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=_Parser)
 
     p = sub.add_parser("analyze", help="analyser un dossier de déclarations (make analyze)",
                        description="Lit chaque déclaration du dossier (TXT, MD, PDF, DOCX, HTML), "
@@ -76,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow-symlinks", action="store_true",
                    help="lire aussi les fichiers atteints par un lien symbolique (ignorés sinon, "
                         "avec une note)")
+    _add_out_control(p)
     _add_limits(p)
 
     p = sub.add_parser("show", help="afficher l'arbre d'une déclaration (make show DOC=…)",
@@ -110,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sauter la validation croisée (plus rapide)")
     p.add_argument("--processes", type=int, default=2, help="processus pour la lecture")
     p.add_argument("--quiet", action="store_true", help="pas de barre de progression")
+    _add_out_control(p)
 
     p = sub.add_parser("benchmark", help="situer un CPAS parmi ses pairs (make peers DOC=…)",
                        description="Thèmes couverts que la plupart des pairs ne couvrent pas (et "
@@ -139,15 +163,39 @@ def _cmd_analyze(args) -> int:
                          metadata_csv=args.metadata, annotations=args.annotations, by=args.by,
                          strict=args.strict, quiet=args.quiet, report=not args.no_report,
                          ner=not args.no_ner, codebook=args.codebook, limits=_limits(args),
-                         follow_symlinks=args.follow_symlinks)
+                         follow_symlinks=args.follow_symlinks, force=args.force,
+                         wait=args.wait)
     except (FileNotFoundError, ValueError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except OSError as exc:
+        code = _output_error(exc, args.out)
+        if code is None:
+            raise
+        return code
     if not args.quiet or result.errors:
         print(summary(result), file=sys.stderr if args.quiet else sys.stdout)
     if result.exit_code and not result.errors:
         print("erreur : aucun document n'a pu être lu", file=sys.stderr)
     return result.exit_code
+
+
+def _output_error(exc: OSError, out: Path) -> int | None:
+    """Exit code 4 and a French line for an output folder that cannot be written; None for any
+    other error (raised as is)."""
+    from pipeline.outdir import OutputNotWritable, contains, is_not_writable
+
+    if isinstance(exc, OutputNotWritable):
+        print(f"erreur : {exc.strerror}", file=sys.stderr)
+        return EXIT_NOT_WRITABLE
+    where = Path(exc.filename) if exc.filename else None
+    if is_not_writable(exc) and (where is None or contains(out, where)):
+        print(f"erreur : écriture impossible dans le dossier de sortie {out} ({exc.strerror}"
+              f"{' : ' + str(where) if where else ''}) : libérez de la place, vérifiez les droits "
+              "ou choisissez un autre --out ; les résultats déjà écrits sont complets",
+              file=sys.stderr)
+        return EXIT_NOT_WRITABLE
+    return None
 
 
 def _cmd_show(args) -> int:
@@ -159,13 +207,13 @@ def _cmd_show(args) -> int:
         res = load_results(args.out)
     except FileNotFoundError as exc:
         print(f"erreur : {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     units = res.units[res.units["doc_id"] == args.doc_id]
     if units.empty:
         known = ", ".join(sorted(res.documents["doc_id"])) or "aucun"
         print(f"erreur : document inconnu « {args.doc_id} ». Documents analysés : {known}",
               file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     color = sys.stdout.isatty() if args.color is None else args.color
     objs = []
     for row in units.to_dict("records"):
@@ -190,9 +238,19 @@ def _cmd_show(args) -> int:
 def _cmd_evaluate(args) -> int:
     from pipeline.runner import run_evaluation
 
-    return run_evaluation(args.corpus, args.out, annotations=args.annotations,
-                          heldout=args.heldout, lodo=not args.no_lodo,
-                          n_process=args.processes, quiet=args.quiet)
+    try:
+        return run_evaluation(args.corpus, args.out, annotations=args.annotations,
+                              heldout=args.heldout, lodo=not args.no_lodo,
+                              n_process=args.processes, quiet=args.quiet, force=args.force,
+                              wait=args.wait)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        code = _output_error(exc, args.out)
+        if code is None:
+            raise
+        return code
 
 
 def _cmd_benchmark(args) -> int:
@@ -204,7 +262,7 @@ def _cmd_benchmark(args) -> int:
         print(benchmark(args.doc_id, res.tables).to_text())
     except (FileNotFoundError, ValueError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     return 0
 
 

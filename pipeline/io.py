@@ -116,3 +116,63 @@ def write_table(df: pd.DataFrame, base: Path, parquet: bool = True) -> list[Path
         out.append(atomic_write(base.with_suffix(".parquet"),
                                 lambda p: df.to_parquet(p, index=False)))
     return out
+
+
+# --------------------------------------------------------------------------- user CSV files
+
+
+def read_user_csv(path: Path, expected: str) -> pd.DataFrame | None:
+    """A CSV a person saved (``metadata.csv``, ``annotations.csv``) → DataFrame of stripped text
+    cells, or None for an empty file (with one French line on stderr).
+
+    Encoding: UTF-8 (with or without BOM), else Windows-1252. Delimiter: comma, semicolon
+    (Excel in French) or tab, whichever the header line uses most. ``expected``: the header to
+    show in messages (``"doc_id,commune,…"``). A malformed file raises ValueError naming the
+    file and the fix. Column names are stripped; ``.attrs["line"]`` gives each row's line
+    number in the file (header = line 1) for messages.
+    """
+    import csv
+    import io as _io
+    import sys
+
+    raw = Path(path).read_bytes()
+    if not raw.strip():
+        print(f"attention : {path} est vide : ignoré (une ligne d'en-tête {expected} puis une "
+              "ligne par document)", file=sys.stderr)
+        return None
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    if "\x00" in text:
+        raise ValueError(f"{path} illisible (contenu binaire) : enregistrez-le en CSV (texte) "
+                         f"avec l'en-tête {expected}")
+    header = text.split("\n", 1)[0]
+    sep = max((",", ";", "\t"), key=lambda c: (header.count(c), c == ","))
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    rows, lines = [], []
+    try:
+        last = 0
+        for r in reader:
+            rows.append(r)
+            lines.append(last + 1)  # the line the row starts on
+            last = reader.line_num
+    except csv.Error as exc:
+        raise ValueError(f"{path} illisible (ligne {last + 1} : {exc}) : enregistrez-le en CSV "
+                         f"avec l'en-tête {expected} puis une ligne par document") from exc
+    data = [(r, n) for r, n in zip(rows[1:], lines[1:], strict=True) if any(c.strip() for c in r)]
+    lines = [n for _, n in data]
+    data = [r for r, _ in data]
+    cols = [c.strip() for c in rows[0]]
+    width = len(cols)
+    for r, n in zip(data, lines, strict=True):
+        if len(r) > width and any(c.strip() for c in r[width:]):
+            raise ValueError(f"{path} ligne {n} : {len(r)} cellules pour {width} colonnes "
+                             f"(séparateur « {sep if sep != chr(9) else 'tabulation'} ») : "
+                             "mettez entre guillemets les textes qui contiennent le séparateur")
+    df = pd.DataFrame([[str(c).strip() for c in (r + [""] * width)[:width]] for r in data],
+                      columns=cols, dtype=str)
+    df.attrs["line"] = lines
+    return df

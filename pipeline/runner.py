@@ -31,6 +31,8 @@ from pipeline import io
 from pipeline.limits import DEFAULT as DEFAULT_LIMITS
 from pipeline.limits import Limits
 from pipeline.models import NON_CONTENT_KINDS, UNIT_COLUMNS, Document, Unit
+from pipeline.outdir import EXIT_NOTHING_READ, EXIT_OK, EXIT_STRICT, EXIT_USAGE, claim, locked
+from pipeline.outdir import contains as outdir_contains
 from pipeline.procs import install as _die_with_parent
 
 _die_with_parent()  # every child forked from here dies with its parent (pipeline.procs)
@@ -546,18 +548,35 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
             metadata_csv: Path | None = None, annotations: Path | None = None,
             by: Sequence[str] = (), strict: bool = False, quiet: bool = False,
             report: bool = True, ner: bool = True, codebook: Path | None = None,
-            limits: Limits | None = None, follow_symlinks: bool = False) -> RunResult:
+            limits: Limits | None = None, follow_symlinks: bool = False, force: bool = False,
+            wait: bool = False) -> RunResult:
     """Analyse every declaration in ``corpus`` and write all outputs to ``out``.
 
     ``metadata_csv`` and ``annotations`` default to ``corpus/metadata.csv`` and
     ``corpus/annotations.csv`` when those exist. ``limits``: per-file limits and units shown in
     the report (``pipeline.limits``; defaults when None). ``follow_symlinks``: read files
-    reached through symbolic links (skipped with a note otherwise). Returns a RunResult; ``exit_code`` is 0 unless
-    no document could be read, or ``strict`` and at least one failed.
+    reached through symbolic links (skipped with a note otherwise). ``out`` must be new, empty
+    or already the tool's (``force`` adopts another folder; see :func:`pipeline.outdir.claim`);
+    one run at a time per ``out`` (``wait``: wait for the other one instead of refusing).
+    Returns a RunResult; ``exit_code`` is 0, 2 when no document could be read, 1 with
+    ``strict`` when at least one failed (``pipeline.outdir.EXIT_*``).
     """
     corpus, out = Path(corpus), Path(out)
     if not corpus.is_dir():
         raise FileNotFoundError(f"dossier introuvable : {corpus} (indiquez le dossier des déclarations)")
+    claim(out, corpus, force)
+    with locked(out, wait):
+        return _analyze(corpus, out, n_process=n_process, cache_dir=cache_dir,
+                        metadata_csv=metadata_csv, annotations=annotations, by=by, strict=strict,
+                        quiet=quiet, report=report, ner=ner, codebook=codebook, limits=limits,
+                        follow_symlinks=follow_symlinks)
+
+
+def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
+             metadata_csv: Path | None, annotations: Path | None, by: Sequence[str],
+             strict: bool, quiet: bool, report: bool, ner: bool, codebook: Path | None,
+             limits: Limits | None, follow_symlinks: bool) -> RunResult:
+    """:func:`analyze` once ``out`` is claimed and locked."""
     cache_dir = Path(cache_dir) if cache_dir else out / ".cache"
     if metadata_csv is None and (corpus / "metadata.csv").is_file():
         metadata_csv = corpus / "metadata.csv"
@@ -620,11 +639,16 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         timings["total"] = time.perf_counter() - t_start
         return RunResult(documents=documents, units=units, unit_themes=pd.DataFrame(),
                          nlp=nlp_df, errors=errors, warnings=prepared.warnings, timings=timings,
-                         exit_code=1, out=out)
+                         exit_code=EXIT_NOTHING_READ, out=out)
 
     # classify
     t = time.perf_counter()
     ann_df = early["ann_df"] if "ann_df" in early else _annotations_df(annotations)
+    if annotations is not None:
+        from pipeline.classify.annotations import annotation_notes
+
+        for note in annotation_notes(ann_df, list(documents["doc_id"]), Path(annotations).name):
+            print(f"attention : {note}", file=sys.stderr)
     model, codebook_themes, model_key = (early["model"] if "model" in early
                                          else theme_model(cache_dir, codebook, annotations))
     doc_keys = {d.doc_id: k for d, k in zip(prepared.docs, prepared.keys, strict=True)}
@@ -694,8 +718,9 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         "timings_s": {k: round(v, 3) for k, v in timings.items()}})
     written.append("run.json")
     for stale in set(manifest.get("files", [])) - set(written):  # e.g. an old by_<col> table
-        if (out / stale).is_file():
-            (out / stale).unlink()
+        path = out / stale  # only what our own manifest listed, and only inside ``out``
+        if path.is_file() and not path.is_symlink() and outdir_contains(out, path):
+            path.unlink()
     io.write_json(manifest_path, {"run_key": run_key, "files": sorted(written)})
     return RunResult(documents=documents, units=units, unit_themes=unit_themes, nlp=nlp_df,
                      tables=tables, errors=errors, warnings=prepared.warnings, timings=timings,
@@ -703,9 +728,11 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
 
 
 def _exit_code(docs: list[Document], strict: bool) -> int:
-    """1 when no document could be read, or with ``strict`` when any failed; else 0."""
+    """2 when no document could be read; 1 with ``strict`` when any failed; else 0."""
     n_ok = sum(d.status == "ok" for d in docs)
-    return 1 if n_ok == 0 or (strict and n_ok < len(docs)) else 0
+    if n_ok == 0:
+        return EXIT_NOTHING_READ
+    return EXIT_STRICT if strict and n_ok < len(docs) else EXIT_OK
 
 
 class Background:
@@ -798,16 +825,10 @@ def _write_unit_outputs(out: Path, docs: list[Document], documents: pd.DataFrame
 
     written: list[str] = []
     texts_dir = out / "texts"
-    keep = set()
-    for d in docs:
+    for d in docs:  # texts of documents no longer in the corpus: removed with the manifest's
         if d.status == "ok":
             io.write_text(texts_dir / f"{d.doc_id}.txt", d.text)
-            keep.add(f"{d.doc_id}.txt")
             written.append(f"texts/{d.doc_id}.txt")
-    if texts_dir.is_dir():  # texts of documents no longer in the corpus
-        for p in texts_dir.glob("*.txt"):
-            if p.name not in keep:
-                p.unlink()
     for name, df in [("documents", documents), ("units", units), ("unit_themes", unit_themes)]:
         io.write_table(df, out / name)
         written += [f"{name}.csv", f"{name}.parquet"]
@@ -866,14 +887,24 @@ def summary(result: RunResult) -> str:
 
 def run_evaluation(corpus: Path, out: Path, *, annotations: Path | None = None,
                    heldout: Path | None = None, lodo: bool = True, n_process: int = 2,
-                   quiet: bool = False) -> int:
+                   quiet: bool = False, force: bool = False, wait: bool = False) -> int:
     """``make evaluate``: leave-one-document-out on the training annotations (shipped + the
     folder's), then the held-out declarations of ``heldout`` (their ``annotations.csv``) scored
     by a model trained on every training annotation.
 
     Prints the French tables; writes ``out/evaluation.csv`` (column ``split``: ``lodo`` /
-    ``heldout``) and ``out/evaluation_reliability.csv``; returns an exit code.
+    ``heldout``) and ``out/evaluation_reliability.csv``; returns an exit code. ``out`` is
+    claimed and locked as in :func:`analyze` (``force``, ``wait``).
     """
+    claim(Path(out), None, force)
+    with locked(Path(out), wait):
+        return _run_evaluation(corpus, out, annotations=annotations, heldout=heldout, lodo=lodo,
+                               n_process=n_process, quiet=quiet)
+
+
+def _run_evaluation(corpus: Path, out: Path, *, annotations: Path | None,
+                    heldout: Path | None, lodo: bool, n_process: int, quiet: bool) -> int:
+    """:func:`run_evaluation` once ``out`` is claimed and locked."""
     from pipeline.classify import evaluate as ev
     from pipeline.classify import match_annotations, prepare, split_themes
     from pipeline.classify.codebook import load_codebook
@@ -886,7 +917,7 @@ def run_evaluation(corpus: Path, out: Path, *, annotations: Path | None = None,
     if len(ann) == 0:
         print("erreur : aucune annotation (ni livrée ni dans le dossier) : annotez d'abord des "
               "unités", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     codebook = load_codebook()
     cache = out / ".cache"
     cache.mkdir(parents=True, exist_ok=True)

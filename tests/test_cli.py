@@ -24,12 +24,12 @@ def test_no_command_prints_help(capsys):
 
 
 def test_show_without_analysis_names_the_fix(tmp_path, capsys):
-    assert main(["show", "x", "--out", str(tmp_path)]) == 2
+    assert main(["show", "x", "--out", str(tmp_path)]) == 3
     assert "make analyze" in capsys.readouterr().err
 
 
 def test_analyze_missing_folder_is_a_clear_error(tmp_path, capsys):
-    assert main(["analyze", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["analyze", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 3
     assert "introuvable" in capsys.readouterr().err
 
 

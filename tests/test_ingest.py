@@ -56,9 +56,22 @@ def test_discover_skips_and_dedupes(tmp_path):
     files, warnings = discover(tmp_path)
     got = {p.relative_to(tmp_path).as_posix(): d for p, d in files}
     assert got == {"a.docx": "a-docx", "a.pdf": "a-pdf", "b.txt": "b", "budget.odt": "budget",
-                   "sub/c.md": "c"}
+                   "sub/c.md": "sub/c"}
     assert [p.relative_to(tmp_path).as_posix() for p, _ in files] == sorted(got)
     assert warnings == ["a.docx et a.pdf ont le même nom : sans doute la même déclaration"]
+
+
+def test_a_file_added_in_a_subfolder_never_renames_another(tmp_path):
+    (tmp_path / "trooz-dps-2019.txt").write_text("x", encoding="utf-8")
+    before = {d for _, d in discover(tmp_path)[0]}
+    (tmp_path / "archive" / "2013").mkdir(parents=True)
+    (tmp_path / "archive" / "2013" / "trooz-dps-2019.txt").write_text("y", encoding="utf-8")
+    files, warnings = discover(tmp_path)
+    after = {p.relative_to(tmp_path).as_posix(): d for p, d in files}
+    assert before == {"trooz-dps-2019"}
+    assert after == {"trooz-dps-2019.txt": "trooz-dps-2019",
+                     "archive/2013/trooz-dps-2019.txt": "archive/2013/trooz-dps-2019"}
+    assert len(warnings) == 1 and "même nom" in warnings[0]
 
 
 def test_discover_same_stem_fixture():
@@ -267,6 +280,31 @@ def test_html_charset_from_meta(tmp_path):
     doc = ingest_file(p, "p")
     assert doc.status == "ok"
     assert "Axe 3 : Les aînés et l'isolement" in doc.text
+
+
+def _nested_page(tmp_path, depth, tag="div"):
+    body = ("<p>Le CPAS veut agir pour le logement des familles de la commune.</p>"
+            + f"<{tag}>" * depth + "<h2>AXE 1 : Logement</h2><p>Créer dix logements de transit "
+            "pour les familles sans abri.</p>" + f"</{tag}>" * depth
+            + "<p>Déclaration adoptée par le conseil de l'action sociale.</p>")
+    p = tmp_path / "profond.html"
+    p.write_text(f"<html><head><title>DPS</title></head><body><main>{body}</main></body></html>",
+                 encoding="utf-8")
+    return ingest_file(p, "profond")
+
+
+@pytest.mark.parametrize("depth", [300, 1500, 5000])
+def test_deeply_nested_html_keeps_its_content(tmp_path, depth):
+    doc = _nested_page(tmp_path, depth)
+    assert doc.status == "ok"
+    assert "Créer dix logements de transit" in doc.text and "AXE 1 : Logement" in doc.text
+    assert "adoptée par le conseil" in doc.text
+    assert bool(doc.warnings) == (depth > 1000)  # flattened pages say so
+
+
+def test_html_too_deep_even_without_wrappers_warns(tmp_path):
+    doc = _nested_page(tmp_path, 3000, tag="b")
+    assert any("niveaux" in w and "peut manquer" in w for w in doc.warnings)
 
 
 def test_pdf_ruled_table_read_row_by_row():

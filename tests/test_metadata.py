@@ -163,3 +163,58 @@ def test_empty_metadata_and_annotations_are_warnings_not_crashes(tmp_path, capsy
     assert load_annotations(ann) is None
     err = capsys.readouterr().err
     assert str(meta) in err and str(ann) in err and "vide" in err
+
+
+def test_metadata_as_excel_fr_saves_it_semicolon_cp1252(tmp_path):
+    csv = tmp_path / "metadata.csv"
+    csv.write_bytes("doc_id;commune;province\r\na;Liège;Liège\r\nb;\"Braine; l'Alleud\";Brabant wallon\r\n"
+                    .encode("cp1252"))
+    docs = [_doc("a", "a.txt"), _doc("b", "b.txt")]
+    rows = documents_table(docs, csv).set_index("doc_id")
+    assert rows.loc["a", "commune"] == "Liège" and rows.loc["a", "province"] == "Liège"
+    assert rows.loc["b", "commune"] == "Braine; l'Alleud"
+
+
+def test_metadata_problems_are_reported_one_line_each(tmp_path, capsys):
+    """Unknown ids, impossible dates and duplicates: one French line each, with its line."""
+    csv = tmp_path / "metadata.csv"
+    csv.write_text("doc_id,commune,adopted_on\n"
+                   "a,Ath,2019-13-45\n"           # line 2: impossible ISO date
+                   "b,Mons,31/02/2019\n"          # line 3: impossible date
+                   "inconnu,Huy,\n"               # line 4: no such document
+                   "a,Ath-Centre,2019-03-05\n",   # line 5: duplicate of line 2, wins
+                   encoding="utf-8")
+    docs = [_doc("a", "a.txt"), _doc("b", "b.txt")]
+    rows = documents_table(docs, csv).set_index("doc_id")
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.startswith("attention")]
+    assert any("ligne 2" in x and "2019-13-45" in x for x in lines)
+    assert any("ligne 3" in x and "31/02/2019" in x for x in lines)
+    assert any("ligne 4" in x and "inconnu" in x for x in lines)
+    assert any("lignes 2 et 5" in x and "double" in x for x in lines)
+    assert len(lines) == 4
+    assert rows.loc["a", "commune"] == "Ath-Centre" and rows.loc["a", "adopted_on"] == "2019-03-05"
+    assert rows.loc["b", "adopted_on"] == ""  # never an impossible date
+
+
+def test_metadata_with_more_cells_than_columns_is_an_error(tmp_path):
+    csv = tmp_path / "metadata.csv"
+    csv.write_text("doc_id,commune\na,Braine,l'Alleud\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="ligne 2.*guillemets"):
+        documents_table([_doc("a", "a.txt")], csv)
+
+
+def test_annotations_semicolons_unknown_columns_and_duplicates(tmp_path, capsys):
+    from pipeline.classify.annotations import annotation_notes, load_annotations
+
+    ann = tmp_path / "annotations.csv"
+    ann.write_bytes("doc_id;kind;text;themes;remarque\r\n"
+                    "a;objective;Créer un logement d'urgence.;logement;ok\r\n"
+                    "a;objective;Créer un logement d'urgence;logement;\r\n"
+                    "zz;objective;Autre chose;sante;\r\n".encode("cp1252"))
+    df = load_annotations(ann)
+    assert list(df["themes"]) == ["logement", "logement", "sante"]
+    err = capsys.readouterr().err
+    assert "remarque" in err and "lignes 2 et 3" in err
+    notes = annotation_notes(df, ["a"], "annotations.csv")
+    assert len(notes) == 1 and "ligne(s) 4" in notes[0] and "zz" in notes[0]

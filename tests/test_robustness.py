@@ -212,7 +212,7 @@ def _csvs(out: Path) -> dict[str, bytes]:
 def _leftovers(out: Path) -> list[str]:
     return [str(p) for p in out.rglob("*") if p.is_file()
             and (p.name.endswith(".tmp") or p.name.startswith("."))
-            and p.name != ".manifest.json"]
+            and p.name not in (".manifest.json", ".cpas-compare", ".lock")]
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +285,7 @@ def test_same_csvs_with_one_or_two_processes(synth_corpus, clean_run, tmp_path):
 def _all_outputs(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
             if p.is_file() and ".cache" not in p.relative_to(out).parts
-            and p.name not in ("run.json", ".manifest.json")}
+            and p.name not in ("run.json", ".manifest.json", ".lock")}
 
 
 def test_adding_documents_gives_the_outputs_of_a_clean_run(synth_corpus, clean_run, tmp_path):

@@ -87,7 +87,7 @@ def test_show_prints_the_tree(seed_run, capsys):
     assert main(["show", "trooz-dps-2019", "--out", str(seed_run.out), "--no-color"]) == 0
     out = capsys.readouterr().out
     assert "Trooz" in out and "AXE" in out.upper()
-    assert main(["show", "inconnu", "--out", str(seed_run.out)]) == 2
+    assert main(["show", "inconnu", "--out", str(seed_run.out)]) == 3
     assert "trooz-dps-2019" in capsys.readouterr().err  # lists the known ids
 
 

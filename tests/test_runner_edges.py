@@ -1,4 +1,5 @@
-"""Runner edge cases: nothing readable, bad --by, bad metadata.csv (fast: no model load)."""
+"""Runner edge cases: nothing readable, bad --by, bad metadata.csv, the output folder (claimed,
+locked, read-only, inside the corpus) and exit codes (fast: no model load)."""
 
 import pandas as pd
 import pytest
@@ -7,17 +8,17 @@ from pipeline.cli import main
 from pipeline.runner import analyze
 
 
-def test_no_readable_document_exits_1_with_reasons(tmp_path, capsys):
+def test_no_readable_document_exits_2_with_reasons(tmp_path, capsys):
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "vide.txt").write_bytes(b"")
     (corpus / "faux.pdf").write_bytes(b"pas un pdf")
     res = analyze(corpus, tmp_path / "out", n_process=1, quiet=True)
-    assert res.exit_code == 1
+    assert res.exit_code == 2
     assert {e["source_file"] for e in res.errors} == {"vide.txt", "faux.pdf"}
     docs = pd.read_csv(tmp_path / "out" / "documents.csv", keep_default_na=False)
     assert (docs["status"] == "error").all() and (docs["error"] != "").all()
-    assert main(["analyze", str(corpus), "--out", str(tmp_path / "o2"), "--quiet"]) == 1
+    assert main(["analyze", str(corpus), "--out", str(tmp_path / "o2"), "--quiet"]) == 2
     assert "vide.txt" in capsys.readouterr().err
 
 
@@ -27,7 +28,7 @@ def test_unknown_by_column_is_a_clear_error(tmp_path, capsys):
     (corpus / "vide.txt").write_bytes(b"")
     code = main(["analyze", str(corpus), "--out", str(tmp_path / "o"), "--by", "provnce",
                  "--quiet"])
-    assert code == 2
+    assert code == 3
     err = capsys.readouterr().err
     assert "provnce" in err and "metadata.csv" in err
 
@@ -37,7 +38,7 @@ def test_malformed_metadata_csv_is_a_clear_error(tmp_path, capsys):
     corpus.mkdir()
     (corpus / "vide.txt").write_bytes(b"")
     (corpus / "metadata.csv").write_text('doc_id,commune\n"a,b\n', encoding="utf-8")
-    assert main(["analyze", str(corpus), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert main(["analyze", str(corpus), "--out", str(tmp_path / "o"), "--quiet"]) == 3
     assert "metadata.csv" in capsys.readouterr().err
 
 
@@ -129,7 +130,7 @@ def test_known_bad_files_do_not_load_the_model_again(tmp_path, monkeypatch):
     (corpus / "cassé.pdf").write_bytes(b"%PDF-1.4 pas vraiment un PDF")
     (corpus / "brochure.odt").write_bytes(b"format non pris en charge")
     first = analyze(corpus, tmp_path / "out", n_process=2, quiet=True)
-    assert first.exit_code == 1 and len(first.errors) == 2
+    assert first.exit_code == 2 and len(first.errors) == 2
 
     def no_model(*a, **k):
         raise AssertionError("model started for files known to fail")
@@ -137,4 +138,152 @@ def test_known_bad_files_do_not_load_the_model_again(tmp_path, monkeypatch):
     monkeypatch.setattr(nlp, "BackgroundModel", no_model)
     monkeypatch.setattr(nlp, "get_nlp", no_model)
     again = analyze(corpus, tmp_path / "out", n_process=2, quiet=True)
-    assert again.exit_code == 1 and len(again.errors) == 2
+    assert again.exit_code == 2 and len(again.errors) == 2
+
+
+# --------------------------------------------------------------------------- the output folder
+
+
+def _empty_corpus(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "vide.txt").write_bytes(b"")  # read fast, fails: no model is loaded
+    return corpus
+
+
+def test_a_foreign_non_empty_output_folder_is_refused_and_kept(tmp_path, capsys):
+    corpus = _empty_corpus(tmp_path)
+    mine = tmp_path / "Documents"
+    mine.mkdir()
+    (mine / "documents.csv").write_text("mes données", encoding="utf-8")
+    (mine / ".notes.tmp").write_text("brouillon", encoding="utf-8")
+    assert main(["analyze", str(corpus), "--out", str(mine), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "--force" in err and "documents.csv" in err
+    assert (mine / "documents.csv").read_text(encoding="utf-8") == "mes données"
+    assert sorted(p.name for p in mine.iterdir()) == [".notes.tmp", "documents.csv"]
+    # adopted with --force: the tool's files are written, the user's others never touched
+    assert main(["analyze", str(corpus), "--out", str(mine), "--quiet", "--force"]) == 2
+    assert (mine / ".cpas-compare").is_file()
+    assert (mine / ".notes.tmp").read_text(encoding="utf-8") == "brouillon"
+    # from now on the folder is the tool's: no --force needed
+    assert main(["analyze", str(corpus), "--out", str(mine), "--quiet"]) == 2
+
+
+def test_only_files_of_the_manifest_are_removed(tmp_path):
+    import json
+
+    corpus = _empty_corpus(tmp_path)
+    out = tmp_path / "out"
+    analyze(corpus, out, n_process=1, quiet=True)
+    (out / "texts").mkdir(exist_ok=True)
+    (out / "texts" / "mes-notes.txt").write_text("à garder", encoding="utf-8")
+    (out / "ancien.csv").write_text("listé par un run précédent", encoding="utf-8")
+    (out / "texts" / "ancien.txt").write_text("listé aussi", encoding="utf-8")
+    manifest = json.loads((out / ".manifest.json").read_text(encoding="utf-8")) \
+        if (out / ".manifest.json").is_file() else {"files": []}
+    manifest["files"] = sorted({*manifest.get("files", []), "ancien.csv", "texts/ancien.txt",
+                                "../dehors.txt"})
+    manifest["run_key"] = "autre"
+    (out / ".manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (tmp_path / "dehors.txt").write_text("hors du dossier", encoding="utf-8")
+    (corpus / "vraie.txt").write_text("AXE 1 : Logement\n- Créer des logements d'urgence.\n",
+                                      encoding="utf-8")
+    res = analyze(corpus, out, n_process=1, quiet=True, report=False)
+    assert res.exit_code == 0
+    assert not (out / "ancien.csv").exists() and not (out / "texts" / "ancien.txt").exists()
+    assert (out / "texts" / "mes-notes.txt").read_text(encoding="utf-8") == "à garder"
+    assert (tmp_path / "dehors.txt").is_file()  # a manifest never reaches outside OUT
+
+
+def test_output_inside_the_corpus_is_refused(tmp_path, capsys):
+    corpus = _empty_corpus(tmp_path)
+    assert main(["analyze", str(corpus), "--out", str(corpus / "resultats"), "--quiet"]) == 3
+    assert "dans le dossier des déclarations" in capsys.readouterr().err
+    assert not (corpus / "resultats").exists()
+
+
+def test_read_only_output_folder_exits_4(tmp_path, capsys):
+    import os
+
+    if os.geteuid() == 0:  # root writes anywhere: use a path under a regular file instead
+        (tmp_path / "fichier").write_text("x", encoding="utf-8")
+        out = tmp_path / "fichier" / "out"
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        out = ro / "out"
+    corpus = _empty_corpus(tmp_path)
+    code = main(["analyze", str(corpus), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert "écriture" in err and "--out" in err and "Traceback" not in err
+
+
+def test_read_only_filesystem_error_while_writing_exits_4(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from pipeline import io
+
+    def read_only(*a, **k):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / "out" / "units.csv"))
+
+    monkeypatch.setattr(io, "write_table", read_only)
+    corpus = _empty_corpus(tmp_path)
+    code = main(["analyze", str(corpus), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 4 and "écriture impossible" in err
+
+
+def test_mistyped_option_exits_3(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", "--procesess", "2"])
+    assert exc.value.code == 3
+
+
+def _hold_lock(out, ready, release):
+    from pipeline.outdir import locked
+
+    with locked(out):
+        ready.set()
+        release.wait(30)
+
+
+def test_second_run_on_the_same_output_is_refused_or_waits(tmp_path, capsys):
+    import multiprocessing
+    import threading
+
+    from pipeline.outdir import OutputRefused, claim, locked
+
+    out = tmp_path / "out"
+    claim(out)
+    ctx = multiprocessing.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(out, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        corpus = _empty_corpus(tmp_path)
+        assert main(["analyze", str(corpus), "--out", str(out), "--quiet"]) == 3
+        assert "--wait" in capsys.readouterr().err
+        with pytest.raises(OutputRefused):
+            with locked(out):
+                pass
+        got = []
+
+        def waiter():
+            with locked(out, wait=True):
+                got.append("verrou obtenu")
+
+        t = threading.Thread(target=waiter)
+        t.start()
+        t.join(1.0)
+        assert got == []  # still waiting for the other run
+        release.set()
+        t.join(30)
+        assert got == ["verrou obtenu"]
+        assert "attente" in capsys.readouterr().err
+    finally:
+        release.set()
+        holder.join(30)

@@ -36,25 +36,60 @@ def normalise_text(text: str) -> str:
 
 
 def load_annotations(path: Path | str | None) -> pd.DataFrame | None:
-    """Read annotations.csv (all columns as text, missing cells = ""); None if no file."""
+    """Read annotations.csv (all columns as text, missing cells = ""); None if no file or an
+    empty one (a French warning). Comma, semicolon or tab; UTF-8, BOM or Windows-1252
+    (:func:`pipeline.io.read_user_csv`). Unknown columns and duplicate rows (same doc_id and
+    text) are reported on stderr, one line each with the line number; ``.attrs["line"]`` keeps
+    each row's line. A malformed file raises ValueError naming the file and the fix."""
+    import sys
+
+    from pipeline.io import read_user_csv
+
     if path is None or not Path(path).is_file():
         return None
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        import sys
-
-        print(f"attention : {path} est vide : aucune annotation lue (en-tête attendu : "
-              f"{','.join(ANNOTATION_COLUMNS)})", file=sys.stderr)
+    df = read_user_csv(Path(path), ",".join(ANNOTATION_COLUMNS))
+    if df is None:
         return None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} illisible ({' '.join(str(exc).split())[:200]}) : enregistrez-le "
-                         f"en CSV UTF-8, séparé par des virgules, avec l'en-tête "
-                         f"{','.join(ANNOTATION_COLUMNS)}") from exc
+    lines = df.attrs.get("line", [])
+    name = Path(path).name
+    extra = [c for c in df.columns if c not in ANNOTATION_COLUMNS]
+    if extra:
+        print(f"attention : {name} : colonne(s) inconnue(s) ignorée(s) : {', '.join(extra)} "
+              f"(colonnes lues : {', '.join(ANNOTATION_COLUMNS)})", file=sys.stderr)
     for col in ANNOTATION_COLUMNS:
         if col not in df.columns:
             df[col] = ""
+    seen: dict[tuple[str, str], int] = {}
+    for k, (doc, text) in enumerate(zip(df["doc_id"], df["text"], strict=True)):
+        n = lines[k] if k < len(lines) else k + 2
+        key = (doc, normalise_text(text))
+        if key[1] and key in seen:
+            print(f"attention : {name} lignes {seen[key]} et {n} : même unité annotée deux fois "
+                  f"({doc} : « {text[:60]} ») : la ligne {seen[key]} seule est appariée",
+                  file=sys.stderr)
+        else:
+            seen[key] = n
+    df.attrs["line"] = lines
     return df
+
+
+def annotation_notes(ann: pd.DataFrame | None, doc_ids: list[str], name: str) -> list[str]:
+    """One French line per doc_id of the annotations that names no analysed document (with
+    the lines of its rows)."""
+    if ann is None or len(ann) == 0:
+        return []
+    lines = ann.attrs.get("line") or list(range(2, len(ann) + 2))
+    known = set(doc_ids)
+    bad: dict[str, list[int]] = {}
+    for k, doc in enumerate(ann["doc_id"]):
+        if doc not in known:
+            bad.setdefault(doc, []).append(lines[k] if k < len(lines) else k + 2)
+    out = []
+    for doc, ns in bad.items():
+        where = ", ".join(map(str, ns[:5])) + (" …" if len(ns) > 5 else "")
+        out.append(f"{name} ligne(s) {where} : doc_id « {doc} » ne correspond à aucun document "
+                   "analysé : annotations non utilisées (nom du fichier sans extension)")
+    return out
 
 
 def split_themes(value) -> list[str]:

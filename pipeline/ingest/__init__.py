@@ -72,8 +72,10 @@ def discover(corpus_dir: Path, follow_symlinks: bool = False
     Skips hidden files and folders, Office lock files (``~$…``), ``metadata.csv`` and
     ``annotations.csv`` silently; README / SOURCES / LICENSE / LICENCE / NOTES / CHANGELOG files
     (any case, any extension) are left out with a one-line note among the warnings.  The
-    doc_id is the file stem; files sharing a stem get their extension appended (``x-pdf``,
-    ``x-docx``) and a warning.  Files with an unsupported extension are listed too
+    doc_id is the file stem, preceded by its sub-folder's path for a file in a sub-folder
+    (``archive/trooz-dps-2019``: adding a file never renames another); files sharing a stem
+    in one folder get their extension appended (``x-pdf``, ``x-docx``); the same name
+    anywhere gives a warning.  Files with an unsupported extension are listed too
     (``ingest_file`` reports them as errors). Symbolic links (to files or folders) are not
     followed, each listed with a note, unless ``follow_symlinks``. doc_ids are in Unicode NFC
     (a name typed "café" on macOS (NFD) and on Linux (NFC) gives the same id).
@@ -95,23 +97,22 @@ def discover(corpus_dir: Path, follow_symlinks: bool = False
                             "pas une déclaration")
         else:
             files.append(p)
-    by_stem: dict[str, list[Path]] = {}
-    for p in files:
-        by_stem.setdefault(unicodedata.normalize("NFC", p.stem), []).append(p)
-    out: list[tuple[Path, str]] = []
-    used: set[str] = set()
+    by_stem: dict[str, list[Path]] = {}  # same name anywhere: probably the same declaration
+    by_place: dict[tuple[str, str], list[Path]] = {}  # same name in the same folder
     for p in files:
         stem = unicodedata.normalize("NFC", p.stem)
-        same = by_stem[stem]
-        doc_id = stem if len(same) == 1 else f"{stem}-{p.suffix.lstrip('.').lower()}"
-        base, k = doc_id, 2
-        while doc_id in used:  # same stem and extension in two sub-folders
-            doc_id, k = f"{base}-{k}", k + 1
-        used.add(doc_id)
+        by_stem.setdefault(stem, []).append(p)
+        by_place.setdefault((p.parent.relative_to(root).as_posix(), stem), []).append(p)
+    out: list[tuple[Path, str]] = []
+    for p in files:
+        folder, stem = p.parent.relative_to(root).as_posix(), unicodedata.normalize("NFC", p.stem)
+        doc_id = stem if len(by_place[(folder, stem)]) == 1 else f"{stem}-{p.suffix.lstrip('.').lower()}"
+        if folder != ".":  # a file in a sub-folder keeps its path: it never renames another
+            doc_id = f"{unicodedata.normalize('NFC', folder)}/{doc_id}"
         out.append((p, doc_id))
     for _stem, same in by_stem.items():
         if len(same) > 1:
-            names = " et ".join(p.name for p in same)
+            names = " et ".join(p.relative_to(root).as_posix() for p in same)
             warnings.append(f"{names} ont le même nom : sans doute la même déclaration")
     return out, warnings
 
@@ -137,8 +138,9 @@ def _read(data: bytes, ext: str, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
     if ext in (".html", ".htm"):
         from pipeline.ingest.html import read_html
 
-        blocks, title = read_html(data)
-        return ReadResult(blocks, format="html", metadata_text=title)
+        notes: list[str] = []
+        blocks, title = read_html(data, notes)
+        return ReadResult(blocks, format="html", metadata_text=title, warnings=notes)
     raise IngestError(errors.unsupported(ext))
 
 
@@ -204,31 +206,60 @@ def ingest_file(path: Path, doc_id: str, limits: Limits | None = None) -> Docume
 
 
 def _read_metadata_csv(path: Path) -> pd.DataFrame:
-    """metadata.csv (comma, semicolon or tab; UTF-8, BOM or cp1252) → DataFrame of text cells;
-    an empty file gives an empty DataFrame and one French line on stderr; a malformed one
-    raises ValueError (French, names the file and the fix)."""
-    import csv
-    import sys
+    """metadata.csv (comma, semicolon or tab; UTF-8, BOM or cp1252) → DataFrame of text cells
+    (``.attrs["line"]``: line numbers); an empty file gives an empty DataFrame and one French
+    line on stderr; a malformed one raises ValueError (French, names the file and the fix)."""
+    from pipeline.io import read_user_csv
 
-    if not Path(path).read_bytes().strip():
-        print(f"attention : {path} est vide : ignoré (une ligne d'en-tête doc_id,commune,… "
-              "puis une ligne par document)", file=sys.stderr)
-        return pd.DataFrame()
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc,
-                             sep=None, engine="python")
-            break
-        except UnicodeDecodeError:
+    df = read_user_csv(path, "doc_id,commune,…")
+    return pd.DataFrame() if df is None else df
+
+
+def _valid_iso(value: str) -> bool:
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(value)
+        return True
+    except ValueError:
+        return False
+
+
+def metadata_notes(meta: pd.DataFrame, path: Path, doc_ids: list[str],
+                   files: list[str]) -> list[str]:
+    """One French line per problem of metadata.csv, with its line number: no key column, a
+    row naming no known document, a doc_id (or file) given twice (the later line wins), an
+    adoption date that is not a real date (ignored)."""
+    lines = meta.attrs.get("line") or list(range(2, len(meta) + 2))
+    notes: list[str] = []
+    name = Path(path).name
+    if len(meta) and not {"doc_id", "file"} & set(meta.columns):
+        return [f"{name} : ni colonne doc_id ni colonne file (en-tête : "
+                f"{','.join(meta.columns)}) : aucune ligne n'a pu être rattachée à un document"]
+    known_ids, known_files = set(doc_ids), set(files)
+    seen: dict[str, int] = {}
+    for (_, rec), n in zip(meta.iterrows(), lines, strict=False):
+        key = rec.get("doc_id", "") or ""
+        fkey = rec.get("file", "") or ""
+        if not key and not fkey:
+            notes.append(f"{name} ligne {n} : ni doc_id ni file : ligne ignorée")
             continue
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, csv.Error) as exc:
-            why = " ".join(str(exc).split())[:200]
-            raise ValueError(f"{path} illisible ({why}) : enregistrez-le en CSV avec une ligne "
-                             "d'en-tête doc_id,commune,… puis une ligne par document") from exc
-    else:
-        return pd.DataFrame()
-    df.columns = [str(c).strip() for c in df.columns]
-    return df.map(lambda v: str(v).strip())
+        if key and key not in known_ids and fkey not in known_files:
+            notes.append(f"{name} ligne {n} : doc_id « {key} » ne correspond à aucun document "
+                         "analysé (vérifiez l'orthographe : nom du fichier sans extension)")
+        elif not key and fkey not in known_files:
+            notes.append(f"{name} ligne {n} : fichier « {fkey} » absent du dossier")
+        ident = f"doc_id « {key} »" if key else f"file « {fkey} »"
+        if ident in seen:
+            notes.append(f"{name} lignes {seen[ident]} et {n} : {ident} en double : la ligne "
+                         f"{n} l'emporte")
+        seen[ident] = n
+        date = rec.get("adopted_on", "") or ""
+        if date and not ((_ISO_DATE_RE.fullmatch(date) and _valid_iso(date)) or
+                         (not _ISO_DATE_RE.fullmatch(date) and parse_date(date))):
+            notes.append(f"{name} ligne {n} : date d'adoption « {date} » invalide (attendu "
+                         "AAAA-MM-JJ ou JJ/MM/AAAA, une date qui existe) : ignorée")
+    return notes
 
 
 _ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -255,7 +286,12 @@ def documents_table(docs: list[Document], metadata_csv: Path | None = None) -> p
     df = pd.DataFrame(rows, columns=DOCUMENT_COLUMNS)
     extras: list[str] = []
     if metadata_csv is not None and Path(metadata_csv).is_file():
+        import sys
+
         meta = _read_metadata_csv(Path(metadata_csv))
+        for note in metadata_notes(meta, Path(metadata_csv), list(df["doc_id"]),
+                                   list(df["source_file"])):
+            print(f"attention : {note}", file=sys.stderr)
         key_cols = [c for c in ("doc_id", "file") if c in meta.columns]
         extras = [c for c in meta.columns if c not in DOCUMENT_COLUMNS and c not in ("file",)]
         for c in extras:
@@ -272,8 +308,10 @@ def documents_table(docs: list[Document], metadata_csv: Path | None = None) -> p
                 for c, v in rec.items():
                     if c in ("doc_id", "file") or not v:
                         continue
-                    if c == "adopted_on" and not _ISO_DATE_RE.fullmatch(v):
-                        v = parse_date(v)  # "13/02/2019" → 2019-02-13; unparseable → left empty
+                    if c == "adopted_on":
+                        # "13/02/2019" → 2019-02-13; "2019-13-45", "31/02/2019" → ignored
+                        v = (v if _valid_iso(v) else "") if _ISO_DATE_RE.fullmatch(v) \
+                            else parse_date(v)
                         if not v:
                             continue
                     if c == "doc_kind" and v not in DOC_KINDS:

@@ -100,11 +100,47 @@ def _walk(el, out: list[RawBlock], depth: int, counter: list[int]) -> None:
                 out.append(RawBlock(text))
 
 
-def read_html(data: bytes) -> tuple[list[RawBlock], str]:
+#: nesting above which wrapper tags are dropped before parsing (libxml2 stops at 2,048 levels
+#: even with ``huge_tree``, 256 without it; wrappers carry no text of their own)
+MAX_NESTING = 1000
+_WRAPPER_TAG_RE = re.compile(r"</?(?:div|span|section|article|font|center|aside)\b[^>]*>", re.I)
+_VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+              "param", "source", "track", "wbr"}
+
+
+def nesting_depth(html: str) -> int:
+    """Deepest element nesting of ``html`` (stdlib parser, no depth limit; void tags ignored)."""
+    from html.parser import HTMLParser
+
+    class _Depth(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.depth = self.max = 0
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in _VOID_TAGS:
+                self.depth += 1
+                self.max = max(self.max, self.depth)
+
+        def handle_endtag(self, tag):
+            if tag not in _VOID_TAGS:
+                self.depth = max(0, self.depth - 1)
+
+    p = _Depth()
+    p.feed(html)
+    p.close()
+    return p.max
+
+
+def read_html(data: bytes, warnings: list[str] | None = None) -> tuple[list[RawBlock], str]:
     """HTML bytes → (raw blocks of the main content, page title for metadata).
 
-    Raises IngestError when the page holds no readable main content.
+    Parsed without libxml2's default depth limit; a page nested deeper than MAX_NESTING
+    levels is first flattened (wrapper tags such as ``div`` / ``span`` dropped, text kept),
+    with a note appended to ``warnings``. Raises IngestError when the page holds no readable
+    main content.
     """
+    import lxml.html
     import trafilatura
     from lxml import etree
 
@@ -112,9 +148,24 @@ def read_html(data: bytes) -> tuple[list[RawBlock], str]:
     if not html.strip():
         raise IngestError(errors.EMPTY)
     title = _title(html)
+    depth = nesting_depth(html)
+    if depth > MAX_NESTING:
+        html = _WRAPPER_TAG_RE.sub(" ", html)
+        left = nesting_depth(html)
+        if warnings is not None:
+            note = (f"page HTML imbriquée sur {depth} niveaux : balises d'habillage (div, span…) "
+                    "retirées pour tout lire")
+            if left > MAX_NESTING:
+                note += (f" ; il reste {left} niveaux, le texte au-delà d'environ 2 000 niveaux "
+                         "peut manquer : enregistrez la page en texte ou en PDF")
+            warnings.append(note)
     xml = None
     for recall in (False, True):
-        xml = trafilatura.extract(html, output_format="xml", include_formatting=True,
+        # past libxml2's default 256 levels, a parser without that limit (a fresh tree each
+        # time: the extractor prunes the tree it is given)
+        page = html if depth < 250 else lxml.html.fromstring(
+            html, parser=lxml.html.HTMLParser(huge_tree=True, remove_comments=True))
+        xml = trafilatura.extract(page, output_format="xml", include_formatting=True,
                                   include_comments=False, include_tables=True,
                                   include_links=False, include_images=False,
                                   favor_recall=recall)
