@@ -287,3 +287,19 @@ def test_second_run_on_the_same_output_is_refused_or_waits(tmp_path, capsys):
     finally:
         release.set()
         holder.join(30)
+
+
+def test_the_projects_own_outputs_folder_is_the_tools(tmp_path):
+    """`make analyze` on a fresh clone writes into outputs/ (which holds a README): the folder
+    ships with the marker, so it is never refused."""
+    import shutil
+    from pathlib import Path
+
+    from pipeline.outdir import claim
+
+    shipped = Path(__file__).resolve().parents[1] / "outputs"
+    copy = tmp_path / "outputs"
+    copy.mkdir()
+    for name in (".cpas-compare", "README.md"):
+        shutil.copy(shipped / name, copy / name)
+    claim(copy, tmp_path / "corpus")  # raises if refused
