@@ -26,14 +26,18 @@ install: $(STAMP) ## Create .venv and install the pinned dependencies (done by e
 analyze: $(STAMP) ## Analyse CORPUS into OUTPUT (python -m pipeline analyze)
 	$(PY) -m pipeline analyze $(CORPUS) --out $(OUTPUT) $(ARGS)
 
+NEED_DOC = @test -n "$(DOC)" || { echo "indiquez la déclaration : make $@ DOC=trooz-dps-2019 (identifiant ou nom de commune, entre guillemets s'il contient des espaces : DOC=\"Beyne-Heusay\")" >&2; exit 3; }
+
 show: $(STAMP) ## Print the tree of one declaration: make show DOC=trooz-dps-2019
-	$(PY) -m pipeline show $(DOC) --out $(OUTPUT) $(ARGS)
+	$(NEED_DOC)
+	$(PY) -m pipeline show "$(DOC)" --out $(OUTPUT) $(ARGS)
 
 evaluate: $(STAMP) ## Leave-one-document-out evaluation of the theme classifier
 	$(PY) -m pipeline evaluate $(CORPUS) --out $(OUTPUT) $(ARGS)
 
-peers: $(STAMP) ## Benchmark one CPAS against its peers: make peers DOC=trooz-dps-2019
-	$(PY) -m pipeline benchmark $(DOC) --out $(OUTPUT) $(ARGS)
+peers: $(STAMP) ## One CPAS against its peers: make peers DOC=trooz-dps-2019
+	$(NEED_DOC)
+	$(PY) -m pipeline peers "$(DOC)" --out $(OUTPUT) $(ARGS)
 
 benchmark: $(STAMP) ## Speed/memory benchmark on a synthetic corpus of 300 declarations
 	$(PY) -m pipeline perf --out $(OUTPUT) $(ARGS)
@@ -44,5 +48,6 @@ test: $(STAMP) ## Run the test suite
 lint: $(STAMP) ## Check the code with ruff
 	$(PY) -m ruff check pipeline tests
 
-clean: ## Remove the outputs and their cache (keeps .venv and outputs/README.md)
-	find $(OUTPUT) -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+clean: ## Remove the outputs and their cache (only in a folder the tool owns; keeps .venv, README.md)
+	@test -f $(OUTPUT)/.cpas-compare || { echo "$(OUTPUT) n'est pas un dossier de sortie de cpas-compare (pas de marqueur .cpas-compare) : rien n'est supprimé" >&2; exit 3; }
+	find $(OUTPUT) -mindepth 1 -maxdepth 1 ! -name README.md ! -name .cpas-compare -exec rm -rf {} +

@@ -1,7 +1,7 @@
 """Command line: a thin layer over the library (``python -m pipeline --help``).
 
-Subcommands mirror the Makefile targets: analyze, show, evaluate, benchmark (one CPAS against
-its peers; ``make peers``), perf (speed benchmark; ``make benchmark``).
+Subcommands mirror the Makefile targets: analyze (also spelt ``analyse``), show, evaluate, peers
+(one CPAS against its peers; ``make peers``), perf (speed and memory; ``make benchmark``).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m pipeline", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=_Parser)
 
-    p = sub.add_parser("analyze", help="analyser un dossier de déclarations (make analyze)",
+    p = sub.add_parser("analyze", aliases=["analyse"],
+                       help="analyser un dossier de déclarations (make analyze)",
                        description="Lit chaque déclaration du dossier (TXT, MD, PDF, DOCX, HTML), "
                                    "la structure, la classe par thèmes et écrit tableaux, "
                                    "classeur, rapport et export QDPX dans --out.")
@@ -104,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="afficher l'arbre d'une déclaration (make show DOC=…)",
                        description="Affiche l'arbre axes / objectifs / actions d'une déclaration "
                                    "déjà analysée.")
-    p.add_argument("doc_id", help="identifiant du document (nom du fichier sans extension)")
+    p.add_argument("doc_id", help="identifiant du document (nom du fichier sans extension) ou "
+                                  "nom de la commune")
     _add_out(p)
     p.add_argument("--width", type=int, default=110, help="largeur des lignes")
     p.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
@@ -135,11 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="pas de barre de progression")
     _add_out_control(p)
 
-    p = sub.add_parser("benchmark", help="situer un CPAS parmi ses pairs (make peers DOC=…)",
+    p = sub.add_parser("peers", help="situer un CPAS parmi ses pairs (make peers DOC=…)",
                        description="Thèmes couverts que la plupart des pairs ne couvrent pas (et "
                                    "inversement), accent par thème, trois déclarations les plus "
                                    "proches, termes distinctifs.")
-    p.add_argument("doc_id")
+    p.add_argument("doc_id", help="identifiant du document (nom du fichier sans extension) ou "
+                                  "nom de la commune")
     _add_out(p)
 
     p = sub.add_parser("perf", help="mesurer vitesse et mémoire sur un corpus synthétique "
@@ -200,7 +203,7 @@ def _output_error(exc: OSError, out: Path) -> int | None:
 
 def _cmd_show(args) -> int:
     from pipeline.models import UNIT_COLUMNS, Unit
-    from pipeline.results import load_results
+    from pipeline.results import load_results, resolve_doc
     from pipeline.segment import render_tree
 
     try:
@@ -208,10 +211,14 @@ def _cmd_show(args) -> int:
     except FileNotFoundError as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return EXIT_USAGE
-    units = res.units[res.units["doc_id"] == args.doc_id]
+    try:
+        doc_id = resolve_doc(args.doc_id, res.documents)
+    except ValueError as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    units = res.units[res.units["doc_id"] == doc_id]
     if units.empty:
-        known = ", ".join(sorted(res.documents["doc_id"])) or "aucun"
-        print(f"erreur : document inconnu « {args.doc_id} ». Documents analysés : {known}",
+        print(f"erreur : « {doc_id} » n'a pas pu être lu (voir documents.csv, colonne error)",
               file=sys.stderr)
         return EXIT_USAGE
     color = sys.stdout.isatty() if args.color is None else args.color
@@ -223,8 +230,8 @@ def _cmd_show(args) -> int:
         kw["label"] = kw["label"] or ""
         kw["block"] = kw["block"] or ""
         objs.append(Unit(**kw))
-    doc = res.documents[res.documents["doc_id"] == args.doc_id].iloc[0]
-    header = f"{args.doc_id} — {doc.get('commune') or 'commune non indiquée'}"
+    doc = res.documents[res.documents["doc_id"] == doc_id].iloc[0]
+    header = f"{doc_id} — {doc.get('commune') or 'commune non indiquée'}"
     if doc.get("legislature"):
         header += f" — législature {doc['legislature']}"
     print(header)
@@ -253,13 +260,13 @@ def _cmd_evaluate(args) -> int:
         return code
 
 
-def _cmd_benchmark(args) -> int:
+def _cmd_peers(args) -> int:
     from pipeline.compare import benchmark
-    from pipeline.results import load_results
+    from pipeline.results import load_results, resolve_doc
 
     try:
         res = load_results(args.out)
-        print(benchmark(args.doc_id, res.tables).to_text())
+        print(benchmark(resolve_doc(args.doc_id, res.documents), res.tables).to_text())
     except (FileNotFoundError, ValueError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -274,8 +281,8 @@ def _cmd_perf(args) -> int:
     return 0
 
 
-COMMANDS = {"analyze": _cmd_analyze, "show": _cmd_show, "evaluate": _cmd_evaluate,
-            "benchmark": _cmd_benchmark, "perf": _cmd_perf}
+COMMANDS = {"analyze": _cmd_analyze, "analyse": _cmd_analyze, "show": _cmd_show,
+            "evaluate": _cmd_evaluate, "peers": _cmd_peers, "perf": _cmd_perf}
 
 
 def main(argv: list[str] | None = None) -> int:

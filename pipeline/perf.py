@@ -198,14 +198,18 @@ def run_measured(cmd: list[str], *, cwd: Path | None = None, env: dict | None = 
                     samples=peak[2], rusage_maxrss_mb=ru)
 
 
-_TIMING = re.compile(r"([\w-]+) (\d+(?:\.\d+)?) s")
+_TIMING = re.compile(r"([^,]+?) (\d+(?:\.\d+)?) s(?:,|$)")
 
 
 def parse_timings(summary: str) -> dict[str, float]:
     """Stage timings from the ``Temps : stage 1.2 s, stage 3.4 s`` line of the run summary."""
+    from pipeline.runner import STAGE_LABELS
+
+    key_of = {label: key for key, label in STAGE_LABELS.items()}
     for line in summary.splitlines():
         if line.startswith("Temps"):
-            return {k: float(v) for k, v in _TIMING.findall(line.split(":", 1)[1])}
+            return {key_of.get(k.strip(), k.strip()): float(v)
+                    for k, v in _TIMING.findall(line.split(":", 1)[1])}
     return {}
 
 

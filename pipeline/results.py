@@ -45,3 +45,36 @@ def load_results(out: str | Path = "outputs"):
 def read_text(out: str | Path, doc_id: str) -> str:
     """The normalised text of ``doc_id`` (the one unit offsets point into)."""
     return (Path(out) / "texts" / f"{doc_id}.txt").read_text(encoding="utf-8")
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return " ".join(s.casefold().replace("-", " ").replace("'", " ").split())
+
+
+def resolve_doc(name: str, documents: pd.DataFrame) -> str:
+    """The doc_id a person means by ``name``: a doc_id (exact, or ignoring case and accents),
+    else a commune (``Trooz``, ``beyne-heusay``) when exactly one document has it. Raises
+    ValueError in French listing the candidates (several documents of that commune) or the
+    known ids (no match)."""
+    ids = [str(d) for d in documents["doc_id"]]
+    if name in ids:
+        return name
+    key = _fold(name)
+    same = [d for d in ids if _fold(d) == key]
+    if len(same) == 1:
+        return same[0]
+    if "commune" in documents.columns:
+        of = [str(d) for d, c in zip(documents["doc_id"], documents["commune"], strict=True)
+              if c and _fold(c) == key]
+        if len(of) == 1:
+            return of[0]
+        if len(of) > 1:
+            raise ValueError(f"plusieurs déclarations pour « {name} » : {', '.join(of)} ; "
+                             "indiquez l'identifiant voulu")
+    labels = [f"{d} ({c})" if c else d for d, c in
+              zip(ids, documents.get("commune", pd.Series([""] * len(ids))), strict=True)]
+    raise ValueError(f"document inconnu « {name} ». Documents analysés : "
+                     f"{', '.join(labels) or 'aucun'}")

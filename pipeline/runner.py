@@ -91,14 +91,54 @@ def code_version(*parts: str) -> str:
     return _hash_files(paths)
 
 
-def _doc_key(path: Path, doc_id: str, ner: bool, versions: str) -> str:
+def _content_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read by blocks (a huge file is never held in memory); "" when
+    it cannot be read (the reader reports why)."""
     h = hashlib.sha256()
-    if path.is_file():  # by blocks: a huge file is hashed without being held in memory
+    try:
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
+    except OSError:
+        return ""
+    return h.hexdigest()
+
+
+def _doc_key(digest: str, path: Path, doc_id: str, ner: bool, versions: str) -> str:
+    h = hashlib.sha256(digest.encode())
     h.update(f"|{doc_id}|{path.suffix.lower()}|{ner}|{versions}|{CACHE_FORMAT}".encode())
     return h.hexdigest()
+
+
+def _drop_copies(files: list[tuple[Path, str]], digests: list[str], corpus: Path
+                 ) -> tuple[list[int], list[str]]:
+    """Indexes of the files to analyse: files with the same bytes (same SHA-256, not empty) are
+    analysed once, under the doc_id of the one nearest the top of the folder (then by name);
+    each other copy gives one warning."""
+    first: dict[str, int] = {}
+    for i in sorted(range(len(files)), key=lambda i: (len(Path(_rel(files[i][0], corpus)).parts),
+                                                       _rel(files[i][0], corpus).casefold())):
+        first.setdefault(digests[i], i)  # the copy nearest the top of the folder is kept
+    keep, notes = [], []
+    for i, ((p, _doc), dg) in enumerate(zip(files, digests, strict=True)):
+        if dg and dg != _EMPTY_DIGEST and first[dg] != i:
+            q, qid = files[first[dg]]
+            notes.append(f"{_rel(p, corpus)} est une copie identique de {_rel(q, corpus)} (même "
+                         f"contenu) : analysée une seule fois, sous « {qid} », et jamais comptée "
+                         "comme son propre pair")
+            continue
+        keep.append(i)
+    return keep, notes
+
+
+_EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def _load_pickle(path: Path):
@@ -199,7 +239,11 @@ def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bo
                                       "data/patterns.toml", "data/web_noise.toml",
                                       "data/metadata_patterns.toml", "data/doc_kinds.toml"),
                          model_version()])
-    keys = [_doc_key(p, d, ner, versions) for p, d in files]
+    digests = [_content_digest(p) for p, _ in files]
+    keep, copies = _drop_copies(files, digests, Path(corpus))
+    files, digests = [files[i] for i in keep], [digests[i] for i in keep]
+    warnings = warnings + copies
+    keys = [_doc_key(dg, p, d, ner, versions) for dg, (p, d) in zip(digests, files, strict=True)]
     doc_dir = cache_dir / "docs"
     # files neither cached nor known to fail (a file that failed is read again, its fix may be
     # outside it, but is not expected to need the model)
@@ -859,6 +903,14 @@ def _write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> list[str]:
     return written
 
 
+#: what the end-of-run summary calls each timed stage (``RunResult.timings`` keys)
+STAGE_LABELS = {"ingest_segment": "lecture et découpage", "nlp": "analyse linguistique",
+                "classify": "thèmes", "compare": "comparaisons", "write": "écriture des tableaux",
+                "figures_parallel": "graphiques (en parallèle)", "report": "rapport",
+                "export_parallel": "classeur et QDPX (en parallèle)",
+                "export_wait": "attente du classeur", "total": "total"}
+
+
 def summary(result: RunResult) -> str:
     """French end-of-run summary: documents read/failed (with reasons), units, time per stage."""
     docs = result.documents
@@ -873,7 +925,8 @@ def summary(result: RunResult) -> str:
         f"mots : {result.n_words} ; pages : {result.n_pages}",
     ]
     if result.timings:
-        lines.append("Temps : " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
+        lines.append("Temps : " + ", ".join(f"{STAGE_LABELS.get(k, k)} {v:.1f} s"
+                                            for k, v in result.timings.items()))
     for w in result.warnings:
         lines.append(f"Attention : {w}")
     for e in result.errors:

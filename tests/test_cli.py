@@ -44,3 +44,25 @@ def test_makefile_targets_mirror_cli():
     for target in ("analyze", "show", "evaluate", "peers", "benchmark", "test", "help"):
         assert f"\n{target}:" in make
     assert set(build_parser()._subparsers._group_actions[0].choices) == set(COMMANDS)
+
+
+def test_resolve_doc_by_id_commune_or_folded_name():
+    import pandas as pd
+
+    from pipeline.results import resolve_doc
+
+    docs = pd.DataFrame({"doc_id": ["trooz-dps-2019", "ittre-dps-2019", "liege-a", "liege-b"],
+                         "commune": ["Trooz", "Ittre", "Liège", "Liège"]})
+    assert resolve_doc("ittre-dps-2019", docs) == "ittre-dps-2019"
+    assert resolve_doc("TROOZ-DPS-2019", docs) == "trooz-dps-2019"
+    assert resolve_doc("trooz", docs) == "trooz-dps-2019"
+    with pytest.raises(ValueError, match="plusieurs.*liege-a, liege-b"):
+        resolve_doc("liege", docs)
+    with pytest.raises(ValueError, match="inconnu.*Trooz"):
+        resolve_doc("Namur", docs)
+
+
+def test_make_show_without_doc_says_how():
+    out = subprocess.run(["make", "-s", "show", "STAMP=Makefile"], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert out.returncode != 0 and "DOC=" in out.stderr and "Traceback" not in out.stderr

@@ -13,10 +13,11 @@ from pipeline import perf
 
 def test_parse_timings_from_summary():
     summary = ("Documents lus : 5 / 5\n"
-               "Temps : ingest_segment 1.2 s, nlp 13.0 s, classify 0.4 s, total 15.9 s\n"
+               "Temps : lecture et découpage 1.2 s, analyse linguistique 13.0 s, thèmes 0.4 s, "
+               "classeur et QDPX (en parallèle) 2.0 s, total 15.9 s\n"
                "Résultats dans out/")
     assert perf.parse_timings(summary) == {"ingest_segment": 1.2, "nlp": 13.0, "classify": 0.4,
-                                           "total": 15.9}
+                                           "export_parallel": 2.0, "total": 15.9}
     assert perf.parse_timings("pas de ligne de temps") == {}
 
 

@@ -92,8 +92,19 @@ def test_show_prints_the_tree(seed_run, capsys):
 
 
 def test_peer_benchmark_command(seed_run, capsys):
-    assert main(["benchmark", "ittre-dps-2019", "--out", str(seed_run.out)]) == 0
-    assert capsys.readouterr().out.strip()
+    assert main(["peers", "ittre-dps-2019", "--out", str(seed_run.out)]) == 0
+    by_id = capsys.readouterr().out
+    assert by_id.strip()
+    assert main(["peers", "Ittre", "--out", str(seed_run.out)]) == 0  # a commune name works too
+    assert capsys.readouterr().out == by_id
+
+
+def test_show_accepts_a_commune_name_and_the_french_spelling(seed_run, capsys):
+    assert main(["show", "TROOZ", "--out", str(seed_run.out), "--no-color"]) == 0
+    assert capsys.readouterr().out.startswith("trooz-dps-2019 — ")
+    with pytest.raises(SystemExit) as exc:
+        main(["analyse", "--help"])
+    assert exc.value.code == 0
 
 
 def test_codebook_change_is_not_skipped(seed_run, seed_corpus, tmp_path):

@@ -303,3 +303,20 @@ def test_the_projects_own_outputs_folder_is_the_tools(tmp_path):
     for name in (".cpas-compare", "README.md"):
         shutil.copy(shipped / name, copy / name)
     claim(copy, tmp_path / "corpus")  # raises if refused
+
+
+def test_identical_files_are_analysed_once_with_a_warning(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    seeds = Path(__file__).resolve().parent / "fixtures" / "seeds"
+    corpus = tmp_path / "c"
+    (corpus / "copies").mkdir(parents=True)
+    shutil.copy(seeds / "ittre-dps-2019.txt", corpus / "ittre-dps-2019.txt")
+    shutil.copy(seeds / "ittre-dps-2019.txt", corpus / "copies" / "Ittre final.txt")
+    (corpus / "vide-1.txt").write_bytes(b"")
+    (corpus / "vide-2.txt").write_bytes(b"")  # empty files are errors each, never "copies"
+    res = analyze(corpus, tmp_path / "out", n_process=1, quiet=True, report=False)
+    assert sorted(res.documents["doc_id"]) == ["ittre-dps-2019", "vide-1", "vide-2"]
+    notes = [w for w in res.warnings if "copie identique" in w]
+    assert len(notes) == 1 and "copies/Ittre final.txt" in notes[0] and "ittre-dps-2019" in notes[0]
