@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 TABLE_NAMES = ("theme_matrix", "axis_themes", "similarity", "distinctive_terms", "partners",
                "partners_summary", "shared_passages", "shared_passages_summary", "structure")
+
+
+@dataclass
+class RunResult:
+    """What one run produced (also what ``pipeline.load_results`` returns)."""
+
+    documents: pd.DataFrame
+    units: pd.DataFrame
+    unit_themes: pd.DataFrame
+    nlp: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    errors: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    n_words: int = 0
+    n_pages: int = 0
+    exit_code: int = 0
+    out: Path | None = None
+    skipped: bool = False
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -23,7 +43,6 @@ def load_results(out: str | Path = "outputs"):
 
     Raises FileNotFoundError with the command to run when the folder holds no analysis.
     """
-    from pipeline.runner import RunResult
 
     out = Path(out)
     if not (out / "units.parquet").is_file() and not (out / "units.csv").is_file():

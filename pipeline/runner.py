@@ -34,6 +34,7 @@ from pipeline.models import NON_CONTENT_KINDS, UNIT_COLUMNS, Document, Unit
 from pipeline.outdir import EXIT_NOTHING_READ, EXIT_OK, EXIT_STRICT, EXIT_USAGE, claim, locked
 from pipeline.outdir import contains as outdir_contains
 from pipeline.procs import install as _die_with_parent
+from pipeline.results import RunResult
 
 _die_with_parent()  # every child forked from here dies with its parent (pipeline.procs)
 
@@ -43,25 +44,6 @@ CACHE_FORMAT = 1
 CODE_SUFFIXES = {".py", ".toml", ".csv", ".txt", ".html", ".css", ".js"}
 #: Columns of the nlp table written to unit_nlp.csv (others, such as vectors, stay in memory).
 NLP_COLUMNS = ["doc_id", "unit_id", "lemmas", "tokens", "entities"]
-
-
-@dataclass
-class RunResult:
-    """What one run produced (also what ``pipeline.load_results`` returns)."""
-
-    documents: pd.DataFrame
-    units: pd.DataFrame
-    unit_themes: pd.DataFrame
-    nlp: pd.DataFrame = field(default_factory=pd.DataFrame)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    errors: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    n_words: int = 0
-    n_pages: int = 0
-    exit_code: int = 0
-    out: Path | None = None
-    skipped: bool = False
 
 
 # --------------------------------------------------------------------------- cache keys
