@@ -13,7 +13,7 @@ Imports are lazy so that ``import pipeline`` stays instant.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from pipeline.version import __version__  # noqa: F401 (public)
 
 __all__ = [
     "analyze",

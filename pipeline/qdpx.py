@@ -556,10 +556,8 @@ def build_project(documents: pd.DataFrame, texts: dict[str, str], units: pd.Data
 
 
 def _version() -> str:
-    try:
-        from pipeline import __version__
-    except ImportError:  # pragma: no cover
-        return "?"
+    from pipeline.version import __version__
+
     return __version__
 
 

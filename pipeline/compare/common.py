@@ -166,22 +166,3 @@ def compile_patterns(patterns) -> list[re.Pattern]:
     pattern), in a list."""
     parts = [f"(?i:{p[4:]})" if p.startswith("(?i)") else f"(?:{p})" for p in patterns]
     return [re.compile("|".join(parts))] if parts else []
-
-
-def term_counts(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame | None,
-                bigrams: bool = False):
-    """Lemma counts of the compared units (content units but empty headings:
-    ``compared_mask``), per document.
-
-    In: ordered ``doc_ids``, units (for the kinds) and the nlp table (``lemmas``).
-    Out: (terms, counts, words): ``terms`` an array of term strings (lemmas and, with
-    ``bigrams``, "a b" pairs of consecutive lemmas of one unit), ``counts`` a sparse
-    len(doc_ids) × len(terms) matrix of occurrences, ``words`` the number of lemmas per
-    document. Documents without lemmas get zero rows.
-    """
-    from pipeline.compare.prepared import lemma_counts
-
-    lc = lemma_counts(doc_ids, units, nlp)
-    if bigrams:
-        return lc.all_terms(), lc.counts, lc.words
-    return lc.terms, lc.unigrams, lc.words
