@@ -34,3 +34,12 @@ def make_frame(rows):
                      "tokens": tok, "context": clem, "context_tokens": ctok,
                      "context_text": ctx})
     return pd.DataFrame(recs, columns=FRAME_COLUMNS)
+
+
+def test_character_feature_evidence_is_a_word_of_the_text():
+    from pipeline.classify.model import _word_with
+
+    text = "Créer des Logements d'urgence"
+    assert _word_with(text, " log") == "Logements"
+    assert _word_with(text, "ence") == "d'urgence"
+    assert _word_with(text, " zz") is None and _word_with(text, " ") is None

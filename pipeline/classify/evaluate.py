@@ -134,8 +134,8 @@ def evaluate(frame: pd.DataFrame, labels=None, codebook=None, matcher=None) -> p
 #: Ablations scored on held-out documents: model features used, decisive rule.
 ABLATIONS = {
     "model": {"blocks": ("text",), "decisive": False},
-    "model+vocabulary": {"blocks": ("text", "vocabulary"), "decisive": None},
     "model+context": {"blocks": ("text", "context"), "decisive": False},
+    "combined+vocabulary": {"blocks": ("text", "context", "vocabulary"), "decisive": None},
 }
 
 
@@ -200,10 +200,10 @@ def reliability(scores: np.ndarray, gold: np.ndarray, threshold: float) -> pd.Da
 
 
 SYSTEM_NAMES = {
-    "combined": "combiné (vocabulaire + modèle + contexte)",
+    "combined": "combiné (modèle + contexte + termes décisifs)",
     "model": "modèle seul (lemmes de l'unité)",
-    "model+vocabulary": "modèle + vocabulaire",
     "model+context": "modèle + contexte",
+    "combined+vocabulary": "combiné + traits de vocabulaire",
     "vocabulary": "vocabulaire seul (règle de la grille)",
     "dictionary": "dictionnaire simple (un terme suffit)",
     "context": "contexte seul (titres parents)",
