@@ -86,10 +86,7 @@ def claim(out: Path, corpus: Path | None = None, force: bool = False) -> None:
         probe = out / f".cpas-probe-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
-    except OSError as exc:
-        if isinstance(exc, FileExistsError) or not is_not_writable(exc) \
-                and not isinstance(exc, NotADirectoryError):
-            raise
+    except OSError as exc:  # rights, read-only or full disk, a file in the way, /proc…
         raise OutputNotWritable(exc.errno, f"le dossier de sortie {out} n'est pas accessible en "
                                 f"écriture ({exc.strerror}) : choisissez-en un autre avec --out "
                                 "(ou OUTPUT=… avec make)") from exc

@@ -320,3 +320,10 @@ def test_identical_files_are_analysed_once_with_a_warning(tmp_path):
     assert sorted(res.documents["doc_id"]) == ["ittre-dps-2019", "vide-1", "vide-2"]
     notes = [w for w in res.warnings if "copie identique" in w]
     assert len(notes) == 1 and "copies/Ittre final.txt" in notes[0] and "ittre-dps-2019" in notes[0]
+
+
+def test_an_output_folder_that_cannot_be_created_exits_4(tmp_path, capsys):
+    corpus = _empty_corpus(tmp_path)
+    code = main(["analyze", str(corpus), "--out", "/proc/cpas-compare-sortie", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 4 and "n'est pas accessible en écriture" in err and "Errno" not in err
