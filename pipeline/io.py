@@ -146,6 +146,9 @@ def read_user_csv(path: Path, expected: str) -> pd.DataFrame | None:
             break
         except UnicodeDecodeError:
             continue
+    else:  # bytes that are neither UTF-8 nor Windows-1252 (0x81, 0x8D… in a binary file)
+        raise ValueError(f"{path} illisible (encodage ni UTF-8 ni Windows-1252) : enregistrez-le "
+                         f"en CSV UTF-8 avec l'en-tête {expected}")
     if "\x00" in text:
         raise ValueError(f"{path} illisible (contenu binaire) : enregistrez-le en CSV (texte) "
                          f"avec l'en-tête {expected}")

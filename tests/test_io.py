@@ -65,3 +65,12 @@ def test_temporary_names_do_not_grow_with_the_file_name(tmp_path):
     io.write_text(tmp_path / name, "texte")
     assert (tmp_path / name).read_text(encoding="utf-8") == "texte"
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_user_csv_in_no_known_encoding_is_a_clear_error(tmp_path):
+    import pytest
+
+    p = tmp_path / "metadata.csv"
+    p.write_bytes(b"doc_id,commune\r\na,\x81\x8d\x90\r\n")  # undefined in UTF-8 and cp1252
+    with pytest.raises(ValueError, match="metadata.csv illisible.*UTF-8"):
+        io.read_user_csv(p, "doc_id,commune")
