@@ -162,26 +162,35 @@ def _cmd_analyze(args) -> int:
     from pipeline.nlp import ModelMissingError
     from pipeline.runner import analyze, summary
 
-    try:
-        result = analyze(args.corpus, args.out, n_process=args.processes, cache_dir=args.cache,
-                         metadata_csv=args.metadata, annotations=args.annotations, by=args.by,
-                         strict=args.strict, quiet=args.quiet, report=not args.no_report,
-                         ner=not args.no_ner, codebook=args.codebook, limits=_limits(args),
-                         follow_symlinks=args.follow_symlinks, force=args.force,
-                         wait=args.wait)
-    except (FileNotFoundError, ValueError, ModelMissingError) as exc:
-        print(f"erreur : {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        code = _output_error(exc, args.out)
-        if code is None:
-            raise
+    result, code = _guarded(args.out, lambda: analyze(
+        args.corpus, args.out, n_process=args.processes, cache_dir=args.cache,
+        metadata_csv=args.metadata, annotations=args.annotations, by=args.by,
+        strict=args.strict, quiet=args.quiet, report=not args.no_report, ner=not args.no_ner,
+        codebook=args.codebook, limits=_limits(args), follow_symlinks=args.follow_symlinks,
+        force=args.force, wait=args.wait), usage=(ModelMissingError,))
+    if code is not None:
         return code
     if not args.quiet or result.errors:
         print(summary(result), file=sys.stderr if args.quiet else sys.stdout)
     if result.exit_code and not result.errors:
         print("erreur : aucun document n'a pu être lu", file=sys.stderr)
     return result.exit_code
+
+
+def _guarded(out: Path, call, usage: tuple[type[BaseException], ...] = ()):
+    """``(call(), None)``; or ``(None, exit code)`` with one French line on stderr for a
+    usage or configuration error (FileNotFoundError, ValueError, ``usage``: 3) or an output
+    folder that cannot be written (4). Any other error is raised as is."""
+    try:
+        return call(), None
+    except (FileNotFoundError, ValueError, *usage) as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return None, EXIT_USAGE
+    except OSError as exc:
+        code = _output_error(exc, out)
+        if code is None:
+            raise
+        return None, code
 
 
 def _output_error(exc: OSError, out: Path) -> int | None:
@@ -246,19 +255,11 @@ def _cmd_show(args) -> int:
 def _cmd_evaluate(args) -> int:
     from pipeline.runner import run_evaluation
 
-    try:
-        return run_evaluation(args.corpus, args.out, annotations=args.annotations,
-                              heldout=args.heldout, lodo=not args.no_lodo,
-                              n_process=args.processes, quiet=args.quiet, force=args.force,
-                              wait=args.wait)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"erreur : {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        code = _output_error(exc, args.out)
-        if code is None:
-            raise
-        return code
+    result, code = _guarded(args.out, lambda: run_evaluation(
+        args.corpus, args.out, annotations=args.annotations, heldout=args.heldout,
+        lodo=not args.no_lodo, n_process=args.processes, quiet=args.quiet, force=args.force,
+        wait=args.wait))
+    return result if code is None else code
 
 
 def _cmd_peers(args) -> int:

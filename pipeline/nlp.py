@@ -122,6 +122,15 @@ class AnnotationError(RuntimeError):
                          f"(le n° {first + 1} : {self.failed[first]})")
 
 
+def _report_failures(bad: dict[int, str], failed: dict[int, str] | None) -> None:
+    """Texts spaCy could not annotate: recorded in ``failed`` when the caller gave one, else
+    raised as :class:`AnnotationError`."""
+    if failed is not None:
+        failed.update(bad)
+    elif bad:
+        raise AnnotationError(bad)
+
+
 def _no_raise(name, component, docs, exc) -> None:
     """spaCy error handler for ``nlp.pipe`` with ``n_process`` > 1: the failing batch is left
     out (and tried again by ``_pipe``) instead of raised — raising there can leave a worker
@@ -229,10 +238,7 @@ def annotate(texts: list[str], n_process: int = 1, batch_size: int = 64, ner: bo
     bad: dict[int, str] = {}
     for k, msg in sorted(errors.items()):
         bad.setdefault(owner[k], msg)
-    if bad and failed is None:
-        raise AnnotationError(bad)
-    if failed is not None:
-        failed.update(bad)
+    _report_failures(bad, failed)
     return [None if i in bad else {"lemmas": " ".join(lemmas[i]), "tokens": " ".join(tokens[i]),
                                    "entities": entities[i]}
             for i in range(len(texts))]
@@ -316,10 +322,7 @@ class BackgroundModel:
         if status == "error":
             raise RuntimeError(f"analyse linguistique en échec ({payload})")
         anns, bad = payload
-        if bad and failed is None:
-            raise AnnotationError(bad)
-        if failed is not None:
-            failed.update(bad)
+        _report_failures(bad, failed)
         return anns
 
     def close(self) -> None:

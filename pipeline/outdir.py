@@ -132,3 +132,13 @@ def locked(out: Path, wait: bool = False) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+@contextmanager
+def owned(out: Path, corpus: Path | None = None, force: bool = False,
+          wait: bool = False) -> Iterator[None]:
+    """:func:`claim` ``out`` then hold its lock (:func:`locked`) for the block: what every
+    command that writes into an output folder does first."""
+    claim(out, corpus, force)
+    with locked(out, wait):
+        yield

@@ -31,7 +31,7 @@ from pipeline import io
 from pipeline.limits import DEFAULT as DEFAULT_LIMITS
 from pipeline.limits import Limits
 from pipeline.models import NON_CONTENT_KINDS, UNIT_COLUMNS, Document, Unit
-from pipeline.outdir import EXIT_NOTHING_READ, EXIT_OK, EXIT_STRICT, EXIT_USAGE, claim, locked
+from pipeline.outdir import EXIT_NOTHING_READ, EXIT_OK, EXIT_STRICT, EXIT_USAGE, owned
 from pipeline.outdir import contains as outdir_contains
 from pipeline.procs import install as _die_with_parent
 from pipeline.results import RunResult
@@ -536,26 +536,18 @@ def classify_cached(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
 
 
 def _documents(docs: list[Document], metadata_csv: Path | None) -> pd.DataFrame:
-    """The documents table: metadata read from the texts, completed by ``metadata_csv``."""
+    """The documents table: metadata read from the texts, completed by ``metadata_csv`` (a
+    malformed file raises ValueError naming it and the fix)."""
     from pipeline.ingest import documents_table
 
-    try:
-        return documents_table(docs, metadata_csv)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{metadata_csv} illisible ({exc}) : corrigez-le "
-                         "(CSV en UTF-8, séparateur virgule, une ligne par doc_id)") from exc
+    return documents_table(docs, metadata_csv)
 
 
 def _annotations_df(annotations: Path | None) -> pd.DataFrame | None:
-    if annotations is None or not Path(annotations).is_file():
-        return None
+    """The rows of ``annotations`` (None without the file; a malformed one raises ValueError)."""
     from pipeline.classify.annotations import load_annotations
 
-    try:
-        return load_annotations(annotations)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{annotations} illisible ({exc}) : corrigez-le (CSV en UTF-8, "
-                         "colonnes doc_id, unit_id, kind, text, themes)") from exc
+    return load_annotations(annotations)
 
 
 # --------------------------------------------------------------------------- the run
@@ -601,8 +593,7 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
     corpus, out = Path(corpus), Path(out)
     if not corpus.is_dir():
         raise FileNotFoundError(f"dossier introuvable : {corpus} (indiquez le dossier des déclarations)")
-    claim(out, corpus, force)
-    with locked(out, wait):
+    with owned(out, corpus, force, wait):
         return _analyze(corpus, out, n_process=n_process, cache_dir=cache_dir,
                         metadata_csv=metadata_csv, annotations=annotations, by=by, strict=strict,
                         quiet=quiet, report=report, ner=ner, codebook=codebook, limits=limits,
@@ -942,8 +933,7 @@ def run_evaluation(corpus: Path, out: Path, *, annotations: Path | None = None,
     ``heldout``) and ``out/evaluation_reliability.csv``; returns an exit code. ``out`` is
     claimed and locked as in :func:`analyze` (``force``, ``wait``).
     """
-    claim(Path(out), None, force)
-    with locked(Path(out), wait):
+    with owned(Path(out), None, force, wait):
         return _run_evaluation(corpus, out, annotations=annotations, heldout=heldout, lodo=lodo,
                                n_process=n_process, quiet=quiet)
 

@@ -68,8 +68,6 @@ def test_temporary_names_do_not_grow_with_the_file_name(tmp_path):
 
 
 def test_user_csv_in_no_known_encoding_is_a_clear_error(tmp_path):
-    import pytest
-
     p = tmp_path / "metadata.csv"
     p.write_bytes(b"doc_id,commune\r\na,\x81\x8d\x90\r\n")  # undefined in UTF-8 and cp1252
     with pytest.raises(ValueError, match="metadata.csv illisible.*UTF-8"):

@@ -215,14 +215,18 @@ def _read_metadata_csv(path: Path) -> pd.DataFrame:
     return pd.DataFrame() if df is None else df
 
 
-def _valid_iso(value: str) -> bool:
+def _csv_date(value: str) -> str:
+    """A date cell of metadata.csv as ISO ``YYYY-MM-DD``: ``2019-03-05`` kept, ``13/02/2019``
+    → ``2019-02-13``; a date that does not exist (``2019-13-45``, ``31/02/2019``) → ""."""
     import datetime
 
+    if not _ISO_DATE_RE.fullmatch(value):
+        return parse_date(value)
     try:
         datetime.date.fromisoformat(value)
-        return True
+        return value
     except ValueError:
-        return False
+        return ""
 
 
 def metadata_notes(meta: pd.DataFrame, path: Path, doc_ids: list[str],
@@ -255,8 +259,7 @@ def metadata_notes(meta: pd.DataFrame, path: Path, doc_ids: list[str],
                          f"{n} l'emporte")
         seen[ident] = n
         date = rec.get("adopted_on", "") or ""
-        if date and not ((_ISO_DATE_RE.fullmatch(date) and _valid_iso(date)) or
-                         (not _ISO_DATE_RE.fullmatch(date) and parse_date(date))):
+        if date and not _csv_date(date):
             notes.append(f"{name} ligne {n} : date d'adoption « {date} » invalide (attendu "
                          "AAAA-MM-JJ ou JJ/MM/AAAA, une date qui existe) : ignorée")
     return notes
@@ -309,9 +312,7 @@ def documents_table(docs: list[Document], metadata_csv: Path | None = None) -> p
                     if c in ("doc_id", "file") or not v:
                         continue
                     if c == "adopted_on":
-                        # "13/02/2019" → 2019-02-13; "2019-13-45", "31/02/2019" → ignored
-                        v = (v if _valid_iso(v) else "") if _ISO_DATE_RE.fullmatch(v) \
-                            else parse_date(v)
+                        v = _csv_date(v)
                         if not v:
                             continue
                     if c == "doc_kind" and v not in DOC_KINDS:
