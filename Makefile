@@ -6,14 +6,15 @@ PY     := $(VENV)/bin/python
 CORPUS ?= corpus
 OUTPUT ?= outputs
 ARGS   ?=
+PEERS  ?=
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install analyze show evaluate peers benchmark test lint clean
+.PHONY: help install analyze show evaluate peers profile import-qdpx benchmark test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  Variables: CORPUS=$(CORPUS) OUTPUT=$(OUTPUT) DOC=<doc_id> ARGS='<extra CLI options>'"
+	@echo "  Variables: CORPUS=$(CORPUS) OUTPUT=$(OUTPUT) DOC=<doc_id> PEERS=<groupe> ARGS='<extra CLI options>'"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,14 @@ evaluate: $(STAMP) ## Leave-one-document-out evaluation of the theme classifier
 peers: $(STAMP) ## One CPAS against its peers: make peers DOC=trooz-dps-2019
 	$(NEED_DOC)
 	$(PY) -m pipeline peers "$(DOC)" --out $(OUTPUT) $(ARGS)
+
+profile: $(STAMP) ## Printable profile (HTML + PDF) of one CPAS: make profile DOC=Trooz PEERS=province=Liège
+	$(NEED_DOC)
+	$(PY) -m pipeline profile "$(DOC)" --out $(OUTPUT) --peers "$(PEERS)" $(ARGS)
+
+import-qdpx: $(STAMP) ## Reviewed QDA project back into CORPUS/annotations.csv: make import-qdpx FILE=revu.qdpx
+	@test -n "$(FILE)" || { echo "indiquez le projet relu : make import-qdpx FILE=outputs/cpas-compare.qdpx" >&2; exit 3; }
+	$(PY) -m pipeline import-qdpx "$(FILE)" --into $(CORPUS)/annotations.csv $(ARGS)
 
 benchmark: $(STAMP) ## Speed/memory benchmark on a synthetic corpus of 300 declarations
 	$(PY) -m pipeline perf --out $(OUTPUT) $(ARGS)

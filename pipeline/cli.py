@@ -1,7 +1,9 @@
 """Command line: a thin layer over the library (``python -m pipeline --help``).
 
 Subcommands mirror the Makefile targets: analyze (also spelt ``analyse``), show, evaluate, peers
-(one CPAS against its peers; ``make peers``), perf (speed and memory; ``make benchmark``).
+(one CPAS against its peers, in the terminal; ``make peers``), profile (its printable page and
+PDF; ``make profile``), import-qdpx (a reviewed QDA project back into annotations.csv;
+``make import-qdpx``), perf (speed and memory; ``make benchmark``).
 """
 
 from __future__ import annotations
@@ -145,16 +147,55 @@ def build_parser() -> argparse.ArgumentParser:
                                   "nom de la commune")
     _add_out(p)
 
+    p = sub.add_parser("profile", help="profil imprimable d'un CPAS face à ses pairs "
+                                       "(make profile DOC=…)",
+                       description="Écrit OUT/profiles/<doc_id>.html (et son PDF avec --pdf) : "
+                                   "identité et métadonnées, axes, chaque thème face au groupe "
+                                   "de pairs (rangs et min/médiane/max sous 10 pairs), objectifs "
+                                   "qu'aucun pair ne partage, termes distinctifs et preuves. "
+                                   "L'analyse (make analyze) doit avoir été faite.")
+    p.add_argument("doc_id", help="identifiant du document (nom du fichier sans extension) ou "
+                                  "nom de la commune")
+    _add_out(p)
+    p.add_argument("--peers", default="", metavar="GROUPE",
+                   help="groupe de pairs : colonne=valeur de documents.csv ou metadata.csv "
+                        "(province=Liège, mandate=2025-2030), une colonne seule (même valeur "
+                        "que la déclaration : province), ou une liste d'identifiants ou de "
+                        "communes séparés par des virgules (défaut : toutes les autres)")
+    p.add_argument("--pdf", action=argparse.BooleanOptionalAction, default=True,
+                   help="écrire aussi le PDF A4 (Chromium sans interface ; défaut : oui)")
+
+    p = sub.add_parser("import-qdpx", help="reprendre les codages d'un projet QDA relu "
+                                           "(make import-qdpx FILE=…)",
+                       description="Lit un projet REFI-QDA (.qdpx) exporté par cpas-compare puis "
+                                   "relu dans QualCoder, MAXQDA, NVivo ou ATLAS.ti : les codages "
+                                   "faits par une personne (pas ceux de l'utilisateur « cpas-"
+                                   "compare (automatique) ») deviennent des lignes "
+                                   "d'annotations.csv, qui remplacent celles des mêmes passages ; "
+                                   "la prochaine analyse les reprend et réentraîne le modèle.")
+    p.add_argument("file", type=Path, help="le fichier .qdpx relu")
+    p.add_argument("--into", type=Path, default=Path("corpus") / "annotations.csv",
+                   help="annotations.csv à compléter (défaut : corpus/annotations.csv ; créé "
+                        "s'il n'existe pas)")
+    p.add_argument("--replace", action="store_true",
+                   help="remplacer tout le fichier au lieu de le compléter")
+    p.add_argument("--include-machine", action="store_true",
+                   help="reprendre aussi les passages codés par la seule machine (étiquettes "
+                        "automatiques non relues : à éviter pour l'entraînement)")
+
     p = sub.add_parser("perf", help="mesurer vitesse et mémoire sur un corpus synthétique "
                                     "(make benchmark)",
                        description="Génère un corpus synthétique, l'analyse à froid, à chaud et "
                                    "avec un document ajouté ; écrit OUT/benchmark.json.")
     _add_out(p)
-    p.add_argument("--n-docs", type=int, default=300)
-    p.add_argument("--processes", type=int, default=2)
+    p.add_argument("--n-docs", type=int, default=300,
+                   help="nombre de déclarations synthétiques (défaut : 300)")
+    p.add_argument("--processes", type=int, default=2,
+                   help="processus pour l'analyse (défaut : 2)")
     p.add_argument("--workdir", type=Path, default=None,
                    help="dossier de travail du corpus synthétique (défaut : temporaire)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="graine du générateur du corpus synthétique (défaut : 0)")
     return parser
 
 
@@ -275,6 +316,67 @@ def _cmd_peers(args) -> int:
     return 0
 
 
+def _cmd_profile(args) -> int:
+    from pipeline.classify.codebook import load_codebook
+    from pipeline.compare.peers import peer_group
+    from pipeline.report.profile import PdfUnavailable, write_profile
+    from pipeline.results import load_results, resolve_doc
+
+    def run():
+        res = load_results(args.out)
+        doc_id = resolve_doc(args.doc_id, res.documents)
+        group = peer_group(res.documents, doc_id, args.peers)
+        html_path = write_profile(args.out, doc_id, res, load_codebook(), group,
+                                  spec=args.peers or None)[0]
+        print(f"Profil : {html_path} ({len(group.doc_ids)} pair(s) : {group.description})")
+        if args.pdf:
+            from pipeline.report.profile import html_to_pdf
+
+            try:
+                pdf = html_to_pdf(html_path, html_path.with_suffix(".pdf"))
+                print(f"PDF : {pdf}")
+            except PdfUnavailable as exc:
+                print(f"attention : {exc}", file=sys.stderr)
+        return 0
+
+    result, code = _guarded(args.out, run)
+    return result if code is None else code
+
+
+def _cmd_import_qdpx(args) -> int:
+    def run():
+        from pipeline.classify.annotations import load_annotations, normalise_text
+        from pipeline.qdpx import import_qdpx, write_annotations
+
+        new = import_qdpx(args.file, include_machine=args.include_machine)
+        n_skip = new.attrs.get("n_machine_only", 0)
+        for line in new.attrs.get("warnings", []):
+            print(f"attention : {line}", file=sys.stderr)
+        old = None if args.replace else load_annotations(args.into)
+        n_replaced = 0
+        if old is not None and len(old):
+            import pandas as pd
+
+            def keys(df):  # same document, same text give or take final marks ("…;*")
+                return df["doc_id"].astype(str) + "\x00" + df["text"].map(
+                    lambda t: normalise_text(t).rstrip(" *;.,:!"))
+
+            taken = set(keys(new))
+            kept = old[~keys(old).isin(taken)]
+            n_replaced = len(old) - len(kept)
+            new = pd.concat([kept, new[kept.columns.intersection(new.columns)]],
+                            ignore_index=True)
+        write_annotations(new, args.into)
+        print(f"{args.into} : {len(new)} ligne(s) ; {n_replaced} remplacée(s) par la relecture"
+              + (f" ; {n_skip} passage(s) codé(s) par la seule machine laissé(s) de côté"
+                 if n_skip else "")
+              + ". Relancez make analyze pour réentraîner le modèle sur ces annotations.")
+        return 0
+
+    result, code = _guarded(args.into.parent, run)
+    return result if code is None else code
+
+
 def _cmd_perf(args) -> int:
     from pipeline.perf import run_benchmark
 
@@ -284,7 +386,8 @@ def _cmd_perf(args) -> int:
 
 
 COMMANDS = {"analyze": _cmd_analyze, "analyse": _cmd_analyze, "show": _cmd_show,
-            "evaluate": _cmd_evaluate, "peers": _cmd_peers, "perf": _cmd_perf}
+            "evaluate": _cmd_evaluate, "peers": _cmd_peers, "profile": _cmd_profile,
+            "import-qdpx": _cmd_import_qdpx, "perf": _cmd_perf}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,8 @@ class RunResult:
     exit_code: int = 0
     out: Path | None = None
     skipped: bool = False
+    #: the machine's labels of the units a human labelled (same columns as ``unit_themes``)
+    machine_themes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -58,7 +60,8 @@ def load_results(out: str | Path = "outputs"):
         errors = bad[["doc_id", "source_file", "error"]].to_dict("records")
     return RunResult(documents=documents, units=_read(out / "units"),
                      unit_themes=_read(out / "unit_themes"), nlp=_read(out / "unit_nlp"),
-                     tables=tables, errors=errors, out=out)
+                     tables=tables, errors=errors, out=out,
+                     machine_themes=_read(out / "machine_themes"))
 
 
 def read_text(out: str | Path, doc_id: str) -> str:

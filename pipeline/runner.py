@@ -398,8 +398,10 @@ def _prepare_todo(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, 
 # --------------------------------------------------------------------------- classification
 
 
-def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path | None):
-    """The trained theme model, from the cache when annotations, codebook and code are unchanged."""
+def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path | None,
+                exclude_docs: Sequence[str] = ()):
+    """The trained theme model, from the cache when annotations, codebook and code are
+    unchanged; ``exclude_docs``: doc_ids whose annotation rows it must not learn from."""
     from pipeline import classify
     from pipeline.classify.codebook import load_codebook
 
@@ -415,12 +417,15 @@ def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path |
 
     h.update(f"{code_version('classify', 'nlp')}|{model_version()}|{version('scikit-learn')}"
              .encode())
+    if exclude_docs:
+        h.update(("\x1fexclude\x1f" + "\x1f".join(sorted(exclude_docs))).encode())
     key = h.hexdigest()[:20]
     path = cache_dir / f"model-{key}.pkl"
     model = _load_pickle(path)
     if model is None:
         model = classify.default_model(codebook, annotations,
-                                       lemmatise=cached_lemmatiser(cache_dir))
+                                       lemmatise=cached_lemmatiser(cache_dir),
+                                       exclude_docs=exclude_docs)
         _save_pickle(path, model)
     return model, codebook, key
 
@@ -501,7 +506,7 @@ def classify_cached(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
     parts: dict[str, tuple] = {}
     keys: dict[str, str] = {}
     for doc_id in order:
-        h = hashlib.sha256(f"{doc_keys.get(doc_id, '')}|{model_key}|themes-v2".encode())
+        h = hashlib.sha256(f"{doc_keys.get(doc_id, '')}|{model_key}|themes-v3".encode())
         if ann_df is not None and "doc_id" in ann_df.columns:
             h.update(ann_by.get(doc_id, ann_df.iloc[0:0]).to_csv(index=False).encode())
         keys[doc_id] = h.hexdigest()
@@ -531,8 +536,34 @@ def classify_cached(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
 
     unit_themes = pd.concat(uts, ignore_index=True) if uts else pd.DataFrame(columns=columns)
     themes = (pd.concat(ths, ignore_index=True) if ths
-              else pd.DataFrame(columns=["doc_id", "unit_id", "themes"]))
+              else pd.DataFrame(columns=["doc_id", "unit_id", "themes", "labelled_by"]))
     return unit_themes, themes, [c for d in order for c in parts[d][2]]
+
+
+def machine_labels(units: pd.DataFrame, nlp: pd.DataFrame, themes: pd.DataFrame,
+                   cache_dir: Path, codebook_path: Path | None, doc_keys: dict[str, str],
+                   n_process: int = 1) -> pd.DataFrame:
+    """What the machine says of the units a human labelled: the long ``unit_themes`` table
+    (same columns) of those units only, classified by the shipped model trained without the
+    folder's ``annotations.csv`` and without any shipped annotation of these documents (the
+    seed corpus ships its annotations), so the agreement shown in the report and the QDPX
+    export is measured on text that model never saw. Empty when no unit was labelled by a
+    human (no second model is trained then)."""
+    from pipeline.classify.model import UNIT_THEME_COLUMNS, training_annotations
+
+    if "labelled_by" not in themes.columns or not (themes["labelled_by"] == "human").any():
+        return pd.DataFrame(columns=UNIT_THEME_COLUMNS)
+    human = themes[themes["labelled_by"] == "human"]
+    docs = set(human["doc_id"])
+    shipped_docs = set(training_annotations(None)["doc_id"].astype(str))
+    model, codebook, key = theme_model(cache_dir, codebook_path, None,
+                                       sorted(docs & shipped_docs))
+    ut, _, _ = classify_cached(units[units["doc_id"].isin(docs)], nlp[nlp["doc_id"].isin(docs)],
+                               model, codebook, None, doc_keys, key, cache_dir,
+                               n_process=n_process)
+    keep = set(zip(human["doc_id"], human["unit_id"], strict=True))
+    mask = [k in keep for k in zip(ut["doc_id"], ut["unit_id"], strict=True)]
+    return ut[mask].reset_index(drop=True)
 
 
 def _documents(docs: list[Document], metadata_csv: Path | None) -> pd.DataFrame:
@@ -683,9 +714,18 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     unit_themes, themes, candidates = classify_cached(units, nlp_df, model, codebook_themes,
                                                       ann_df, doc_keys, model_key, cache_dir,
                                                       n_process=n_process)
-    units = units.drop(columns=["themes"], errors="ignore").merge(
-        themes[["doc_id", "unit_id", "themes"]], on=["doc_id", "unit_id"], how="left")
+    machine_themes = machine_labels(units, nlp_df, themes, cache_dir, codebook, doc_keys,
+                                    n_process=n_process)
+    units = units.drop(columns=["themes", "labelled_by", "themes_machine"], errors="ignore").merge(
+        themes[["doc_id", "unit_id", "themes", "labelled_by"]], on=["doc_id", "unit_id"],
+        how="left")
     units["themes"] = units["themes"].fillna("")
+    units["labelled_by"] = units["labelled_by"].fillna("")
+    by_unit = machine_themes.groupby(["doc_id", "unit_id"], sort=False)["theme"].agg(";".join)
+    units["themes_machine"] = [by_unit.get(k, "") if lb == "human" else ""
+                               for k, lb in zip(zip(units["doc_id"], units["unit_id"],
+                                                    strict=True),
+                                                units["labelled_by"], strict=True)]
     timings["classify"] = time.perf_counter() - t
 
     # the per-unit tables and the QDPX export do not need the comparison tables: a forked child
@@ -694,7 +734,7 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     texts = {d.doc_id: d.text for d in prepared.docs if d.status == "ok"}
     review = (model.threshold, candidates)  # the review table is built by the child
     export = in_background(_write_unit_outputs, out, prepared.docs, documents, units, nlp_df,
-                           unit_themes, review, texts, codebook_themes, report,
+                           unit_themes, review, texts, codebook_themes, report, machine_themes,
                            label="écriture des tables par unité et de l'export QDPX",
                            parallel=n_process > 1)
 
@@ -711,6 +751,11 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
                                     label="figures du rapport", parallel=n_process > 1)
             children.append(figures)
 
+        # the workbook (openpyxl, cell by cell: the slowest writer) in a third child
+        book = in_background(_write_workbook, out, tables, documents, units, unit_themes,
+                             label="classeur Excel", parallel=n_process > 1)
+        children.append(book)
+
         # write
         t = time.perf_counter()
         written = _write_tables(out, tables)
@@ -725,6 +770,11 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
             written += [f"figures/{p.name}" for p in rep.write_figures(out, pngs)]
             io.write_text(out / "report.html", finish(pngs))
             written.append("report.html")
+            from pipeline.report.profile import write_all_profiles
+
+            written += write_all_profiles(out, RunResult(
+                documents=documents, units=units, unit_themes=unit_themes, nlp=nlp_df,
+                tables=tables), codebook_themes)
             timings["report"] = time.perf_counter() - t
     except BaseException:
         for child in children:  # do not leave a child behind; this error is the one to report
@@ -733,6 +783,8 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     t = time.perf_counter()
     child_written, timings["export_parallel"] = export()
     written += child_written
+    book_written, timings["workbook_parallel"] = book()
+    written += book_written
     timings["export_wait"] = time.perf_counter() - t
 
     exit_code = _exit_code(prepared.docs, strict)
@@ -752,7 +804,8 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     io.write_json(manifest_path, {"run_key": run_key, "files": sorted(written)})
     return RunResult(documents=documents, units=units, unit_themes=unit_themes, nlp=nlp_df,
                      tables=tables, errors=errors, warnings=prepared.warnings, timings=timings,
-                     n_words=n_words, n_pages=n_pages, exit_code=exit_code, out=out)
+                     n_words=n_words, n_pages=n_pages, exit_code=exit_code, out=out,
+                     machine_themes=machine_themes)
 
 
 def _exit_code(docs: list[Document], strict: bool) -> int:
@@ -845,10 +898,12 @@ def _child(conn, fn, args) -> None:
 def _write_unit_outputs(out: Path, docs: list[Document], documents: pd.DataFrame,
                         units: pd.DataFrame, nlp_df: pd.DataFrame, unit_themes: pd.DataFrame,
                         review: tuple[float, list], texts: dict[str, str], codebook,
-                        qdpx: bool) -> list[str]:
+                        qdpx: bool, machine_themes: pd.DataFrame | None = None) -> list[str]:
     """Write the texts, the per-document and per-unit tables (CSV + Parquet), the review table
     (``review`` = the model's threshold and its rejected candidates) and (``qdpx``) the
-    REFI-QDA export; return the relative paths written."""
+    REFI-QDA export; ``machine_themes`` (the machine's labels of the human-labelled units,
+    :func:`machine_labels`) is written as ``machine_themes`` when not empty. Returns the
+    relative paths written."""
     from pipeline.classify import review_table
 
     written: list[str] = []
@@ -860,6 +915,9 @@ def _write_unit_outputs(out: Path, docs: list[Document], documents: pd.DataFrame
     for name, df in [("documents", documents), ("units", units), ("unit_themes", unit_themes)]:
         io.write_table(df, out / name)
         written += [f"{name}.csv", f"{name}.parquet"]
+    if machine_themes is not None and len(machine_themes):
+        io.write_table(machine_themes, out / "machine_themes")
+        written += ["machine_themes.csv", "machine_themes.parquet"]
     threshold, candidates = review
     io.write_table(review_table(units, unit_themes, threshold=threshold, candidates=candidates),
                    out / "review", parquet=False)
@@ -867,32 +925,43 @@ def _write_unit_outputs(out: Path, docs: list[Document], documents: pd.DataFrame
     io.write_table(nlp_df[[c for c in NLP_COLUMNS if c in nlp_df.columns]], out / "unit_nlp")
     written += ["unit_nlp.csv", "unit_nlp.parquet"]
     if qdpx:
-        from pipeline.qdpx import export_qdpx
+        from pipeline.qdpx import export_date, export_qdpx
 
-        export_qdpx(documents, texts, units, unit_themes, codebook, out / "cpas-compare.qdpx")
+        # a real date, the same for every export of the same files: their newest mtime
+        export_qdpx(documents, texts, units, unit_themes, codebook, out / "cpas-compare.qdpx",
+                    created=export_date(d.source_file for d in docs if d.status == "ok"),
+                    machine_themes=machine_themes)
         written.append("cpas-compare.qdpx")
     return written
 
 
 def _write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> list[str]:
-    """Write the comparison tables (CSV + Parquet) and the workbook; return the paths written."""
-    from pipeline.compare import write_workbook
-
+    """Write the comparison tables (CSV + Parquet); return the paths written."""
     written: list[str] = []
     for name, df in tables.items():
         io.write_table(df, out / name)
         written += [f"{name}.csv", f"{name}.parquet"]
-    write_workbook(tables, out / "cpas-compare.xlsx")
-    written.append("cpas-compare.xlsx")
     return written
+
+
+def _write_workbook(out: Path, tables: dict[str, pd.DataFrame], documents: pd.DataFrame,
+                    units: pd.DataFrame, unit_themes: pd.DataFrame) -> list[str]:
+    """Write ``cpas-compare.xlsx`` (the tables, plus the documents and the long unit × theme
+    sheet); return its relative path."""
+    from pipeline.compare import write_workbook
+
+    write_workbook(tables, out / "cpas-compare.xlsx", documents=documents, units=units,
+                   unit_themes=unit_themes)
+    return ["cpas-compare.xlsx"]
 
 
 #: what the end-of-run summary calls each timed stage (``RunResult.timings`` keys)
 STAGE_LABELS = {"ingest_segment": "lecture et découpage", "nlp": "analyse linguistique",
                 "classify": "thèmes", "compare": "comparaisons", "write": "écriture des tableaux",
                 "figures_parallel": "graphiques (en parallèle)", "report": "rapport",
-                "export_parallel": "classeur et QDPX (en parallèle)",
-                "export_wait": "attente du classeur", "total": "total"}
+                "export_parallel": "tables par unité et QDPX (en parallèle)",
+                "workbook_parallel": "classeur Excel (en parallèle)",
+                "export_wait": "attente des écritures parallèles", "total": "total"}
 
 
 def summary(result: RunResult) -> str:

@@ -89,3 +89,55 @@ def test_missing_spacy_model_is_a_french_error_naming_the_fix(tmp_path, capsys, 
                      "--processes", "1"])
     err = capsys.readouterr().err
     assert code == 3 and "make install" in err and "Traceback" not in err
+
+
+def _annotation_sets(path):
+    import pandas as pd
+
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return {(d, t.rstrip(" *;.,:!")): frozenset(x for x in th.split(";") if x)
+            for d, t, th in zip(df["doc_id"], df["text"], df["themes"], strict=True)}
+
+
+def test_import_qdpx_of_an_unreviewed_export_changes_no_label(seed_run, seed_corpus, tmp_path,
+                                                              capsys):
+    import shutil
+
+    into = tmp_path / "annotations.csv"
+    shutil.copy(seed_corpus / "annotations.csv", into)
+    code = main(["import-qdpx", str(seed_run.out / "cpas-compare.qdpx"), "--into", str(into)])
+    assert code == 0
+    assert _annotation_sets(into) == _annotation_sets(seed_corpus / "annotations.csv")
+    assert "remplacée(s) par la relecture" in capsys.readouterr().out
+
+
+def test_import_qdpx_replace_keeps_only_the_projects_codings(seed_run, tmp_path):
+    into = tmp_path / "annotations.csv"
+    into.write_text("doc_id,unit_id,kind,text,themes,context\nx,,objective,Autre,logement,\n",
+                    encoding="utf-8")
+    assert main(["import-qdpx", str(seed_run.out / "cpas-compare.qdpx"), "--into", str(into),
+                 "--replace"]) == 0
+    rows = _annotation_sets(into)
+    assert ("x", "Autre") not in rows and len(rows) > 100
+
+
+def test_import_qdpx_of_a_missing_or_broken_file_is_a_usage_error(tmp_path, capsys):
+    assert main(["import-qdpx", str(tmp_path / "absent.qdpx"), "--into",
+                 str(tmp_path / "a.csv")]) == 3
+    (tmp_path / "bad.qdpx").write_bytes(b"not a zip")
+    assert main(["import-qdpx", str(tmp_path / "bad.qdpx"), "--into",
+                 str(tmp_path / "a.csv")]) == 3
+    err = capsys.readouterr().err
+    assert "bad.qdpx" in err and not (tmp_path / "a.csv").exists()
+
+
+def test_profile_command_writes_html_and_names_the_group(seed_run, capsys):
+    code = main(["profile", "Trooz", "--out", str(seed_run.out), "--peers", "province",
+                 "--no-pdf"])
+    assert code == 0
+    out = capsys.readouterr().out
+    page = seed_run.out / "profiles" / "trooz-dps-2019--province.html"
+    assert page.is_file() and "province = Liège" in out
+    assert "Profil de Trooz" in page.read_text(encoding="utf-8")
+    assert main(["profile", "Trooz", "--out", str(seed_run.out), "--peers", "region=x",
+                 "--no-pdf"]) == 3

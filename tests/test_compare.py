@@ -389,7 +389,22 @@ def test_build_tables_keys_and_determinism(corpus, built):
         pd.testing.assert_frame_equal(df.reset_index(drop=True), again[k].reset_index(drop=True))
 
 
-def test_benchmark_logic(built):
+def test_benchmark_below_ten_peers_gives_ranks_not_statistics(built):
+    b = compare.benchmark("a", built)
+    e = b.emphasis.set_index("theme")
+    assert e["z_score"].isna().all() and e["percentile"].isna().all()  # 2 peers only
+    # logement: a 0.5; peers 0 (b) and 1 (c) → rank 2 of 3; insertion: a alone → rank 1
+    assert (e.loc["logement", "rank"], e.loc["insertion", "rank"]) == (2, 1)
+    assert e.loc["logement", "peers_median"] == 0.5
+    text = b.to_text()
+    assert "rang 2/3" in text and "z =" not in text and "centile " not in text
+
+
+def test_benchmark_logic(built, monkeypatch):
+    import importlib
+
+    bm = importlib.import_module("pipeline.compare.benchmark")  # the module, not the function
+    monkeypatch.setattr(bm, "MIN_PEERS_FOR_STATS", 1)  # the statistics on a tiny corpus
     b = compare.benchmark("a", built)
     assert b.n_peers == 2 and b.commune_label == "Alpha"
     # peers b, c: insertion/synergies/finances covered by neither; logement by c only (50 %,
@@ -493,19 +508,25 @@ def test_structure_first_hits_stop_per_document():
 
 
 def test_workbook_has_all_sheets(built, tmp_path):
+    """Sheets and headers; the rest of the workbook: tests/test_compare_workbook.py."""
     from openpyxl import load_workbook
+
+    from pipeline.compare.workbook import column_info
 
     path = compare.write_workbook(built, tmp_path / "cpas-compare.xlsx")
     wb = load_workbook(path)
     assert wb.sheetnames == ["À lire", "Thèmes par déclaration", "Matrice des thèmes",
                              "Axes et thèmes", "Similarité", "Termes distinctifs", "Partenaires",
                              "Partenaires (synthèse)", "Passages communs",
-                             "Reprises par déclaration", "Structure", "Par province"]
+                             "Reprises par déclaration", "Structure", "Par province",
+                             "Dictionnaire des données"]
     ws = wb["Thèmes par déclaration"]
     assert ws.freeze_panes == "A2"
-    assert [c.value for c in ws[1]] == list(built["theme_matrix"].columns)
+    assert [c.value for c in ws[1]] == [column_info("theme_matrix", c).header
+                                        for c in built["theme_matrix"].columns]
+    assert ws["F1"].value == "Part des unités"  # share_units
     assert ws.max_row == len(built["theme_matrix"]) + 1
-    assert ws.column_dimensions["A"].width >= len("doc_id")
+    assert ws.column_dimensions["A"].width >= len("Identifiant")
     assert not list(tmp_path.glob(".*.tmp"))  # atomic: no temporary file left
     first = path.read_bytes()
     compare.write_workbook(built, path)
@@ -536,39 +557,9 @@ def test_ner_noise_is_filtered():
     assert set(pt["source"]) == {"ner"}
 
 
-def test_workbook_column_cells_by_type():
-    from pipeline.compare.workbook import _column_cells
-
-    mixed = pd.Series(["a<b", 3, 0.25, float("nan"), True, None, " x", float("inf")],
-                      dtype=object)
-    assert _column_cells(mixed) == [
-        b'<c t="inlineStr"><is><t>a&lt;b</t></is></c>',
-        b"<c><v>3</v></c>",
-        b"<c><v>0.25</v></c>",
-        b"",
-        b'<c t="b"><v>1</v></c>',
-        b"",
-        b'<c t="inlineStr"><is><t xml:space="preserve"> x</t></is></c>',
-        b'<c t="inlineStr"><is><t>\xe2\x88\x9e</t></is></c>',  # ∞ in UTF-8
-    ]
-    # typed columns: each distinct value written once, missing values left out
-    assert _column_cells(pd.Series(["é", None, "é"], dtype="str")) == [
-        '<c t="inlineStr"><is><t>é</t></is></c>'.encode(), b"",
-        '<c t="inlineStr"><is><t>é</t></is></c>'.encode()]
-    assert _column_cells(pd.Series([2, 1, 2])) == [b"<c><v>2</v></c>", b"<c><v>1</v></c>",
-                                                   b"<c><v>2</v></c>"]
-    assert _column_cells(pd.Series([True, False])) == [b'<c t="b"><v>1</v></c>',
-                                                       b'<c t="b"><v>0</v></c>']
-    assert _column_cells(pd.Series([0.5, float("nan"), 1e-05, 0.5])) == [
-        b"<c><v>0.5</v></c>", b"", b"<c><v>1e-05</v></c>", b"<c><v>0.5</v></c>"]
-    # -0.0 == 0.0 but is written differently: not grouped with 0.0
-    assert _column_cells(pd.Series([0.0, -0.0, 0.0])) == [
-        b"<c><v>0.0</v></c>", b"<c><v>-0.0</v></c>", b"<c><v>0.0</v></c>"]
-
-
 def test_workbook_cells_land_in_their_columns_around_empty_cells(tmp_path):
-    """Cells are written without reference except in rows with an empty (left out) cell:
-    every value must still be read back in its own column, with its type."""
+    """Empty cells are left out: every value must still be read back in its own column, with
+    its type (booleans as oui / non)."""
     from openpyxl import load_workbook
 
     df = pd.DataFrame({"a": ["x", "y", None, "z"], "b": [1.5, float("nan"), 2.0, -0.0],
@@ -576,10 +567,9 @@ def test_workbook_cells_land_in_their_columns_around_empty_cells(tmp_path):
     path = compare.write_workbook({"structure": df}, tmp_path / "w.xlsx")
     ws = load_workbook(path)["Structure"]
     assert [tuple(r) for r in ws.iter_rows(values_only=True)] == [
-        ("a", "b", "c", "d"), ("x", 1.5, 1, True), ("y", None, 2, False),
-        (None, 2.0, 3, True), ("z", -0.0, 4, None)]
-    assert ws["C5"].value == 4 and ws["C5"].data_type == "n" and ws["D2"].data_type == "b"
-    assert str(ws["B5"].value) == "-0.0"
+        ("a", "b", "c", "d"), ("x", 1.5, 1, "oui"), ("y", None, 2, "non"),
+        (None, 2.0, 3, "oui"), ("z", 0, 4, None)]
+    assert ws["C5"].value == 4 and ws["C5"].data_type == "n" and ws["D2"].data_type == "s"
     assert ws.max_row == 5 and ws.max_column == 4
 
 

@@ -9,10 +9,12 @@ below are read off those files by hand: 7 themed units (A: u02 u03 u04 u05 u06, 
 from __future__ import annotations
 
 import math
+import os
 import re
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +81,25 @@ def project(exported):
     return ET.fromstring(files["project.qde"]), files
 
 
+UNIT_LINE = re.compile(r"Unité (\S+) \(.*\) de « (.+) »\.$")
+
+
+def _theme_codes(root) -> dict[str, str]:
+    """GUID → theme id of the theme codes (not the case codes nor their group)."""
+    out = {}
+    for c in root.iter(Q + "Code"):
+        m = re.search(r"Identifiant cpas-compare : (\S+)$", c.findtext(Q + "Description") or "")
+        if m:
+            out[c.get("guid")] = m.group(1)
+    return out
+
+
+def _unit_selections(root, source=None) -> list:
+    """The selections of the final labels (not the machine's second ones nor the case links)."""
+    return [s for s in (source if source is not None else root).iter(Q + "PlainTextSelection")
+            if UNIT_LINE.match(s.findtext(Q + "Description").split("\n")[0])]
+
+
 def _texts_by_source(root, files) -> dict[str, str]:
     out = {}
     for src in root.iter(Q + "TextSource"):
@@ -98,17 +119,29 @@ def check_essentials(path: Path, n_codes: int) -> tuple[ET.Element, dict[str, by
     # namespace
     assert root.tag == Q + "Project"
     assert all(el.tag.startswith(Q) for el in root.iter())
-    # GUIDs well formed and unique; every reference points at an existing GUID
+    # GUIDs well formed and unique (but for each case and its code, which share one: that is
+    # how QualCoder links a case to its text); every reference points at an existing GUID
     guids = [el.get("guid") for el in root.iter() if el.get("guid") is not None]
     assert guids and all(GUID_RE.fullmatch(g) for g in guids)
-    assert len(guids) == len(set(guids))
+    cases = {c.get("guid") for c in root.iter(Q + "Case")}
+    shared = {g for g, n in Counter(guids).items() if n > 1}
+    assert shared <= cases
+    kinds = {g: sorted(el.tag for el in root.iter() if el.get("guid") == g) for g in shared}
+    assert all(k == [Q + "Case", Q + "Code"] for k in kinds.values()), kinds
     refs = [el.get("targetGUID") for el in root.iter() if el.get("targetGUID") is not None]
     refs += [root.get("creatingUserGUID")]
     refs += [el.get("creatingUser") for el in root.iter() if el.get("creatingUser")]
     assert set(refs) <= set(guids)
-    # codes: one per theme
-    codes = list(root.iter(Q + "Code"))
-    assert len(codes) == n_codes
+    # codes: one per theme, then (when cases are linked) the group of case codes
+    codes = root.find(f"{Q}CodeBook/{Q}Codes").findall(Q + "Code")
+    group = [c for c in codes if c.get("name") == qdpx.CASE_GROUP_NAME]
+    assert len(codes) - len(group) == n_codes == len(_theme_codes(root))
+    # users: the human annotator and the machine; every creatingUser is one of them
+    users = {u.get("name"): u.get("guid") for u in root.iter(Q + "User")}
+    assert list(users) == ["annotation humaine", "cpas-compare (automatique)"]
+    assert root.get("creatingUserGUID") == users["cpas-compare (automatique)"]
+    assert {el.get("creatingUser") for el in root.iter() if el.get("creatingUser")} <= set(
+        users.values())
     # sources: every referenced file is in the ZIP, UTF-8 without BOM, and nothing else is
     referenced = set()
     for src in root.iter(Q + "TextSource"):
@@ -128,6 +161,24 @@ def check_essentials(path: Path, n_codes: int) -> tuple[ET.Element, dict[str, by
             s, e = int(sel.get("startPosition")), int(sel.get("endPosition"))
             assert 0 <= s < e <= n
             assert sel.findall(Q + "Coding")
+    # each case: a SourceRef to its text and, when linked, a code of its GUID under the group
+    # coding that whole text
+    by_guid = {s.get("guid"): s for s in root.iter(Q + "TextSource")}
+    case_codes = {c.get("guid") for g in group for c in g.findall(Q + "Code")}
+    for case in root.iter(Q + "Case"):
+        refs = [r.get("targetGUID") for r in case.findall(Q + "SourceRef")]
+        assert len(refs) == 1 and refs[0] in by_guid
+        if group:
+            assert case.get("guid") in case_codes
+            whole = [sel for sel in by_guid[refs[0]].iter(Q + "PlainTextSelection")
+                     if [c.find(Q + "CodeRef").get("targetGUID")
+                         for c in sel.iter(Q + "Coding")] == [case.get("guid")]]
+            assert len(whole) == 1
+            assert (int(whole[0].get("startPosition")), int(whole[0].get("endPosition"))) == (
+                0, len(texts[refs[0]]))
+    if group:
+        assert len(case_codes) == len(list(root.iter(Q + "Case")))
+        assert group[0].get("isCodable") == "false"
     return root, files
 
 
@@ -150,7 +201,7 @@ def test_zip_layout_and_fixed_timestamps(exported):
 def test_codes_are_the_codebook(project, inputs):
     root, _ = project
     codebook = inputs[4]
-    codes = list(root.iter(Q + "Code"))
+    codes = [c for c in root.iter(Q + "Code") if c.get("guid") in _theme_codes(root)]
     assert [c.get("name") for c in codes] == [t.label for t in codebook]
     assert [c.get("color").lower() for c in codes] == [t.color.lower() for t in codebook]
     assert all(c.get("isCodable") == "true" for c in codes)
@@ -169,11 +220,10 @@ def test_sources_are_the_normalised_texts(project, inputs):
 
 def test_selections_and_codings(project, inputs):
     root, _ = project
-    code_ids = {c.get("guid"): c.find(Q + "Description").text.rsplit(": ", 1)[1]
-                for c in root.iter(Q + "Code")}
+    code_ids = _theme_codes(root)
     got = {}
     for src in root.iter(Q + "TextSource"):
-        for sel in src.iter(Q + "PlainTextSelection"):
+        for sel in _unit_selections(root, src):
             got[(src.get("name"), sel.get("startPosition"))] = sorted(
                 code_ids[c.find(Q + "CodeRef").get("targetGUID")] for c in sel.iter(Q + "Coding"))
     assert len(got) == 7
@@ -194,6 +244,9 @@ def test_selection_text_is_the_unit_text(inputs, exported):
     seen = 0
     for src in data["sources"]:
         for sel in src["selections"]:
+            if not UNIT_LINE.match(sel["description"].split("\n")[0]):
+                assert (sel["start"], sel["end"]) == (0, len(src["text"]))  # the case link
+                continue
             collapsed = " ".join(sel["text"].split())
             assert collapsed in by_text, collapsed
             unit = by_text[collapsed]
@@ -332,8 +385,11 @@ def test_atomic_overwrite_leaves_no_temp(inputs, tmp_path):
 def test_read_qdpx_roundtrip(exported, inputs):
     data = read_qdpx(exported)
     assert data["project"]["name"] == "cpas-compare"
-    assert [u["name"] for u in data["users"]] == ["cpas-compare"]
-    assert [c["name"] for c in data["codes"]] == [t.label for t in inputs[4]]
+    assert [u["name"] for u in data["users"]] == ["annotation humaine",
+                                                  "cpas-compare (automatique)"]
+    assert [c["name"] for c in data["codes"] if c["parent"] is None][:-1] == [
+        t.label for t in inputs[4]]
+    assert data["codes"][len(inputs[4])]["name"] == "Déclarations (cas)"
     code_names = {c["guid"]: c["name"] for c in data["codes"]}
     b = next(s for s in data["sources"] if s["name"].startswith("Ébly"))
     sante = next(s for s in b["selections"] if s["text"].startswith("Garantir"))
@@ -365,13 +421,14 @@ def test_degenerate_inputs(inputs, tmp_path):
     ut = pd.concat([unit_themes, extra], ignore_index=True)
     path = export_qdpx(docs, texts, bad_units, ut, codebook, tmp_path / "bad.qdpx")
     root, _ = check_essentials(path, n_codes=9)  # 8 themes + the unknown one
-    assert len(list(root.iter(Q + "PlainTextSelection"))) == 6
+    assert len(_unit_selections(root)) == 6
     assert "inconnu" in [c.get("name") for c in root.iter(Q + "Code")]
     # no themes at all: codes and sources, no selection
     empty = export_qdpx(docs, texts, units, unit_themes.iloc[0:0], codebook,
                         tmp_path / "empty.qdpx")
     root, _ = check_essentials(empty, n_codes=8)
-    assert not list(root.iter(Q + "PlainTextSelection"))
+    assert not _unit_selections(root)
+    assert len(list(root.iter(Q + "PlainTextSelection"))) == 2  # the case links only
     assert len(list(root.iter(Q + "TextSource"))) == 2
     if XSD.exists():
         xmlschema = pytest.importorskip("xmlschema")
@@ -413,11 +470,10 @@ def test_make_guid_is_uuid5():
 def test_selection_and_coding_guids_are_make_guid(project):
     """The GUIDs written for selections and codings are make_guid of their stable names."""
     root, _ = project
-    theme_of = {c.get("guid"): c.find(Q + "Description").text.rsplit(": ", 1)[1]
-                for c in root.iter(Q + "Code")}
+    theme_of = _theme_codes(root)
     n = 0
-    for sel in root.iter(Q + "PlainTextSelection"):
-        m = re.match(r"Unité (\S+) \(.*\) de « (.+) »\.", sel.find(Q + "Description").text)
+    for sel in _unit_selections(root):
+        m = UNIT_LINE.match(sel.find(Q + "Description").text.split("\n")[0])
         uid, doc = m.groups()
         assert sel.get("guid") == str(uuid.uuid5(
             qdpx.GUID_NAMESPACE, f"selection\x1f{doc}\x1f{uid}")).upper()
@@ -476,6 +532,12 @@ def test_strings_and_column_lists():
     assert qdpx._column_lists(None, ("a",)) == {"a": []}
 
 
+def test_context_kinds_are_the_classifier_s():
+    from pipeline.classify.model import CONTEXT_KINDS
+
+    assert qdpx.CONTEXT_KINDS == CONTEXT_KINDS
+
+
 def test_make_guid_deterministic():
     g = qdpx.make_guid("code", "emploi")
     assert g == qdpx.make_guid("code", "emploi")
@@ -508,7 +570,7 @@ def test_seed_run_export(seed_run):
     unit_texts = set(seed_run.units["text"])
     n_sel = 0
     for src in root.iter(Q + "TextSource"):
-        for sel in src.iter(Q + "PlainTextSelection"):
+        for sel in _unit_selections(root, src):
             s, e = int(sel.get("startPosition")), int(sel.get("endPosition"))
             assert " ".join(texts[src.get("guid")][s:e].split()) in unit_texts
             n_sel += 1
@@ -517,6 +579,456 @@ def test_seed_run_export(seed_run):
     assert n_sel == len(set(zip(ut["doc_id"], ut["unit_id"], strict=True)))
     assert n_sel > 0
     assert len(list(root.iter(Q + "TextSource"))) == len(ok)
+    # a real date (the newest source file's), never the 1980 fallback
+    assert not root.get("creationDateTime").startswith("1980")
+    # the machine's labels of the human-labelled units beside them, when the run made them
+    machine = getattr(seed_run, "machine_themes", None)
+    if machine is not None and len(machine):
+        auto = [sel for sel in root.iter(Q + "PlainTextSelection")
+                if ": étiquette automatique." in sel.findtext(Q + "Description")]
+        assert auto
     if XSD.exists():
         xmlschema = pytest.importorskip("xmlschema")
         xmlschema.XMLSchema(str(XSD)).validate(files["project.qde"].decode("utf-8"))
+
+
+# ------------------------------------------------------------------------------ users, machine
+# labels beside human ones, dates
+
+def _users(root) -> dict[str, str]:
+    return {u.get("name"): u.get("guid") for u in root.iter(Q + "User")}
+
+
+def test_two_users_human_codings_carry_the_human_user(project):
+    root, _ = project
+    users = _users(root)
+    human, machine = users["annotation humaine"], users["cpas-compare (automatique)"]
+    assert human != machine
+    # the machine keeps the GUID of the single user of earlier exports
+    assert machine == qdpx.make_guid("user", "cpas-compare")
+    by_unit = {UNIT_LINE.match(s.findtext(Q + "Description").split("\n")[0]).groups(): s
+               for s in _unit_selections(root)}
+    fam = by_unit[("u03", "ville-b-2025")]  # sources "vocabulary;human"
+    assert fam.get("creatingUser") == human
+    assert {c.get("creatingUser") for c in fam.iter(Q + "Coding")} == {human}
+    others = [s for k, s in by_unit.items() if k != ("u03", "ville-b-2025")]
+    assert len(others) == 6
+    for sel in others:
+        assert sel.get("creatingUser") == machine
+        assert {c.get("creatingUser") for c in sel.iter(Q + "Coding")} == {machine}
+    assert {s.get("creatingUser") for s in root.iter(Q + "TextSource")} == {machine}
+
+
+def test_context_line_in_descriptions(project):
+    root, _ = project
+    descs = {UNIT_LINE.match(d.split("\n")[0]).groups(): d for d in
+             (s.findtext(Q + "Description") for s in _unit_selections(root))}
+    assert descs[("u04", "ville-a-2019")].endswith(
+        "\nContexte : « Été solidaire » 🎉 pour tous | Renforcer l’insertion "
+        "socio-professionnelle des bénéficiaires du RIS")
+    assert descs[("u03", "ville-b-2025")].endswith("\nContexte : Nos priorités")
+    assert "Contexte" not in descs[("u02", "ville-a-2019")]  # an axis: no parent
+
+
+def _machine_themes() -> pd.DataFrame:
+    return pd.DataFrame([
+        # the human said "famille": the machine agrees and adds "sante"
+        {"doc_id": "ville-b-2025", "unit_id": "u03", "theme": "famille", "score": 0.81,
+         "sources": "model", "evidence": "familles"},
+        {"doc_id": "ville-b-2025", "unit_id": "u03", "theme": "sante", "score": 0.42,
+         "sources": "model", "evidence": ""},
+        # final labels already the machine's: ignored (the same codings twice)
+        {"doc_id": "ville-a-2019", "unit_id": "u05", "theme": "logement", "score": 0.95,
+         "sources": "vocabulary", "evidence": "logement"},
+        # a unit the human read and left without theme (so absent from unit_themes)
+        {"doc_id": "ville-b-2025", "unit_id": "u02", "theme": "cohesion", "score": 0.5,
+         "sources": "model", "evidence": ""},
+    ])
+
+
+@pytest.fixture(scope="module")
+def with_machine(inputs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("qdpx-machine") / "cpas-compare.qdpx"
+    return export_qdpx(*inputs, out, machine_themes=_machine_themes())
+
+
+def test_machine_labels_beside_human_ones(with_machine, exported):
+    root, files = check_essentials(with_machine, n_codes=8)
+    users = _users(root)
+    human, machine = users["annotation humaine"], users["cpas-compare (automatique)"]
+    themes = _theme_codes(root)
+    b = next(s for s in root.iter(Q + "TextSource") if s.get("name").startswith("Ébly"))
+    text = _texts_by_source(root, files)[b.get("guid")]
+    sels = list(b.iter(Q + "PlainTextSelection"))
+    # u03: the human selection and, over the same span, the machine's
+    fam = [s for s in sels if "Unité u03 " in s.findtext(Q + "Description")]
+    assert [s.get("creatingUser") for s in fam] == [human, machine]
+    assert fam[0].get("startPosition") == fam[1].get("startPosition")
+    assert fam[0].get("endPosition") == fam[1].get("endPosition")
+    assert [[themes[c.find(Q + "CodeRef").get("targetGUID")] for c in s.iter(Q + "Coding")]
+            for s in fam] == [["famille"], ["famille", "sante"]]
+    assert {c.get("creatingUser") for c in fam[1].iter(Q + "Coding")} == {machine}
+    auto = fam[1].findtext(Q + "Description")
+    assert auto.startswith("Unité u03 (action) de « ville-b-2025 » : étiquette automatique.\n")
+    assert "Familles & enfance : étiquette automatique, score 0,81 ; sources : modèle" in auto
+    assert "Santé : étiquette automatique, score 0,42" in auto
+    assert "Annotation humaine : Familles & enfance (accord : partiel)" in auto
+    assert fam[1].get("name").endswith(" [automatique]")
+    assert fam[1].get("guid") == qdpx.make_guid("machine-selection", "ville-b-2025", "u03")
+    # u02, read by the human and given no theme: the machine's selection alone
+    sec = [s for s in sels if "Unité u02 " in s.findtext(Q + "Description")]
+    assert [s.get("creatingUser") for s in sec] == [machine]
+    assert "Annotation humaine : aucun thème (accord : aucun)" in sec[0].findtext(
+        Q + "Description")
+    s, e = int(sec[0].get("startPosition")), int(sec[0].get("endPosition"))
+    assert text[s:e] == "Nos priorités"
+    # ville-a u05, whose final labels are the machine's: no second selection
+    assert sum("Unité u05 " in x.findtext(Q + "Description")
+               for x in root.iter(Q + "PlainTextSelection")) == 1
+    # everything else as without machine_themes
+    plain, _ = check_essentials(exported, n_codes=8)
+    assert len(list(root.iter(Q + "PlainTextSelection"))) == len(
+        list(plain.iter(Q + "PlainTextSelection"))) + 2
+    assert "2 passage(s) annoté(s)" in root.findtext(Q + "Description")
+
+
+def test_machine_export_validates_against_the_xsd(with_machine):
+    if not XSD.exists():
+        pytest.skip(f"schéma REFI-QDA absent ({XSD})")
+    xmlschema = pytest.importorskip("xmlschema")
+    with zipfile.ZipFile(with_machine) as zf:
+        xmlschema.XMLSchema(str(XSD)).validate(zf.read("project.qde").decode("utf-8"))
+
+
+def test_without_case_links(inputs, tmp_path):
+    path = export_qdpx(*inputs, tmp_path / "nocase.qdpx", case_links=False)
+    root, _ = check_essentials(path, n_codes=8)
+    assert len(list(root.iter(Q + "Code"))) == 8
+    assert len(list(root.iter(Q + "PlainTextSelection"))) == 7
+    assert len(list(root.iter(Q + "SourceRef"))) == 2  # the cases still name their source
+
+
+def test_dates_are_the_given_date(inputs, tmp_path, monkeypatch):
+    from datetime import datetime, timezone
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    when = datetime(2025, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+    path = export_qdpx(*inputs, tmp_path / "dated.qdpx", created=when,
+                       machine_themes=_machine_themes())
+    with zipfile.ZipFile(path) as zf:
+        root = ET.fromstring(zf.read("project.qde"))
+        assert {i.date_time for i in zf.infolist()} == {(2025, 2, 3, 4, 5, 6)}
+    dates = {el.get(a) for el in root.iter() for a in ("creationDateTime", "modifiedDateTime")
+             if el.get(a)}
+    assert dates == {"2025-02-03T04:05:06Z"}
+
+
+def test_export_date(tmp_path, monkeypatch):
+    from datetime import datetime, timezone
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    a, b = tmp_path / "a.pdf", tmp_path / "b.docx"
+    a.write_text("a")
+    b.write_text("b")
+    os.utime(a, (1_700_000_000, 1_700_000_000.7))
+    os.utime(b, (1_600_000_000, 1_600_000_000))
+    newest = datetime.fromtimestamp(1_700_000_000, tz=timezone.utc)
+    assert qdpx.export_date([str(b), a, tmp_path / "missing.txt"]) == newest
+    assert qdpx.export_date([tmp_path / "missing.txt"]) is None
+    assert qdpx.export_date([]) is None
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1234567890")
+    assert qdpx.export_date([a]) == datetime.fromtimestamp(1234567890, tz=timezone.utc)
+
+
+# ------------------------------------------------------------------------------ import (the
+# round trip of issue 15)
+
+RT_TEXT = ("CPAS de Xhos\n"
+           "Axe 1 : Emploi\n"
+           "- Créer une cellule emploi avec le Forem\n"
+           "- Ouvrir une épicerie sociale\n"
+           "- Rénover dix logements de transit\n")
+RT_UNITS = [("u01", "", "title", "", "CPAS de Xhos"),
+            ("u02", "", "axis", "Axe 1", "Emploi"),
+            ("u03", "u02", "action", "-", "Créer une cellule emploi avec le Forem"),
+            ("u04", "u02", "action", "-", "Ouvrir une épicerie sociale"),
+            ("u05", "u02", "action", "-", "Rénover dix logements de transit")]
+RT_OTHER = "Déclaration de Yves\nGarantir l'accès aux soins de santé\n"
+
+
+def _rt_inputs():
+    """A tiny project: two declarations, machine labels everywhere but u05 (a human's)."""
+    rows = []
+    for uid, parent, kind, label, text in RT_UNITS:
+        start = RT_TEXT.index(f"{label} : {text}" if kind == "axis" else
+                              f"{label} {text}" if label else text)
+        end = RT_TEXT.index(text, start) + len(text)
+        rows.append({"doc_id": "cpas-xhos-2025", "unit_id": uid, "parent_id": parent,
+                     "kind": kind, "label": label, "text": text, "start": start, "end": end})
+    s = RT_OTHER.index("Garantir")
+    rows.append({"doc_id": "cpas-yves-2019", "unit_id": "u02", "parent_id": "",
+                 "kind": "objective", "label": "", "text": RT_OTHER[s:].strip(), "start": s,
+                 "end": len(RT_OTHER) - 1})
+    units = pd.DataFrame(rows)
+    docs = pd.DataFrame([{"doc_id": "cpas-xhos-2025", "commune": "Xhos",
+                          "legislature": "2025-2030", "status": "ok"},
+                         {"doc_id": "cpas-yves-2019", "commune": "Yves",
+                          "legislature": "2019-2024", "status": "ok"}])
+    texts = {"cpas-xhos-2025": RT_TEXT, "cpas-yves-2019": RT_OTHER}
+
+    def ut(doc, uid, theme, score, sources):
+        return {"doc_id": doc, "unit_id": uid, "theme": theme, "score": score,
+                "sources": sources, "evidence": ""}
+
+    unit_themes = pd.DataFrame([
+        ut("cpas-xhos-2025", "u02", "emploi", 0.9, "model"),
+        ut("cpas-xhos-2025", "u03", "emploi", 0.8, "vocabulary;model"),
+        ut("cpas-xhos-2025", "u03", "partenariats", 0.4, "context"),
+        ut("cpas-xhos-2025", "u04", "cohesion", 0.6, "model"),
+        ut("cpas-xhos-2025", "u05", "logement", 1.0, "human"),
+        ut("cpas-yves-2019", "u02", "sante", 0.93, "vocabulary;model")])
+    machine = pd.DataFrame([ut("cpas-xhos-2025", "u05", "logement", 0.7, "model"),
+                            ut("cpas-xhos-2025", "u05", "energie", 0.45, "model")])
+    codebook = [Theme(**t) for t in
+                tomllib.loads((FIX / "codebook.toml").read_text("utf-8"))["theme"]]
+    return docs, texts, units, unit_themes, codebook, machine
+
+
+def _edit_qde(path: Path, out: Path, edit) -> Path:
+    """Copy the archive ``path`` to ``out`` with project.qde changed by ``edit(root)``."""
+    with zipfile.ZipFile(path) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    ET.register_namespace("", NS)
+    root = ET.fromstring(files["project.qde"])
+    edit(root)
+    files["project.qde"] = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return out
+
+
+def _second_coder(root) -> str:
+    """Add a "second codeur" User (as QualCoder does for a new coder name); its GUID."""
+    guid = str(uuid.uuid4()).upper()
+    ET.SubElement(root.find(Q + "Users"), Q + "User", {"guid": guid, "name": "second codeur"})
+    return guid
+
+
+def test_round_trip_edit_a_coding_then_import(tmp_path):
+    """Export → a second coder changes one machine coding in the QDA tool → import: that unit's
+    row carries the new theme; the human label comes back; machine-only units do not."""
+    docs, texts, units, unit_themes, codebook, machine = _rt_inputs()
+    path = export_qdpx(docs, texts, units, unit_themes, codebook, tmp_path / "p.qdpx",
+                       machine_themes=machine)
+    code = {t.id: qdpx.make_guid("code", t.id) for t in codebook}
+
+    def edit(root):
+        coder = _second_coder(root)
+        sel = next(s for s in root.iter(Q + "PlainTextSelection")
+                   if s.findtext(Q + "Description").startswith("Unité u04 "))
+        coding = sel.find(Q + "Coding")
+        assert coding.find(Q + "CodeRef").get("targetGUID") == code["cohesion"]
+        coding.find(Q + "CodeRef").set("targetGUID", code["famille"])
+        coding.set("creatingUser", coder)
+
+    reviewed = _edit_qde(path, tmp_path / "reviewed.qdpx", edit)
+    ann = qdpx.import_qdpx(reviewed, codebook=codebook)
+    assert list(ann.columns) == ["doc_id", "unit_id", "kind", "text", "themes", "context"]
+    assert ann.to_dict("records") == [
+        {"doc_id": "cpas-xhos-2025", "unit_id": "u04", "kind": "action",
+         "text": "Ouvrir une épicerie sociale", "themes": "famille", "context": "Emploi"},
+        {"doc_id": "cpas-xhos-2025", "unit_id": "u05", "kind": "action",
+         "text": "Rénover dix logements de transit", "themes": "logement",
+         "context": "Emploi"}]
+    # u02, u03 and the other declaration were coded by the machine only
+    assert ann.attrs["n_machine_only"] == 3
+    # the unreviewed export gives the human label alone
+    assert qdpx.import_qdpx(path, codebook=codebook)[["unit_id", "themes"]].to_dict(
+        "records") == [{"unit_id": "u05", "themes": "logement"}]
+    # include_machine: the machine-only units too (the machine's final labels)
+    every = qdpx.import_qdpx(reviewed, include_machine=True, codebook=codebook)
+    assert dict(zip(every["doc_id"] + "/" + every["unit_id"], every["themes"], strict=True)) == {
+        "cpas-xhos-2025/u02": "emploi", "cpas-xhos-2025/u03": "emploi;partenariats",
+        "cpas-xhos-2025/u04": "famille", "cpas-xhos-2025/u05": "logement",
+        "cpas-yves-2019/u02": "sante"}
+
+
+def test_imported_rows_are_an_annotations_file(tmp_path):
+    from pipeline.classify.annotations import load_annotations, match_annotations
+
+    docs, texts, units, unit_themes, codebook, machine = _rt_inputs()
+    path = export_qdpx(docs, texts, units, unit_themes, codebook, tmp_path / "p.qdpx",
+                       machine_themes=machine)
+    ann = qdpx.import_qdpx(path, include_machine=True, codebook=codebook)
+    out = qdpx.write_annotations(ann, tmp_path / "annotations.csv")
+    assert [p.name for p in tmp_path.iterdir()] == sorted(["p.qdpx", "annotations.csv"])
+    back = load_annotations(out)
+    assert back.to_dict("records") == ann.to_dict("records")
+    assert out.read_text("utf-8").startswith("doc_id,unit_id,kind,text,themes,context\n")
+    matched = match_annotations(units, back)
+    assert len(matched) == len(ann) == 5
+    assert set(matched["match"]) == {"unit_id"}
+
+
+def _qualcoder_reexport(path: Path, out: Path, extra) -> Path:
+    """What QualCoder's REFI-QDA export of our imported project looks like: every GUID new,
+    one selection per coding (the selection's memo = our description), users named as ours,
+    code memos kept, sources written with a BOM; ``extra(source name) → [(start, end, code
+    name)]``: selections a second coder made in QualCoder (no memo)."""
+    from html import escape as esc
+
+    data = read_qdpx(path)
+    new = {}
+
+    def g(old=None):
+        guid = str(uuid.uuid4())
+        if old:
+            new[old] = guid
+        return guid
+
+    users = {u["guid"]: u["name"] for u in data["users"]}
+    xml = ['<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="urn:QDA-XML:project:1.0" '
+           'name="revue.qda" origin="QualCoder 3.6">\n<Users>\n']
+    for old, name in users.items():
+        xml.append(f'<User guid="{g(old)}" name="{esc(name)}" />\n')
+    coder = g()
+    xml.append(f'<User guid="{coder}" name="second codeur" />\n</Users>\n<CodeBook><Codes>\n')
+    case_codes = {c["guid"] for c in data["cases"]}
+    by_name = {}
+    for c in data["codes"]:
+        if c["guid"] in case_codes or c["parent"] is not None or not c["description"].strip() \
+                or c["name"] == "Déclarations (cas)":
+            continue  # QualCoder made the case codes case links and left an empty category
+        by_name[c["name"]] = g(c["guid"])
+        xml.append(f'<Code guid="{by_name[c["name"]]}" name="{esc(c["name"])}" isCodable="true">'
+                   f'<Description>{esc(c["description"])}</Description></Code>\n')
+    xml.append("</Codes></CodeBook>\n<Sources>\n")
+    files = {}
+    for src in data["sources"]:
+        sg = g(src["guid"])
+        files[f"sources/{sg}.txt"] = src["text"].encode("utf-8-sig")
+        xml.append(f'<TextSource plainTextPath="internal://{sg}.txt" guid="{sg}" '
+                   f'name="{esc(src["name"])}">\n<Description>{esc(src["description"])}'
+                   "</Description>\n")
+        for sel in src["selections"]:
+            for coding in sel["codings"]:
+                if coding["code"] not in new:
+                    continue
+                user = new[coding["user"]]
+                xml.append(f'<PlainTextSelection guid="{g()}" startPosition="{sel["start"]}" '
+                           f'endPosition="{sel["end"]}" name="x" creatingUser="{user}">\n'
+                           f'<Description>{esc(sel["description"])}</Description>\n'
+                           f'<Coding guid="{g()}" creatingUser="{user}">'
+                           f'<CodeRef targetGUID="{new[coding["code"]]}" /></Coding>\n'
+                           "</PlainTextSelection>\n")
+        for s, e, name in extra(src["name"]):
+            xml.append(f'<PlainTextSelection guid="{g()}" startPosition="{s}" endPosition="{e}" '
+                       f'name="y" creatingUser="{coder}"><Coding guid="{g()}" '
+                       f'creatingUser="{coder}"><CodeRef targetGUID="{by_name[name]}" />'
+                       "</Coding></PlainTextSelection>\n")
+        xml.append("</TextSource>\n")
+    xml.append("</Sources>\n</Project>\n")
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("project.qde", "".join(xml).encode("utf-8"))
+        for name, data_ in files.items():
+            zf.writestr(name, data_)
+    return out
+
+
+def test_import_after_a_qualcoder_round_trip(tmp_path):
+    """New GUIDs everywhere, one selection per coding, the second coder's own selections:
+    units come back from the descriptions (or the span), doc_ids from the source
+    descriptions, themes from the code descriptions."""
+    docs, texts, units, unit_themes, codebook, machine = _rt_inputs()
+    path = export_qdpx(docs, texts, units, unit_themes, codebook, tmp_path / "p.qdpx",
+                       machine_themes=machine)
+    s02 = RT_TEXT.index("Emploi")  # u02, the axis title
+    dix = RT_TEXT.index("dix logements")
+
+    def extra(name):
+        if name != "Xhos 2025-2030":
+            return []
+        return [(s02, s02 + len("Emploi"), "Cohésion sociale"),  # u02's exact span
+                (dix, dix + len("dix logements"), "Énergie")]  # a span of its own
+
+    qc = _qualcoder_reexport(path, tmp_path / "qc.qdpx", extra)
+    ann = qdpx.import_qdpx(qc, codebook=codebook)
+    assert ann[["doc_id", "unit_id", "kind", "text", "themes", "context"]].to_dict(
+        "records") == [
+        {"doc_id": "cpas-xhos-2025", "unit_id": "u02", "kind": "axis", "text": "Emploi",
+         "themes": "cohesion", "context": ""},
+        {"doc_id": "cpas-xhos-2025", "unit_id": "u05", "kind": "action",
+         "text": "Rénover dix logements de transit", "themes": "logement",
+         "context": "Emploi"},
+        {"doc_id": "cpas-xhos-2025", "unit_id": "", "kind": "", "text": "dix logements",
+         "themes": "energie", "context": ""}]
+
+
+def test_import_maps_codes_by_label_and_sources_by_variable(tmp_path):
+    """A tool that drops descriptions: codes by their French label, the doc_id from the
+    "identifiant" variable of the source."""
+    docs, texts, units, unit_themes, codebook, machine = _rt_inputs()
+    path = export_qdpx(docs, texts, units, unit_themes, codebook, tmp_path / "p.qdpx")
+
+    def edit(root):
+        for el in list(root.iter()):
+            for d in el.findall(Q + "Description"):
+                el.remove(d)
+        for c in root.iter(Q + "Code"):  # new GUIDs for the codes
+            old, guid = c.get("guid"), str(uuid.uuid4())
+            c.set("guid", guid)
+            for ref in root.iter(Q + "CodeRef"):
+                if ref.get("targetGUID") == old:
+                    ref.set("targetGUID", guid)
+
+    bare = _edit_qde(path, tmp_path / "bare.qdpx", edit)
+    ann = qdpx.import_qdpx(bare, codebook=codebook)
+    # no description: the unit is unknown, its text is the selected text
+    assert ann.to_dict("records") == [
+        {"doc_id": "cpas-xhos-2025", "unit_id": "", "kind": "",
+         "text": "Rénover dix logements de transit", "themes": "logement", "context": ""}]
+    assert ann.attrs["warnings"] == []
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"doc_id,unit_id\n", "n'est pas un projet QDPX"),
+    ({"sources/a.txt": b"x"}, "pas de project.qde"),
+    ({"project.qde": b"<Project><oops></Project>"}, "n'est pas du XML valide"),
+    ({"project.qde": b"<Projet />"}, "n'est pas un projet REFI-QDA"),
+])
+def test_import_errors_are_french_and_name_the_file(tmp_path, content, message):
+    path = tmp_path / "revue.qdpx"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in content.items():
+                zf.writestr(name, data)
+    with pytest.raises(ValueError, match=re.escape(message)) as err:
+        qdpx.import_qdpx(path)
+    assert str(path) in str(err.value)
+    assert "exportez" in str(err.value)
+    with pytest.raises(ValueError, match="introuvable"):
+        qdpx.import_qdpx(tmp_path / "absent.qdpx")
+
+
+def test_import_reports_codes_that_are_no_theme(tmp_path):
+    docs, texts, units, unit_themes, codebook, _ = _rt_inputs()
+    path = export_qdpx(docs, texts, units, unit_themes, codebook, tmp_path / "p.qdpx")
+
+    def edit(root):
+        coder = _second_coder(root)
+        ET.SubElement(root.find(f"{Q}CodeBook/{Q}Codes"), Q + "Code",
+                      {"guid": "11111111-2222-4333-8444-555555555555", "name": "à revoir",
+                       "isCodable": "true"})
+        sel = next(s for s in root.iter(Q + "PlainTextSelection")
+                   if s.findtext(Q + "Description").startswith("Unité u03 "))
+        ET.SubElement(ET.SubElement(sel, Q + "Coding", {
+            "guid": str(uuid.uuid4()), "creatingUser": coder}), Q + "CodeRef",
+            {"targetGUID": "11111111-2222-4333-8444-555555555555"})
+
+    ann = qdpx.import_qdpx(_edit_qde(path, tmp_path / "r.qdpx", edit), codebook=codebook)
+    assert list(ann["unit_id"]) == ["u05"]  # u03 has no theme of the second coder
+    assert ann.attrs["unknown_codes"] == ["à revoir"]
+    assert "« à revoir »" in ann.attrs["warnings"][0]

@@ -320,7 +320,9 @@ def test_self_contained_no_external_resource(page):
     assert "<link" not in page
     assert "@import" not in page
     for attr in re.findall(r'\b(?:src|href)="([^"]*)"', page):
-        assert attr.startswith(("data:", "#")), attr
+        # inline data, anchors, or the profile pages written beside the report
+        assert attr.startswith(("data:", "#")) or re.fullmatch(r"profiles/[\w.%-]+\.html",
+                                                               attr), attr
     assert "http://" not in page and "https://" not in page
     assert re.search(r"<style>.*\.chip.*</style>", page, re.S)
     assert "<script>" in page and "addEventListener" in page
@@ -427,11 +429,13 @@ def test_benchmark_box(page):
     missing = re.search(r"absents ici</h5>(.*?)</div>", bench, re.S).group(1)
     assert re.findall(r'data-theme="(\w+)"', missing) == ["emploi", "numerique"]
     emph = re.search(r'<table class="small emph">(.*?)</table>', bench, re.S).group(1)
-    # energie (0 here, 0 elsewhere) is left out; logement is over-represented (z 3.57)
+    # energie (0 here, 0 elsewhere) is left out; 2 peers: median and rank, never z or centile
     assert "energie" not in emph
+    assert ">Médiane</th>" in emph and ">Rang</th>" in emph and ">z</th>" not in emph
+    assert "3,6" not in emph and "-5,0" not in emph
     assert re.search(r'<tr class="up"><td><span class="chip" data-theme="logement".*?'
-                     r"57\u00a0%.*?12\u00a0%.*?▲ \+3,6", emph)
-    assert re.search(r'<tr class="down"><td><span class="chip" data-theme="numerique".*?▼ -5,0',
+                     r"57\u00a0%.*?12\u00a0%.*?▲ ", emph)
+    assert re.search(r'<tr class="down"><td><span class="chip" data-theme="numerique".*?▼ ',
                      emph)
     near = re.search(r'<ul class="near">(.*?)</ul>', bench, re.S).group(1)
     assert '<b>vocabulaire</b> : <a href="#doc-1">Ittre</a> (0,21), <a href="#doc-2">Saint-Léger</a> (0,18)' in near
@@ -441,6 +445,19 @@ def test_benchmark_box(page):
     ittre = article(page, "ittre-2019")
     assert re.search(r"rares ailleurs</h5><p class=\"muted\">aucun</p>", ittre)
     assert "Profil comparé indisponible" in article(page, "saint-leger-2025")
+
+
+def test_benchmark_box_statistics_from_ten_peers(fx):
+    b = dict(fx["benchmarks"]["trooz-2019"], n_peers=12)
+    page = render_html(fx["tables"], fx["documents"], fx["units"], fx["unit_themes"],
+                       fx["codebook"], {"trooz-2019": b}, {})
+    emph = re.search(r'<table class="small emph">(.*?)</table>', article(page, "trooz-2019"),
+                     re.S).group(1)
+    assert ">z</th>" in emph and ">Médiane</th>" not in emph
+    assert re.search(r'<tr class="up"><td><span class="chip" data-theme="logement".*?'
+                     r"57\u00a0%.*?12\u00a0%.*?▲ \+3,6", emph)
+    assert re.search(r'<tr class="down"><td><span class="chip" data-theme="numerique".*?▼ -5,0',
+                     emph)
 
 
 def test_benchmark_dataclass_and_unknown_shape(fx):
@@ -568,6 +585,9 @@ def test_browser_renders_table_with_default_filter(built):
     # units without theme: Saint-Léger u0005 only
     ("#objectifs?theme=__none&kind=all", 1),
     ("#objectifs?q=rien-de-tel", 0),
+    # metadata columns are filters too: Trooz is the one declaration of Liège (7 content units)
+    ("#objectifs?province=Li%C3%A8ge&kind=all", 7),
+    ("#objectifs?province=Li%C3%A8ge&theme=logement&kind=all", 4),
 ])
 def test_browser_filters_from_url(built, fragment, expected):
     table = _dom(built / "report.html", fragment).get_element_by_id("units-table")
@@ -619,3 +639,62 @@ def test_browser_row_texts_come_from_the_tree(built):
     assert cells == ["Trooz", "action", "a)", "Accompagner les locataires en difficulté de paiement",
                      "AXE 1 : Logement digne", "LogementAccès aux droits"]
     assert rows[0].xpath("./td/a/@href") == ["#u-3-u0006"]
+
+
+def test_matrix_cells_link_to_their_units(page):
+    matrix = re.search(r'<table class="matrix" id="matrix">(.*?)</table>', page, re.S).group(1)
+    # one row per declaration read (3), one column per theme of the codebook
+    assert len(re.findall(r"<tr data-doc=", matrix)) == 3
+    cell = re.search(r'<tr data-doc="trooz-2019">.*?</tr>', matrix, re.S).group(0)
+    # logement: 4 of Trooz's 7 content units (57 %)
+    assert ('href="#objectifs?commune=trooz-2019&amp;theme=logement&amp;kind=all"' in cell
+            and ">57</a>" in cell)
+    assert "cliquer pour les voir" in cell
+
+
+def test_metadata_columns_become_filters(page):
+    block = re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1)
+    data = json.loads(block.replace("\\u003c", "<").replace("\\u003e", ">").replace(
+        "\\u0026", "&"))
+    meta = {m[0]: m[2] for m in data["meta"]}
+    names = [d[0] for d in data["docs"]]
+    assert meta["province"][names.index("trooz-2019")] == "Liège"
+    assert "sha256" not in meta and "doc_id" not in meta
+    assert '<section id="cote-a-cote">' in page
+
+
+def test_human_labels_shown_next_to_the_machine(fx):
+    units = fx["units"].copy()
+    units["labelled_by"] = ""
+    units["themes_machine"] = ""
+    i = units.index[(units["doc_id"] == "trooz-2019") & (units["unit_id"] == "u0005")][0]
+    units.loc[i, ["labelled_by", "themes"]] = ["human", "logement;sante"]
+    units.loc[i, "themes_machine"] = "logement;acces_droits"
+    page = render_html(fx["tables"], fx["documents"], units, fx["unit_themes"], fx["codebook"],
+                       fx["benchmarks"], {})
+    li = re.search(r'<li[^>]*id="u-\d+-u0005"[^>]*>.*?</li>', article(page, "trooz-2019"),
+                   re.S).group(0)
+    assert "annotation :" in li and "automatique :" in li
+    machine = li.split("automatique :")[1]
+    assert re.search(r'agree-yes">=</span><span class="chip" data-theme="logement"', machine)
+    assert re.search(r'agree-no">≠</span><span class="chip" data-theme="acces_droits"', machine)
+    assert "manque : 1" in machine  # sante, given by the human only
+    # the overview gives the agreement on the one annotated unit: 1 of 2 themes in common
+    assert "1 unités de contenu portent une annotation humaine" in page
+    assert "F1 50" in page
+
+
+@pytest.mark.browser
+@browser
+def test_browser_side_by_side_table(built):
+    dom = _dom(built / "report.html")
+    # the first two declarations in report order by default; one row per theme either treats
+    heads = [dom.get_element_by_id(h).text_content() for h in ("cmp-ha", "cmp-hb")]
+    assert heads == ["Ittre", "Saint-Léger"]
+    rows = dom.get_element_by_id("cmp-table").xpath("./tbody/tr")
+    themes = [r.xpath(".//span[@data-theme]")[0].get("data-theme") for r in rows]
+    assert "acces_droits" in themes and len(themes) == len(set(themes))
+    # Ittre's acces_droits share (50 %) links to its units
+    cells = rows[themes.index("acces_droits")].xpath("./td")
+    assert cells[1].text_content().startswith("50")
+    assert "commune=ittre-2019" in cells[1].xpath(".//a")[0].get("href")

@@ -296,13 +296,13 @@ def test_adding_documents_gives_the_outputs_of_a_clean_run(synth_corpus, clean_r
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     files = sorted(p for p in synth_corpus.iterdir() if p.is_file())
-    for p in files[:-3]:
-        shutil.copy(p, corpus / p.name)
+    for p in files[:-3]:  # copy2 keeps the times: the QDPX date is the newest file's
+        shutil.copy2(p, corpus / p.name)
     out = tmp_path / "out"
     first = analyze(corpus, out, n_process=2, quiet=True)
     assert first.exit_code == 0 and len(first.documents) == len(files) - 3
     for p in files[-3:]:
-        shutil.copy(p, corpus / p.name)
+        shutil.copy2(p, corpus / p.name)
     assert 3 <= BACKGROUND_MAX_DOCS  # so that the background model is what this run uses
     added = analyze(corpus, out, n_process=2, quiet=True)
     assert added.exit_code == 0 and not added.skipped and added.timings["nlp"] > 0

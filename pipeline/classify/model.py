@@ -23,6 +23,7 @@ training data. Human labels override everything (source ``human``, score 1).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -689,7 +690,8 @@ def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
     unit; ``evidence`` = the exact words of the unit that decided, ``;``-joined, and
     ``contexte: …`` words of its titles; ``evidence_spans`` = their ``start-end`` offsets in the
     unit's text, aligned, "" for the ``contexte:`` ones) and ``doc_id, unit_id, themes`` (";"-joined, by
-    descending score; "" for none), one row per content unit. ``unit_themes.attrs`` holds
+    descending score; "" for none), ``labelled_by`` ("human" when an annotation row decided,
+    else "machine"), one row per content unit. ``unit_themes.attrs`` holds
     ``threshold`` and ``candidates`` (rejected themes scoring ≥ 0.1 as (doc_id, unit_id,
     theme, score) tuples, for the review table).
     """
@@ -722,14 +724,15 @@ def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
             rows.append({"doc_id": r.doc_id, "unit_id": r.unit_id, "theme": tid, "score": sc_,
                          "sources": src, "evidence": ev, "evidence_spans": spans})
         per_unit.append({"doc_id": r.doc_id, "unit_id": r.unit_id,
-                         "themes": ";".join(c[0] for c in chosen)})
+                         "themes": ";".join(c[0] for c in chosen),
+                         "labelled_by": "human" if key in human else "machine"})
     unit_themes = pd.DataFrame(rows, columns=UNIT_THEME_COLUMNS)
     unit_themes["score"] = unit_themes["score"].astype(float)
     unit_themes.attrs["threshold"] = model.threshold
     # plain tuples, not a DataFrame: pandas compares attrs when concatenating
     unit_themes.attrs["candidates"] = [(c["doc_id"], c["unit_id"], c["theme"], c["score"])
                                        for c in cands]
-    themes = pd.DataFrame(per_unit, columns=["doc_id", "unit_id", "themes"])
+    themes = pd.DataFrame(per_unit, columns=["doc_id", "unit_id", "themes", "labelled_by"])
     return unit_themes, themes
 
 
@@ -861,10 +864,12 @@ def shipped_annotation_files() -> list[Path]:
     return sorted(SHIPPED_DIR.glob("*.csv")) if SHIPPED_DIR.is_dir() else []
 
 
-def training_annotations(annotations_path=None, shipped: bool = True) -> pd.DataFrame:
+def training_annotations(annotations_path=None, shipped: bool = True,
+                         exclude_docs: Iterable[str] = ()) -> pd.DataFrame:
     """The rows the theme model learns from: the shipped annotations (when ``shipped``), then
     the folder's ``annotations_path``; a folder row replaces a shipped row of the same
-    document and text. Non-content kinds are dropped. Columns of annotations.csv."""
+    document and text. Non-content kinds and the rows of ``exclude_docs`` (doc_ids) are
+    dropped. Columns of annotations.csv."""
     from pipeline.classify.annotations import (
         ANNOTATION_COLUMNS,
         load_annotations,
@@ -878,6 +883,8 @@ def training_annotations(annotations_path=None, shipped: bool = True) -> pd.Data
         return pd.DataFrame(columns=ANNOTATION_COLUMNS)
     ann = pd.concat([f[ANNOTATION_COLUMNS] for f in frames], ignore_index=True)
     ann = ann[~ann["kind"].isin(NON_CONTENT_KINDS)]
+    if exclude_docs:
+        ann = ann[~ann["doc_id"].astype(str).isin(set(exclude_docs))]
     key = ann["doc_id"].astype(str) + "\x00" + ann["text"].map(normalise_text)
     return ann[~key.duplicated(keep="last")].reset_index(drop=True)
 
@@ -896,15 +903,15 @@ def annotations_fingerprint(ann: pd.DataFrame) -> dict:
 
 
 def default_model(codebook, annotations_path=None, lemmatise=None,
-                  shipped: bool = True) -> ThemeModel:
+                  shipped: bool = True, exclude_docs: Iterable[str] = ()) -> ThemeModel:
     """Train on the shipped annotations plus ``annotations_path`` (an annotations.csv, may be
-    None): see :func:`training_annotations`.
+    None), without the rows of ``exclude_docs``: see :func:`training_annotations`.
 
     Annotation texts and contexts are lemmatised with ``lemmatise`` (default: the shared spaCy
     model). Without any annotation the model has no classifiers: the decisive vocabulary
     decides alone. ``model.training`` records the count and hash of the rows learnt from.
     """
-    ann = training_annotations(annotations_path, shipped)
+    ann = training_annotations(annotations_path, shipped, exclude_docs)
     matcher = build_matcher(codebook)
     ids = [t.id for t in codebook]
     if len(ann) == 0:

@@ -22,8 +22,9 @@ class Benchmark:
     ``missing_themes``: themes most peers cover (> 0.5) and it does not.
     ``emphasis``: per theme, its ``share_units`` against the peers' ``peers_mean``,
     ``peers_median``, ``peers_std``, ``z_score`` (NaN when peers do not vary) and
-    ``percentile`` (0–100: share of peers with a lower share, ties counting half), sorted by
-    z-score then gap. ``nearest``: its 3 nearest documents by each measure (``measure`` =
+    ``percentile`` (0–100: share of peers with a lower share, ties counting half) — both NaN
+    with fewer than 10 peers —, ``rank`` (1 = largest share; ties share the best rank), sorted
+    by z-score then gap. ``nearest``: its 3 nearest documents by each measure (``measure`` =
     "lemmes"/"thèmes", ``rank, doc_id, commune_label, cosine``). ``terms``: its distinctive
     terms (rows of distinctive_terms).
     """
@@ -93,11 +94,20 @@ class Benchmark:
                 lines.append(f"  - {r.theme_label} (présent chez {r.peers_present:.0%} des autres)")
         else:
             lines.append("  (aucun)")
-        lines.append("Accent mis sur chaque thème (part des unités ; moyenne des autres ; écart-type) :")
-        for r in self.emphasis.itertuples():
-            z = "n.d." if pd.isna(r.z_score) else f"{r.z_score:+.1f}"
-            lines.append(f"  - {r.theme_label} : {r.share_units:.0%} ; moyenne {r.peers_mean:.0%}"
-                         f" ; z = {z} ; centile {r.percentile:.0f}")
+        if self.n_peers < MIN_PEERS_FOR_STATS:
+            lines.append(f"Accent mis sur chaque thème (part des unités ; médiane des autres ; "
+                         f"rang sur {self.n_peers + 1} — moins de 10 pairs : pas d'écart-type "
+                         "ni de centile) :")
+            for r in self.emphasis.itertuples():
+                lines.append(f"  - {r.theme_label} : {r.share_units:.0%} ; médiane "
+                             f"{r.peers_median:.0%} ; rang {r.rank}/{self.n_peers + 1}")
+        else:
+            lines.append("Accent mis sur chaque thème (part des unités ; moyenne des autres ; "
+                         "écart en écarts-types ; centile) :")
+            for r in self.emphasis.itertuples():
+                z = "n.d." if pd.isna(r.z_score) else f"{r.z_score:+.1f}"
+                lines.append(f"  - {r.theme_label} : {r.share_units:.0%} ; moyenne "
+                             f"{r.peers_mean:.0%} ; z = {z} ; centile {r.percentile:.0f}")
         for measure, title in (("lemmes", "vocabulaire"), ("thèmes", "profil thématique")):
             sub = self.nearest[self.nearest["measure"] == measure] if len(self.nearest) else []
             lines.append(f"Déclarations les plus proches ({title}) :")
@@ -116,7 +126,10 @@ class Benchmark:
 
 
 EMPHASIS_COLUMNS = ["theme", "theme_label", "share_units", "peers_mean", "peers_median",
-                    "peers_std", "z_score", "percentile"]
+                    "peers_std", "z_score", "percentile", "rank"]
+#: Below this many peers, z-scores and percentiles are left empty (NaN): a rank among the few
+#: values and their median say what is known (= pipeline.compare.peers.MIN_PEERS_FOR_DISTRIBUTION).
+MIN_PEERS_FOR_STATS = 10
 NEAREST_COLUMNS = ["measure", "rank", "doc_id", "commune_label", "cosine"]
 UNIQUE_COLUMNS = ["theme", "theme_label", "share_units", "peers_present"]
 MISSING_COLUMNS = ["theme", "theme_label", "peers_present"]
@@ -260,6 +273,10 @@ class _Corpus:
             equal = ((masked == own[None, :]) & has).sum(axis=0)
             percentile = np.where(count > 0, 100.0 * (below + 0.5 * equal) / np.maximum(count, 1),
                                   np.nan)
+            rank = 1 + ((masked > own[None, :]) & has).sum(axis=0)
+            few = count < MIN_PEERS_FOR_STATS
+            z = np.where(few, np.nan, z)
+            percentile = np.where(few, np.nan, percentile)
         themes = np.asarray(self.themes, dtype=object)
         labels = self.theme_label[i]
         parts: dict = {}
@@ -281,7 +298,7 @@ class _Corpus:
         parts["emphasis"] = (EMPHASIS_COLUMNS, [
             themes[order], labels[order], _round(own[order]), _round(mean[order]),
             _round(median[order]), _round(std[order]), _round(z[order]),
-            _round(percentile[order])])
+            _round(percentile[order]), rank[order].astype(int)])
         ranks: dict[str, int] = {}
         near: list[list] = [[] for _ in NEAREST_COLUMNS]
         for measure, other, cos in self.nearest.get(doc_id, []):

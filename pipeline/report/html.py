@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -88,6 +89,18 @@ def esc(value) -> str:
     if value.__class__ is str:
         return _escape(value)
     return _escape(_s(value))
+
+
+def profile_name(doc_id: str, spec: str | None = None) -> str:
+    """File name (in ``profiles/``) of the profile page of ``doc_id``: ``<doc_id>.html`` against
+    all peers, ``<doc_id>--<slug of spec>.html`` against the group ``spec`` (``/`` of a
+    sub-folder doc_id becomes ``__``)."""
+    base = str(doc_id).replace("/", "__")
+    if not spec:
+        return f"{base}.html"
+    slug = unicodedata.normalize("NFKD", spec).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", slug).strip("-")[:60]
+    return f"{base}--{slug}.html"
 
 
 def _escape(text: str) -> str:
@@ -429,6 +442,80 @@ def _legend(themes: Mapping[str, ThemeInfo], coverage: Mapping[str, int], n_docs
             f'<tbody>{"".join(rows)}</tbody></table></div></details>')
 
 
+#: documents columns never offered as filters (technical, per-document or free text)
+NOT_FILTERS = ("doc_id", "source_file", "format", "doc_kind", "commune", "adopted_on",
+               "president", "n_pages", "n_words", "sha256", "status", "error", "notes", "source")
+FILTER_LABELS = {"province": "Province", "mandate": "Mandature", "legislature": "Législature"}
+MAX_FILTER_VALUES = 60
+
+
+def metadata_filters(documents: pd.DataFrame, ok_docs: list[str]) -> list[list]:
+    """The metadata columns offered as filters of the table (province, mandate, and any
+    ``metadata.csv`` column with 1–60 distinct values): ``[[column, label, [value of each
+    document of ok_docs, "" when empty]]]``."""
+    recs = {str(d): r for d, r in zip(documents["doc_id"], _records(documents), strict=True)}
+    out = []
+    for col in documents.columns:
+        if col in NOT_FILTERS or col == "legislature" and "mandate" in documents.columns:
+            continue
+        values = [_s(recs.get(d, {}).get(col)) for d in ok_docs]
+        distinct = {v for v in values if v}
+        if 1 <= len(distinct) <= MAX_FILTER_VALUES:
+            out.append([str(col), FILTER_LABELS.get(col, str(col)), values])
+    return out
+
+
+def _matrix_html(tm: pd.DataFrame | None, ok_docs: list[str], labels: Mapping[str, str],
+                 themes: Mapping[str, ThemeInfo]) -> str:
+    """The commune × theme table of share_units: each cell links to its units in the table
+    of objectives (``#objectifs?commune=…&theme=…&kind=all``)."""
+    if tm is None or not len(tm) or not ok_docs:
+        return ""
+    share, count = {}, {}
+    for r in _records(tm):
+        key = (str(r["doc_id"]), str(r["theme"]))
+        share[key], count[key] = _num_or0(r.get("share_units")), r.get("n_units")
+    head = "".join(f'<th class="mx-theme" scope="col"><span>{esc(t.label)}</span></th>'
+                   for t in themes.values())
+    rows = []
+    for d in ok_docs:
+        cells = []
+        for tid, t in themes.items():
+            v = share.get((d, tid), 0.0)
+            href = esc(f"#objectifs?commune={quote(d)}&theme={quote(tid)}&kind=all")
+            tip = esc(f"{labels[d]} · {t.label} : {fmt_pct(v)} des unités "
+                      f"({fmt_int(count.get((d, tid)) or 0)}) — cliquer pour les voir")
+            alpha = f"{min(v / 0.4, 1.0):.2f}"
+            cells.append(f'<td class="mx" style="--a:{alpha}"><a href="{href}" title="{tip}">'
+                         f'{"" if v == 0 else f"{100 * v:.0f}"}</a></td>' if v else
+                         f'<td class="mx zero" title="{tip}">·</td>')
+        rows.append(f'<tr data-doc="{esc(d)}"><th scope="row">{esc(labels[d])}</th>'
+                    f'{"".join(cells)}</tr>')
+    return ('<div class="matrix-block"><h3>Matrice communes × thèmes</h3><p class="hint">Part '
+            "des unités de contenu (%) ; cliquez une case pour voir ses unités dans le tableau "
+            'des objectifs.</p><div class="table-wrap"><table class="matrix" id="matrix">'
+            f'<thead><tr><th scope="col">Déclaration</th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div></div>')
+
+
+def _num_or0(value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if v != v else v
+
+
+SIDE_BY_SIDE = (
+    '<section id="cote-a-cote"><h2>Deux déclarations côte à côte</h2>'
+    '<div class="filters"><label>Première <select id="cmp-a"></select></label>'
+    '<label>Seconde <select id="cmp-b"></select></label></div>'
+    '<div class="table-wrap"><table class="cmp" id="cmp-table"><thead><tr><th>Thème</th>'
+    '<th class="num" id="cmp-ha">—</th><th class="num" id="cmp-hb">—</th><th>Parts</th>'
+    "</tr></thead><tbody><tr><td colspan=4 class=muted>La comparaison s'affiche avec "
+    "JavaScript.</td></tr></tbody></table></div></section>")
+
+
 class _UnitTable:
     """The units as parallel lists, one per column (no dict per unit: there are tens of
     thousands), and each document's row numbers in reading order (start offset, unit_id)."""
@@ -449,6 +536,11 @@ class _UnitTable:
         split: dict[str, tuple[str, ...]] = {}  # many units carry the same themes
         self.themes = [split[v] if v in split else split.setdefault(v, tuple(_split_themes(v)))
                        for v in text("themes")]
+        #: "human" for a unit labelled by an annotation row; then ``machine`` holds what the
+        #: shipped model says of it (units.csv ``labelled_by``, ``themes_machine``)
+        self.labelled_by = text("labelled_by")
+        self.machine = [split[v] if v in split else split.setdefault(v, tuple(_split_themes(v)))
+                        for v in text("themes_machine")]
         starts = [_start_key(v) for v in raw("start")]
         self.rows: dict[str, list[int]] = {}
         for i, d in enumerate(self.doc_id):
@@ -491,10 +583,68 @@ def _unit_lines(table: _UnitTable, rows: list[int], doc_index: int, tips: Mappin
         label, page = labels[i].strip(), pages[i]
         label_html = f'<span class="label">{esc(label)}</span> ' if label else ""
         page_html = f'<span class="page">p.{NBSP}{esc(page)}</span>' if page else ""
-        chips_html = f'<span class="chips">{chips}</span>' if chips else ""
+        if table.labelled_by[i] == "human":
+            chips_html = _human_machine_chips(themes[i], table.machine[i], tips.get, doc, uid,
+                                              make_chip)
+        else:
+            chips_html = f'<span class="chips">{chips}</span>' if chips else ""
         lines.append(f'{head}{doc_index}-{esc(uid)}">{label_html}<span class="text">'
                      f'{esc(texts[i])}</span>{page_html}{chips_html}</li>')
     return lines
+
+
+def _human_machine_chips(human: tuple, machine: tuple, tip, doc: str, uid: str,
+                         make_chip) -> str:
+    """The chips of a unit labelled by a human, then what the machine says of it: the human
+    themes (marked « annotation »), then « automatique : » and the machine's themes, each
+    marked = (same as the human) or ≠ (not among the human's)."""
+    h = "".join(make_chip(t, "annotation humaine") for t in human) or '<i>aucun thème</i>'
+    m_parts = []
+    for t in machine:
+        mark = "=" if t in human else "≠"
+        m_parts.append(f'<span class="agree-{"yes" if mark == "=" else "no"}">{mark}</span>'
+                       + make_chip(t, tip((doc, uid, t), "étiquette automatique")))
+    missed = [t for t in human if t not in machine]
+    m = "".join(m_parts) or "<i>aucun thème</i>"
+    gap = f' <span class="agree-no">manque : {len(missed)}</span>' if missed else ""
+    return (f'<span class="chips human-label"><span class="who">annotation :</span> {h}</span>'
+            f'<span class="chips machine-label"><span class="who">automatique :</span> '
+            f"{m}{gap}</span>")
+
+
+def machine_agreement(units: pd.DataFrame) -> dict | None:
+    """Agreement of the machine with the human labels on the units a human labelled
+    (units.csv ``labelled_by`` = human, ``themes``, ``themes_machine``): ``n_units``,
+    ``exact`` (share of units with the same set of themes), ``precision``/``recall``/``f1``
+    (micro, over unit × theme pairs). None when no unit was labelled by a human."""
+    if "labelled_by" not in units.columns or "themes_machine" not in units.columns:
+        return None
+    sub = units[units["labelled_by"].astype(str) == "human"]
+    if not len(sub):
+        return None
+    tp = fp = fn = exact = 0
+    for h, m in zip(sub["themes"], sub["themes_machine"], strict=True):
+        hs, ms = set(_split_themes(h)), set(_split_themes(m))
+        tp, fp, fn = tp + len(hs & ms), fp + len(ms - hs), fn + len(hs - ms)
+        exact += hs == ms
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"n_units": len(sub), "exact": exact / len(sub), "precision": p, "recall": r,
+            "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def _agreement_html(agree: dict | None) -> str:
+    if not agree:
+        return ""
+    return (f'<p class="agreement"><b>Machine et annotation humaine.</b> '
+            f"{fmt_int(agree['n_units'])} unités de contenu portent une annotation humaine "
+            "(annotations.csv) : ce sont elles que comptent les tableaux. Le modèle livré, qui "
+            "n'a pas vu ces annotations, leur donne le même ensemble de thèmes dans "
+            f"{fmt_pct(agree['exact'])} des cas (précision {fmt_pct(agree['precision'])}, "
+            f"rappel {fmt_pct(agree['recall'])}, F1 {fmt_pct(agree['f1'])} sur les paires "
+            "unité × thème). Dans les arborescences, chaque unité annotée montre les deux "
+            "étiquettes : « annotation : » puis « automatique : » (= d'accord, ≠ en "
+            "désaccord).</p>")
 
 
 def _tree(lines: list[str], kinds: list) -> list[str]:
@@ -659,39 +809,55 @@ def _benchmark_known(bench, themes, labels, anchors) -> str:
                  "absents ici</h5>" + theme_chips(missing, False, peers_tip) + "</div>")
 
     emph = _bench_rows(bench, "emphasis")
+    n_peers = _num(_bench_get(bench, "n_peers"))
+    few = n_peers is not None and n_peers < 10
     if emph:
         rows = []
         for r in emph:
             own, mean = _num(r.get("share_units")) or 0.0, _num(r.get("peers_mean")) or 0.0
+            med = _num(r.get("peers_median"))
             if own == 0 and mean == 0:
                 continue
             z = _num(r.get("z_score"))
+            ref = med if few and med is not None else mean
             cls, sign = "", ""
             if z is not None and z >= 1:
                 cls, sign = "up", "▲ "
             elif z is not None and z <= -1:
                 cls, sign = "down", "▼ "
-            elif z is None and own > mean:
+            elif z is None and own > ref:
                 cls, sign = "up", "▲ "
-            elif z is None and own < mean:
+            elif z is None and own < ref:
                 cls, sign = "down", "▼ "
-            z_txt = "n.d." if z is None else f"{z:+.1f}".replace(".", ",")
-            pct = _num(r.get("percentile"))
-            rows.append(
-                f'<tr class="{cls}"><td>{chip(_s(r["theme"]), themes)}</td>'
-                f'<td class="num">{esc(fmt_pct(own))}</td><td class="num">{esc(fmt_pct(mean))}</td>'
-                f'<td class="num">{sign}{esc(z_txt)}</td>'
-                f'<td class="num">{"—" if pct is None else esc(f"{pct:.0f}")}</td></tr>')
+            if few:
+                rank = _num(r.get("rank"))
+                rank_txt = "—" if rank is None else f"{rank:.0f}/{n_peers + 1:.0f}"
+                cells = (f'<td class="num">{esc(fmt_pct(med))}</td>'
+                         f'<td class="num">{sign}{esc(rank_txt)}</td>')
+            else:
+                z_txt = "n.d." if z is None else f"{z:+.1f}".replace(".", ",")
+                pct = _num(r.get("percentile"))
+                cells = (f'<td class="num">{esc(fmt_pct(mean))}</td>'
+                         f'<td class="num">{sign}{esc(z_txt)}</td>'
+                         f'<td class="num">{"—" if pct is None else esc(f"{pct:.0f}")}</td>')
+            rows.append(f'<tr class="{cls}"><td>{chip(_s(r["theme"]), themes)}</td>'
+                        f'<td class="num">{esc(fmt_pct(own))}</td>{cells}</tr>')
+        if few:
+            head = ('<th class="num" title="médiane des autres déclarations">Médiane</th>'
+                    '<th class="num" title="rang de cette déclaration (1 = la plus grande part ; '
+                    'moins de 10 pairs : ni écart-type ni centile)">Rang</th>')
+        else:
+            head = ('<th class="num" title="moyenne des autres déclarations">Autres</th>'
+                    '<th class="num" title="écart à la moyenne des autres, en écarts-types '
+                    '(n.d. quand les autres ne varient pas)">z</th>'
+                    '<th class="num" title="part des autres déclarations qui lui consacrent '
+                    'moins">Cent.</th>')
         if rows:
             parts.append(
                 '<div class="bench-part"><h5>Accent par thème</h5><div class="table-wrap">'
                 '<table class="small emph"><thead><tr><th>Thème</th>'
                 '<th class="num" title="part des unités de contenu de cette déclaration">Ici</th>'
-                '<th class="num" title="moyenne des autres déclarations">Autres</th>'
-                '<th class="num" title="écart à la moyenne des autres, en écarts-types '
-                '(n.d. quand les autres ne varient pas)">z</th>'
-                '<th class="num" title="part des autres déclarations qui lui consacrent moins">'
-                f'Cent.</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div></div>')
+                f'{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div></div>')
 
     near = _bench_rows(bench, "nearest")
     if near:
@@ -992,6 +1158,8 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
         articles.append(
             f'<article class="decl" id="{anchors[d]}" data-doc="{esc(d)}">'
             f'<header><h3>{esc(labels[d])} <span class="docid">{esc(d)}</span></h3>'
+            f'<p class="profile-link"><a href="profiles/{esc(quote(profile_name(d)))}">Profil '
+            "face aux autres déclarations (page imprimable, preuves)</a></p>"
             f"{_structure_line(recs[d], kind_counts, structure.get(d))}"
             f"{_extras(d, tables, extras)}"
             f"{_profile(present_rows.get(d, []), themes) if tm is not None else ''}</header>"
@@ -1015,23 +1183,35 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
             f"{_benchmark_html(bench, themes, labels, anchors)}</aside></div></article>")
 
     # --- data of the interactive table
+    shares = []
+    if tm is not None and len(tm):
+        pos = {d: i for i, d in enumerate(ok_docs)}
+        for r in _records(tm):
+            d, t = str(r["doc_id"]), str(r["theme"])
+            v = _num_or0(r.get("share_units"))
+            if d in pos and t in theme_index and v:
+                shares.append([pos[d], theme_index[t], round(v, 4)])
     data = {
         "docs": [[d, labels[d], anchors[d]] for d in ok_docs],
         "themes": [[t.id, t.label] for t in themes.values()],
         "kinds": [[k, KIND_LABELS[k]] for k in KIND_LABELS if k not in NON_CONTENT_KINDS],
         "rows": table_rows,
+        "meta": metadata_filters(documents, ok_docs),
+        "shares": shares,
     }
     n_err = len(order) - len(ok_docs)
     toc_docs = "".join(f'<li><a href="#{anchors[d]}">{esc(labels[d])}</a></li>' for d in ok_docs)
     n_docs = len(ok_docs)
-    summary = _summary(documents, table, themes)
+    summary = _summary(documents, table, themes) + _agreement_html(machine_agreement(units))
     legend = _legend(themes, coverage, n_docs)
     documents_table = _documents_table(documents, order, labels, anchors)
     toc = ('<nav class="toc" aria-label="Sommaire"><p class="toc-title">Sommaire</p><ol>'
            '<li><a href="#apercu">Vue d\'ensemble</a></li>'
            f'<li><a href="#documents">Documents{f" ({n_err} en erreur)" if n_err else ""}</a></li>'
            f'<li><a href="#declarations">Déclarations</a><ol>{toc_docs}</ol></li>'
+           '<li><a href="#cote-a-cote">Deux déclarations côte à côte</a></li>'
            '<li><a href="#objectifs">Objectifs et actions</a></li></ol></nav>')
+    matrix = _matrix_html(tm, ok_docs, labels, themes)
     values = {
         "title": "Déclarations de politique sociale des CPAS — rapport comparatif",
         "css": _asset("report.css") + "\n" + theme_css(themes),
@@ -1039,7 +1219,7 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
         "data": _json_script(data),
         "toc": toc,
         "n_docs": str(n_docs),
-        "model_note": esc(model_note(unit_themes, model_info)),
+        "model_note": esc(model_note(unit_themes, model_info, machine_agreement(units))),
     }
     template = _asset("template.html")
 
@@ -1059,7 +1239,7 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
                       "Similarité deux à deux : à gauche le vocabulaire (cosinus TF-IDF des "
                       "lemmes), à droite les profils de thèmes. 1 = identiques, 0 = rien en "
                       "commun.")
-            + "</div>" + legend)
+            + "</div>" + matrix + legend)
         body = [
             f'<section id="apercu"><h2>Vue d\'ensemble</h2>{overview}</section>'
             f'<section id="documents"><h2>Documents</h2>{documents_table}</section>'
@@ -1068,13 +1248,14 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
             "l'ont décidée. Les éléments sans contenu politique (titre, préambule, signature, "
             "navigation) sont repliés.</p>",
             *(articles or ["<p class=muted>Aucune déclaration analysée.</p>"]),
-            "</section>"
+            "</section>" + SIDE_BY_SIDE +
             '<section id="objectifs"><h2>Tous les objectifs et actions</h2>'
             '<div class="filters" role="search">'
             '<label>Recherche <input type="search" id="f-q" placeholder="mots du texte…"></label>'
             '<label>Thème <select id="f-theme"></select></label>'
             '<label>Commune <select id="f-commune"></select></label>'
             '<label>Type <select id="f-kind"></select></label>'
+            '<span id="f-meta" class="meta-filters"></span>'
             '<button type="button" id="f-reset">Réinitialiser</button>'
             '<span class="count" id="f-count" aria-live="polite"></span></div>'
             '<div class="table-wrap"><table class="units" id="units-table" data-shown="0">'
@@ -1093,13 +1274,20 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
     return finish
 
 
-def model_note(unit_themes: pd.DataFrame, model_info: Mapping | None) -> str:
-    """One French sentence for the footer: how many labels are automatic and how many human,
-    and which annotations the theme model learnt from (count and hash)."""
+def model_note(unit_themes: pd.DataFrame, model_info: Mapping | None,
+               agreement: Mapping | None = None) -> str:
+    """One French sentence for the footer: how many labels are automatic and how many human
+    (and, with ``agreement`` from :func:`machine_agreement`, how often the machine agrees with
+    them), and which annotations the theme model learnt from (count and hash)."""
     src = unit_themes["sources"].astype(str).tolist() if "sources" in unit_themes else []
     n_human = sum("human" in s.split(";") for s in src)
     parts = [f"{len(src) - n_human} étiquette(s) de thème attribuée(s) automatiquement, "
-             f"{n_human} reprise(s) des annotations humaines."]
+             f"{n_human} reprise(s) des annotations humaines (annotations.csv)."]
+    if agreement:
+        parts.append(f"Sur les {agreement['n_units']} unités annotées, l'étiquette automatique "
+                     f"(modèle livré, sans ces annotations) est identique dans "
+                     f"{fmt_pct(agreement['exact'])} des cas (F1 {fmt_pct(agreement['f1'])}) : "
+                     "les arborescences montrent les deux.")
     if model_info and model_info.get("n_annotations"):
         parts.append(f"Modèle de thèmes entraîné sur {model_info['n_annotations']} unités "
                      f"annotées de {model_info.get('n_documents', '?')} déclarations "

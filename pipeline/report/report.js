@@ -6,7 +6,9 @@
  * with <span class="label"> and <span class="text">), so that no text is stored twice.
  *
  * Filters can be set from the URL: #objectifs?q=logement&theme=logement&commune=<doc_id>&kind=all
- * &sort=text&dir=desc. After each render the table carries data-shown / data-total, and once the
+ * &sort=text&dir=desc, and by any metadata column of data.meta ([[column, label, [value per
+ * doc]]]): #objectifs?province=Liège. data.shares = [[doc index, theme index, share]] feeds the
+ * side-by-side comparison (#cote-a-cote, selects cmp-a / cmp-b). After each render the table carries data-shown / data-total, and once the
  * page is ready <body data-report-ready="1"> (hooks for headless checks).
  */
 (function () {
@@ -26,6 +28,11 @@
   var countEl = document.getElementById("f-count");
   var moreBtn = document.getElementById("f-more");
   var DEFAULTS = { q: "", theme: "", commune: "", kind: "objective", sort: "", dir: "asc" };
+  var META = (data.meta || []).map(function (m) {
+    var key = m[0] in DEFAULTS ? "m_" + m[0] : m[0];
+    DEFAULTS[key] = "";
+    return { key: key, label: m[1], values: m[2] };
+  });
   var state = Object.assign({}, DEFAULTS);
   var limit = PAGE;
 
@@ -69,6 +76,28 @@
     return axisCache[key];
   }
 
+  var docMeta = data.docs.map(function (d, i) {
+    var o = {};
+    META.forEach(function (m) { o[m.key] = m.values[i] || ""; });
+    return o;
+  });
+  var metaBox = document.getElementById("f-meta");
+  META.forEach(function (m) {
+    var label = document.createElement("label");
+    label.textContent = m.label + " ";
+    var sel = document.createElement("select");
+    sel.dataset.meta = m.key;
+    var seen = {};
+    var vals = m.values.filter(function (v) { if (!v || seen[v]) { return false; } seen[v] = 1; return true; });
+    vals.sort(function (a, b) { return a.localeCompare(b, "fr"); });
+    var o = document.createElement("option"); o.value = ""; o.textContent = "Toutes"; sel.appendChild(o);
+    vals.forEach(function (v) { var x = document.createElement("option"); x.value = v; x.textContent = v; sel.appendChild(x); });
+    label.appendChild(sel);
+    if (metaBox) { metaBox.appendChild(label); }
+    inputs[m.key] = sel;
+  });
+  var SELECTS = ["theme", "commune", "kind"].concat(META.map(function (m) { return m.key; }));
+
   var rows = data.rows.map(function (r, i) {
     var doc = data.docs[r[0]];
     var anchor = "u-" + (r[0] + 1) + "-" + r[1];
@@ -76,7 +105,7 @@
     var axis = axisText(r[0], r[3]);
     var themes = r[4].map(function (k) { return data.themes[k][0]; });
     return {
-      i: i, doc: doc[0], commune: doc[1], anchor: anchor,
+      i: i, doc: doc[0], commune: doc[1], anchor: anchor, meta: docMeta[r[0]],
       kind: r[2], label: t.label, text: t.text, axis: axis, themes: themes,
       hay: fold([doc[1], t.label, t.text, axis].join(" \u0001 ")),
       themeKey: themes.length ? themeById[themes[0]][1] : "\uffff"
@@ -106,6 +135,10 @@
   function matches(r, ws) {
     if (state.kind !== "all" && state.kind && r.kind !== state.kind) { return false; }
     if (state.commune && r.doc !== state.commune) { return false; }
+    for (var k = 0; k < META.length; k++) {
+      var key = META[k].key;
+      if (state[key] && r.meta[key] !== state[key]) { return false; }
+    }
     if (state.theme === "__none") { if (r.themes.length) { return false; } }
     else if (state.theme && r.themes.indexOf(state.theme) < 0) { return false; }
     for (var i = 0; i < ws.length; i++) { if (r.hay.indexOf(ws[i]) < 0) { return false; } }
@@ -236,7 +269,7 @@
 
   function syncInputs() {
     inputs.q.value = state.q;
-    ["theme", "commune", "kind"].forEach(function (k) {
+    SELECTS.forEach(function (k) {
       var sel = inputs[k];
       var ok = Array.prototype.some.call(sel.options, function (o) { return o.value === state[k]; });
       if (!ok) { state[k] = DEFAULTS[k]; }
@@ -249,6 +282,7 @@
     state.theme = inputs.theme.value;
     state.commune = inputs.commune.value;
     state.kind = inputs.kind.value;
+    META.forEach(function (m) { state[m.key] = inputs[m.key].value; });
     limit = PAGE;
     render();
     toHash();
@@ -259,7 +293,7 @@
     clearTimeout(timer);
     timer = setTimeout(onChange, 120);
   });
-  ["theme", "commune", "kind"].forEach(function (k) { inputs[k].addEventListener("change", onChange); });
+  SELECTS.forEach(function (k) { inputs[k].addEventListener("change", onChange); });
   document.getElementById("f-reset").addEventListener("click", function () {
     state = Object.assign({}, DEFAULTS);
     syncInputs();
@@ -293,9 +327,61 @@
     el.scrollIntoView({ block: "center" });
   }
   window.addEventListener("hashchange", function () {
-    if ((location.hash || "").indexOf("#objectifs?") === 0) { fromHash(); syncInputs(); limit = PAGE; render(); }
+    if ((location.hash || "").indexOf("#objectifs?") === 0) {
+      state = Object.assign({}, DEFAULTS);  // a link (e.g. a cell of the matrix) sets every filter
+      fromHash(); syncInputs(); limit = PAGE; render();
+      document.getElementById("objectifs").scrollIntoView();
+    }
     else { reveal(location.hash); }
   });
+
+  /* Two declarations side by side: theme shares of the two chosen documents. */
+  var cmpA = document.getElementById("cmp-a"), cmpB = document.getElementById("cmp-b");
+  if (cmpA && cmpB && data.docs.length) {
+    var share = {};
+    (data.shares || []).forEach(function (x) { share[x[0] + ":" + x[1]] = x[2]; });
+    data.docs.forEach(function (d, i) { option(cmpA, String(i), d[1]); option(cmpB, String(i), d[1]); });
+    cmpB.value = String(Math.min(1, data.docs.length - 1));
+    var cmpBody = document.querySelector("#cmp-table tbody");
+    function pct(v) { return v ? (Math.round(v * 1000) / 10).toLocaleString("fr") + "\u00a0%" : "—"; }
+    function bar(v, cls) {
+      var b = document.createElement("span");
+      b.className = "bar " + cls;
+      b.style.width = Math.round(Math.min(v / 0.5, 1) * 100) + "%";
+      return b;
+    }
+    function renderCmp() {
+      var a = +cmpA.value, b = +cmpB.value;
+      document.getElementById("cmp-ha").textContent = data.docs[a][1];
+      document.getElementById("cmp-hb").textContent = data.docs[b][1];
+      var frag = document.createDocumentFragment();
+      data.themes.forEach(function (t, k) {
+        var va = share[a + ":" + k] || 0, vb = share[b + ":" + k] || 0;
+        if (!va && !vb) { return; }
+        var tr = document.createElement("tr");
+        var tc = document.createElement("td"); tc.appendChild(chip(t[0])); tr.appendChild(tc);
+        [[va, a], [vb, b]].forEach(function (p) {
+          var td = document.createElement("td"); td.className = "num";
+          var link = document.createElement("a");
+          link.href = "#objectifs?commune=" + encodeURIComponent(data.docs[p[1]][0]) +
+            "&theme=" + encodeURIComponent(t[0]) + "&kind=all";
+          link.textContent = pct(p[0]);
+          link.title = "voir ces unités";
+          td.appendChild(p[0] ? link : document.createTextNode("—"));
+          tr.appendChild(td);
+        });
+        var bars = document.createElement("td"); bars.className = "bars";
+        bars.appendChild(bar(va, "a")); bars.appendChild(bar(vb, "b"));
+        tr.appendChild(bars);
+        frag.appendChild(tr);
+      });
+      cmpBody.textContent = "";
+      cmpBody.appendChild(frag);
+    }
+    cmpA.addEventListener("change", renderCmp);
+    cmpB.addEventListener("change", renderCmp);
+    renderCmp();
+  }
 
   var initial = fromHash();
   syncInputs();

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from pipeline.models import Block, Document
 from pipeline.segment.patterns import Patterns
@@ -23,6 +24,26 @@ _FINAL_PUNCT = tuple(".;!?…,")
 _UPPER_START_RE = re.compile(r"^[\W_]*[A-ZÀ-ÖØ-Þ0-9]")
 _LOWER_START_RE = re.compile(r"^[a-zà-öø-ÿ]")
 _NAME_PARTICLES = frozenset("de du des la le van der von den d' di da".split())
+
+
+class Role(StrEnum):
+    """What a line is, decided by :func:`classify_lines` before the tree is built (the value is
+    the short code the rules were first written with; ``Role.X == "code"`` holds)."""
+
+    PARAGRAPH = "P"  # prose
+    SECTION = "S"  # heading that gathers axes ("Nos priorités", "2. Nos axes")
+    AXIS = "A"  # "AXE 1 :", "Objectif stratégique n°2", an axis heading
+    HEADING = "H"  # heading decided from its neighbours
+    HEADING_CANDIDATE = "HC"  # heading-shaped line, not yet decided
+    PREAMBLE_HEADING = "PH"  # "Préambule", "Introduction", "Contexte"
+    ITEM = "I"  # bullet, letter or labelled objective / action
+    NUMBERED = "N"  # "1.", "1.2", "II." (heading or item, decided later)
+    BLOCK_HEADER = "HDR"  # "Nos engagements :", "Constat :", "Intentions"
+    SIGNATURE = "SIG"  # signature block ("Le Président", "Pour le Conseil")
+    PREAMBLE = "PRE"  # council decision wrapping the declaration
+    NAVIGATION = "nav"  # page furniture, menus, table of contents
+    TITLE = "title"  # document title
+    CELL = "cell"  # table cell
 
 
 @dataclass
@@ -37,7 +58,7 @@ class Line:
     end: int
     text: str
     hint: Block | None = None
-    role: str = "P"
+    role: Role = Role.PARAGRAPH
     style: str = ""
     label: str = ""
     lab_start: int = 0
@@ -217,13 +238,13 @@ def _classify(ln: Line, patterns: Patterns) -> None:
     t = ln.text
     h = ln.hint
     if h is not None and h.kind == "navigation":
-        ln.role = "nav"
+        ln.role = Role.NAVIGATION
         return
     if h is not None and h.kind == "table_cell":
-        ln.role = "cell"
+        ln.role = Role.CELL
         return
     if any(p.search(t) for p in patterns.footer) or patterns.toc_entry.search(t):
-        ln.role = "nav"
+        ln.role = Role.NAVIGATION
         return
     lp, m = _label_match(t, patterns)
     if patterns.generic_heads is not None and ln.words <= patterns.heading_max_words:
@@ -232,7 +253,7 @@ def _classify(ln: Line, patterns: Patterns) -> None:
     if lp is None:
         tm = patterns.trailing_axis.search(t)
         if tm and tm.start() > 0 and t[:tm.start()].strip():
-            ln.role, ln.fixed = "A", "axis"
+            ln.role, ln.fixed = Role.AXIS, "axis"
             ln.label = tm.group("label")
             ln.lab_start, ln.lab_end = ln.start + tm.start("label"), ln.start + tm.end("label")
             ln.body, ln.body_end = ln.start, ln.start + tm.start()
@@ -242,54 +263,54 @@ def _classify(ln: Line, patterns: Patterns) -> None:
         _set_label(ln, m)
         body = ln.body_text
         if lp.role in ("numbered", "roman") and patterns.preamble_heads.match(body.strip()):
-            ln.role = "PH"
+            ln.role = Role.PREAMBLE_HEADING
             return
         if lp.role in ("numbered", "roman") and ln.words <= patterns.heading_max_words and any(
                 p.search(body.strip()) for p in patterns.section):
-            ln.role = "S"  # "2. Nos priorités": a numbered heading gathering the axes
+            ln.role = Role.SECTION  # "2. Nos priorités": a numbered heading gathering the axes
             return
         if lp.role == "axis":
-            ln.role, ln.fixed, ln.style = "A", "axis", "axis:" + lp.name
+            ln.role, ln.fixed, ln.style = Role.AXIS, "axis", "axis:" + lp.name
         elif lp.role in ("objective", "action"):
-            ln.role, ln.fixed, ln.style = "I", lp.role, "lab:" + lp.name
+            ln.role, ln.fixed, ln.style = Role.ITEM, lp.role, "lab:" + lp.name
         elif lp.role in ("numbered", "roman"):
-            ln.role = "N"
+            ln.role = Role.NUMBERED
             if lp.role == "numbered":
                 ln.numdepth = len(re.findall(r"\d+", ln.label))
                 ln.style = f"num{ln.numdepth}"
             else:
                 ln.numdepth, ln.style = 1, lp.name
         elif lp.role == "letter":
-            ln.role, ln.style = "I", "letter"
+            ln.role, ln.style = Role.ITEM, "letter"
         else:  # bullet
             char = ln.label.strip()[:1]
             level = h.level if (h is not None and h.kind == "list_item" and h.level) else 0
-            ln.role, ln.style = "I", f"b:{char}@{level}"
+            ln.role, ln.style = Role.ITEM, f"b:{char}@{level}"
         return
     stripped = t.strip()
     for block, rx in patterns.headers:
         if rx.match(stripped):
-            ln.role, ln.block = "HDR", block
+            ln.role, ln.block = Role.BLOCK_HEADER, block
             return
     if patterns.preamble_heads.match(stripped):
-        ln.role = "PH"
+        ln.role = Role.PREAMBLE_HEADING
         return
     short = ln.words <= patterns.heading_max_words + 4
     if short and any(p.search(stripped) for p in patterns.section) and not stripped.endswith("."):
-        ln.role = "S"
+        ln.role = Role.SECTION
         return
     if len(stripped) <= 110 and any(p.search(stripped) for p in patterns.signature):
-        ln.role = "SIG"
+        ln.role = Role.SIGNATURE
         return
     if short and any(p.match(stripped) for p in patterns.axis_heading):
-        ln.role, ln.fixed, ln.style = "A", "axis", "axis:heading"
+        ln.role, ln.fixed, ln.style = Role.AXIS, "axis", "axis:heading"
         return
     if _heading_shaped(ln, patterns):
-        ln.role = "HC"
+        ln.role = Role.HEADING_CANDIDATE
         lvl = ln.heading_hint
         ln.style = f"h{lvl}" if lvl else ("bold" if ln.bold else "plain")
         return
-    ln.role = "P"
+    ln.role = Role.PARAGRAPH
 
 
 def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None) -> None:
@@ -299,13 +320,13 @@ def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None)
     i = 0
     while i < n:
         ln = lines[i]
-        if ln.role != "cell" and patterns.toc_head.match(ln.text.strip()):
-            ln.role = "nav"
+        if ln.role != Role.CELL and patterns.toc_head.match(ln.text.strip()):
+            ln.role = Role.NAVIGATION
             j = i + 1
-            while j < n and lines[j].role != "cell" and (
+            while j < n and lines[j].role != Role.CELL and (
                     patterns.toc_entry.search(lines[j].text)
                     or (patterns.toc_entry_loose.search(lines[j].text) and lines[j].words <= 15)):
-                lines[j].role = "nav"
+                lines[j].role = Role.NAVIGATION
                 j += 1
             i = j
         else:
@@ -320,47 +341,47 @@ def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None)
     _decision(lines, patterns)
     # -- signature lines and the names / dates next to them
     for i, ln in enumerate(lines):
-        if ln.role != "SIG":
+        if ln.role != Role.SIGNATURE:
             continue
         for step in (-1, 1):
             j = i + step
             k = 0
             while 0 <= j < n and k < 3:
                 o = lines[j]
-                if o.role == "SIG":
+                if o.role == Role.SIGNATURE:
                     break
-                if o.role in ("HC", "P", "N", "PRE") and not o.label and (
+                if o.role in (Role.HEADING_CANDIDATE, Role.PARAGRAPH, Role.NUMBERED, Role.PREAMBLE) and not o.label and (
                         is_name_like(o.text, patterns) or patterns.signature_date.match(o.text.strip())):
-                    o.role = "SIG"
+                    o.role = Role.SIGNATURE
                     j += step
                     k += 1
                     continue
                 break
     # -- lost bullets: an unlabelled line between two items of the same list
-    sig_idx = [i for i, ln in enumerate(lines) if ln.role not in ("nav",)]
+    sig_idx = [i for i, ln in enumerate(lines) if ln.role not in (Role.NAVIGATION,)]
     for pos, i in enumerate(sig_idx):
         ln = lines[i]
-        if ln.role != "P" or ln.heading_hint:
+        if ln.role != Role.PARAGRAPH or ln.heading_hint:
             continue
         prev = lines[sig_idx[pos - 1]] if pos > 0 else None
         nxt = lines[sig_idx[pos + 1]] if pos + 1 < len(sig_idx) else None
-        if (prev is not None and nxt is not None and prev.role == "I" and nxt.role == "I"
+        if (prev is not None and nxt is not None and prev.role == Role.ITEM and nxt.role == Role.ITEM
                 and prev.style == nxt.style and prev.style.startswith(("b:", "letter"))):
-            ln.role, ln.style = "I", prev.style
+            ln.role, ln.style = Role.ITEM, prev.style
             ln.label = ""
     # -- headings that gather explicit axes are sections; other heading candidates confirmed
     for pos, i in enumerate(sig_idx):
         ln = lines[i]
-        if ln.role not in ("HC", "N"):
+        if ln.role not in (Role.HEADING_CANDIDATE, Role.NUMBERED):
             continue
         nxt = _next_content(lines, sig_idx, pos)
-        if ln.role == "HC":
-            if nxt is None or nxt.role in ("SIG", "title"):
-                ln.role = "P"
-            elif nxt.role == "A" and nxt.fixed == "axis" and nxt.style != "axis:heading":
-                ln.role = "S"
+        if ln.role == Role.HEADING_CANDIDATE:
+            if nxt is None or nxt.role in (Role.SIGNATURE, Role.TITLE):
+                ln.role = Role.PARAGRAPH
+            elif nxt.role == Role.AXIS and nxt.fixed == "axis" and nxt.style != "axis:heading":
+                ln.role = Role.SECTION
             else:
-                ln.role = "H"
+                ln.role = Role.HEADING
         else:
             ln.role = _numbered_role(ln, nxt, patterns)
     _headers_or_sections(lines, sig_idx, patterns)
@@ -373,12 +394,12 @@ def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None)
     for i in sig_idx:
         ln = lines[i]
         if ln.style.startswith(("num", "roman", "letter-upper")):
-            if (ln.role == "H" and prev_num is not None and prev_num.role == "I"
+            if (ln.role == Role.HEADING and prev_num is not None and prev_num.role == Role.ITEM
                     and prev_num.style == ln.style and getattr(ln, "_by_prose", False)):
-                ln.role = "I"
+                ln.role = Role.ITEM
             prev_num = ln
-        elif ln.role not in ("I",):
-            prev_num = None if ln.role in ("H", "A", "S", "HDR", "PH") else prev_num
+        elif ln.role not in (Role.ITEM,):
+            prev_num = None if ln.role in (Role.HEADING, Role.AXIS, Role.SECTION, Role.BLOCK_HEADER, Role.PREAMBLE_HEADING) else prev_num
 
 
 def _related_links(lines: list[Line], patterns: Patterns) -> None:
@@ -390,15 +411,15 @@ def _related_links(lines: list[Line], patterns: Patterns) -> None:
     n = len(lines)
     while i < n:
         ln = lines[i]
-        if ln.role not in ("nav", "HC", "P", "S", "HDR") or ln.label \
+        if ln.role not in (Role.NAVIGATION, Role.HEADING_CANDIDATE, Role.PARAGRAPH, Role.SECTION, Role.BLOCK_HEADER) or ln.label \
                 or not patterns.related.match(ln.text.strip()):
             i += 1
             continue
-        ln.role = "nav"
+        ln.role = Role.NAVIGATION
         j = i + 1
-        while j < n and (lines[j].role == "nav" or (
-                lines[j].role == "HC" and not lines[j].label and lines[j].heading_hint == 0)):
-            lines[j].role = "nav"
+        while j < n and (lines[j].role == Role.NAVIGATION or (
+                lines[j].role == Role.HEADING_CANDIDATE and not lines[j].label and lines[j].heading_hint == 0)):
+            lines[j].role = Role.NAVIGATION
             j += 1
         i = j
 
@@ -409,13 +430,13 @@ def _news_subheads(lines: list[Line], doc: Document | None) -> None:
     if doc is None or (doc.metadata or {}).get("doc_kind") != "news":
         return
     for ln in lines:
-        if ln.role in ("H", "HC") and not ln.label and not ln.fixed and ln.style != "imperative":
-            ln.role = "title"
+        if ln.role in (Role.HEADING, Role.HEADING_CANDIDATE) and not ln.label and not ln.fixed and ln.style != "imperative":
+            ln.role = Role.TITLE
 
 
 def _next_content(lines: list[Line], idx: list[int], pos: int) -> Line | None:
     for j in idx[pos + 1:]:
-        if lines[j].role not in ("nav",):
+        if lines[j].role not in (Role.NAVIGATION,):
             return lines[j]
     return None
 
@@ -428,43 +449,43 @@ def _numbered_role(ln: Line, nxt: Line | None, patterns: Patterns) -> str:
         len(body.split()) <= patterns.numbered_max_words and not body.endswith((".", ";", ","))
         and bool(_UPPER_START_RE.match(body or "x")))
     if not shaped or nxt is None:
-        return "I"
-    if nxt.role == "N":
+        return Role.ITEM
+    if nxt.role == Role.NUMBERED:
         mixed = nxt.style != ln.style and not (
             ln.style.startswith("num") and nxt.style.startswith("num"))
-        return "H" if nxt.numdepth > ln.numdepth or mixed else "I"
-    if nxt.role in ("I", "HDR"):
-        return "H"
-    if nxt.role in ("P", "HC", "H"):
+        return Role.HEADING if nxt.numdepth > ln.numdepth or mixed else Role.ITEM
+    if nxt.role in (Role.ITEM, Role.BLOCK_HEADER):
+        return Role.HEADING
+    if nxt.role in (Role.PARAGRAPH, Role.HEADING_CANDIDATE, Role.HEADING):
         ln._by_prose = True  # type: ignore[attr-defined]
-        return "H" if (hinted or nxt.role == "P") else "I"
-    return "I"
+        return Role.HEADING if (hinted or nxt.role == Role.PARAGRAPH) else Role.ITEM
+    return Role.ITEM
 
 
 def _title_block(lines: list[Line], i: int, patterns: Patterns) -> int:
     """Mark the title lines starting at index ``i`` (skipping navigation); → index after them."""
     n = len(lines)
-    while i < n and lines[i].role == "nav":
+    while i < n and lines[i].role == Role.NAVIGATION:
         i += 1
     count = 0
     while i < n and count < 6:
         ln = lines[i]
         t = ln.text.strip()
-        if ln.role == "nav":
+        if ln.role == Role.NAVIGATION:
             i += 1
             continue
         titled = ln.words <= patterns.title_max_words and any(p.search(t) for p in patterns.title)
         nxt = lines[i + 1] if i + 1 < n else None
-        loose = (count > 0 and ln.role in ("HC", "P", "SIG") and ln.words <= 12
+        loose = (count > 0 and ln.role in (Role.HEADING_CANDIDATE, Role.PARAGRAPH, Role.SIGNATURE) and ln.words <= 12
                  and not t.endswith((".", ";", ":")) and not ln.label
                  and not patterns.decision_start.match(t)
                  and (re.search(r"\d|\bcpas\b|pr[ée]sident", t, re.IGNORECASE)
                       or is_name_like(t, patterns))
-                 and not (nxt is not None and nxt.role in ("I", "N")))
+                 and not (nxt is not None and nxt.role in (Role.ITEM, Role.NUMBERED)))
         if titled and patterns.decision_start.match(t):
             titled = False
-        if ln.role == "title" or (ln.role in ("HC", "P", "S", "H", "SIG") and (titled or loose)):
-            ln.role = "title"
+        if ln.role == Role.TITLE or (ln.role in (Role.HEADING_CANDIDATE, Role.PARAGRAPH, Role.SECTION, Role.HEADING, Role.SIGNATURE) and (titled or loose)):
+            ln.role = Role.TITLE
             count += 1
             i += 1
             continue
@@ -477,9 +498,9 @@ def _decision(lines: list[Line], patterns: Patterns) -> None:
     n = len(lines)
     start = None
     for i, ln in enumerate(lines):
-        if ln.role in ("A", "I"):
+        if ln.role in (Role.AXIS, Role.ITEM):
             break
-        if ln.role in ("P", "HC", "N", "S", "H") and patterns.decision_start.match(ln.text.strip()):
+        if ln.role in (Role.PARAGRAPH, Role.HEADING_CANDIDATE, Role.NUMBERED, Role.SECTION, Role.HEADING) and patterns.decision_start.match(ln.text.strip()):
             start = i
             break
         if i > 12:
@@ -496,11 +517,11 @@ def _decision(lines: list[Line], patterns: Patterns) -> None:
         if j > start and patterns.annex.match(t) and ln.words <= patterns.title_max_words:
             found_end = True
             break
-        if ln.role == "A" and seen_decide:
+        if ln.role == Role.AXIS and seen_decide:
             found_end = True
             break
-        if ln.role not in ("SIG", "nav", "title"):
-            ln.role = "PRE"
+        if ln.role not in (Role.SIGNATURE, Role.NAVIGATION, Role.TITLE):
+            ln.role = Role.PREAMBLE
         if re.match(r"^d[ée]cide\b|^arr[êe]te\b", t, re.IGNORECASE):
             seen_decide = True
         j += 1
@@ -509,8 +530,8 @@ def _decision(lines: list[Line], patterns: Patterns) -> None:
             for ln, role in zip(lines, saved, strict=True):
                 ln.role = role
             for ln in lines[start:]:
-                if ln.role in ("P", "HC", "H", "N") and patterns.decision_lines.match(ln.text.strip()):
-                    ln.role = "PRE"
+                if ln.role in (Role.PARAGRAPH, Role.HEADING_CANDIDATE, Role.HEADING, Role.NUMBERED) and patterns.decision_lines.match(ln.text.strip()):
+                    ln.role = Role.PREAMBLE
         return
     _title_block(lines, j, patterns)
 
@@ -545,59 +566,59 @@ def _commune_lines(lines: list[Line], patterns: Patterns, doc: Document | None) 
     """The commune's name alone on a line, right before or after a title line near the top
     (or equal to the commune read from the text), is a title line."""
     commune = _key((doc.metadata or {}).get("commune", "")) if doc is not None else ""
-    top = [i for i, ln in enumerate(lines[:12]) if ln.role != "nav"]
+    top = [i for i, ln in enumerate(lines[:12]) if ln.role != Role.NAVIGATION]
 
     def titled_at(k: int) -> bool:
         if not 0 <= k < len(top):
             return False
         o = lines[top[k]]
-        return (o.role in ("HC", "P", "S", "H", "title") and not o.label
+        return (o.role in (Role.HEADING_CANDIDATE, Role.PARAGRAPH, Role.SECTION, Role.HEADING, Role.TITLE) and not o.label
                 and o.words <= patterns.title_max_words and _titled(o.text.strip(), patterns))
 
     for pos, i in enumerate(top):
         ln = lines[i]
-        if ln.role not in ("HC", "P", "SIG") or ln.label or not _commune_like(ln.text, patterns):
+        if ln.role not in (Role.HEADING_CANDIDATE, Role.PARAGRAPH, Role.SIGNATURE) or ln.label or not _commune_like(ln.text, patterns):
             continue
         # before a title line, or between a title line and another one / the end of the top
         # ("Santé" right after the title and followed by its items is an axis, not a commune)
         after = titled_at(pos - 1) and (pos + 1 >= len(top) or titled_at(pos + 1))
         if (commune and _key(ln.text) == commune) or titled_at(pos + 1) or after:
-            ln.role = "title"
+            ln.role = Role.TITLE
 
 
 def _repeated_titles(lines: list[Line], end: int) -> None:
     """The page title said again (title, breadcrumb, h1) near the top → navigation; a
     heading said twice at the very top (a page title and its h1) is the title."""
-    top = [ln for ln in lines[:12] if ln.role != "nav"]
-    if top and top[0].role in ("HC", "H") and not top[0].label and not any(
-            ln.role == "title" for ln in top):
+    top = [ln for ln in lines[:12] if ln.role != Role.NAVIGATION]
+    if top and top[0].role in (Role.HEADING_CANDIDATE, Role.HEADING) and not top[0].label and not any(
+            ln.role == Role.TITLE for ln in top):
         k0 = _key(top[0].text)
         reps = [ln for ln in top[1:4] if _key(ln.text) == k0 and not ln.label]
         if reps:
-            top[0].role = "title"
+            top[0].role = Role.TITLE
     titles: list[str] = []
     for ln in lines[:max(end, 0) + 6]:
         k = _key(ln.text)
         if not k:
             continue
-        if ln.role == "title":
+        if ln.role == Role.TITLE:
             if any(k == t for t in titles):
-                ln.role = "nav"
+                ln.role = Role.NAVIGATION
             else:
                 titles.append(k)
-        elif ln.role in ("HC", "P", "H", "S") and not ln.label and titles and any(
+        elif ln.role in (Role.HEADING_CANDIDATE, Role.PARAGRAPH, Role.HEADING, Role.SECTION) and not ln.label and titles and any(
                 k == t or (len(k) > 20 and (t.startswith(k) or k.startswith(t))) for t in titles):
-            ln.role = "nav"
+            ln.role = Role.NAVIGATION
 
 
 def _numbered_title_list(lines: list[Line], end: int, patterns: Patterns) -> None:
     """Right after the title, a list of numbered headings said again further down (a table of
     contents without page numbers) → navigation."""
     i = end
-    while i < len(lines) and lines[i].role == "nav":
+    while i < len(lines) and lines[i].role == Role.NAVIGATION:
         i += 1
     run = []
-    while i < len(lines) and lines[i].role == "N" and lines[i].words <= patterns.numbered_max_words:
+    while i < len(lines) and lines[i].role == Role.NUMBERED and lines[i].words <= patterns.numbered_max_words:
         if run and lines[i].label == lines[run[0]].label:
             break  # the numbering starts again: the body
         run.append(i)
@@ -607,7 +628,7 @@ def _numbered_title_list(lines: list[Line], end: int, patterns: Patterns) -> Non
     later = {_key(ln.text) for ln in lines[i:]} | {_key(ln.body_text) for ln in lines[i:]}
     if all(_key(lines[k].text) in later for k in run):
         for k in run:
-            lines[k].role = "nav"
+            lines[k].role = Role.NAVIGATION
 
 
 def _headers_or_sections(lines: list[Line], idx: list[int], patterns: Patterns) -> None:
@@ -616,10 +637,10 @@ def _headers_or_sections(lines: list[Line], idx: list[int], patterns: Patterns) 
     seen_axis = False
     for pos, i in enumerate(idx):
         ln = lines[i]
-        if ln.role in ("A", "H"):
+        if ln.role in (Role.AXIS, Role.HEADING):
             seen_axis = True
             continue
-        if ln.label or ln.role not in ("HDR", "S"):
+        if ln.label or ln.role not in (Role.BLOCK_HEADER, Role.SECTION):
             continue
         t = ln.text.strip()
         is_section = any(p.search(t) for p in patterns.section)
@@ -627,10 +648,10 @@ def _headers_or_sections(lines: list[Line], idx: list[int], patterns: Patterns) 
         if not (is_section and is_header):
             continue
         nxt = _next_content(lines, idx, pos)
-        if ln.role == "HDR" and not seen_axis and nxt is not None and nxt.role in ("A", "HC", "H", "N"):
-            ln.role = "S"
-        elif ln.role == "S" and seen_axis and nxt is not None and nxt.role in ("I", "P"):
-            ln.role = "HDR"
+        if ln.role == Role.BLOCK_HEADER and not seen_axis and nxt is not None and nxt.role in (Role.AXIS, Role.HEADING_CANDIDATE, Role.HEADING, Role.NUMBERED):
+            ln.role = Role.SECTION
+        elif ln.role == Role.SECTION and seen_axis and nxt is not None and nxt.role in (Role.ITEM, Role.PARAGRAPH):
+            ln.role = Role.BLOCK_HEADER
             ln.block = next(b for b, rx in patterns.headers if rx.match(t))
 
 
@@ -639,11 +660,11 @@ def _lone_top_heading(lines: list[Line], idx: list[int]) -> None:
     if not idx:
         return
     first = lines[idx[0]]
-    if first.role not in ("H", "HC") or first.label:
+    if first.role not in (Role.HEADING, Role.HEADING_CANDIDATE) or first.label:
         return
-    others = [lines[i] for i in idx[1:] if lines[i].role in ("H", "A", "S", "N", "HC")]
-    if not others and any(lines[i].role == "P" for i in idx[1:]):
-        first.role = "title"
+    others = [lines[i] for i in idx[1:] if lines[i].role in (Role.HEADING, Role.AXIS, Role.SECTION, Role.NUMBERED, Role.HEADING_CANDIDATE)]
+    if not others and any(lines[i].role == Role.PARAGRAPH for i in idx[1:]):
+        first.role = Role.TITLE
 
 
 def _sentence_count(text: str) -> int:
@@ -653,23 +674,23 @@ def _sentence_count(text: str) -> int:
 def _imperative_headings(lines: list[Line], idx: list[int], patterns: Patterns) -> None:
     """Without numbered axes, a short one-sentence line opening on an infinitive and followed
     by an explanatory paragraph is an axis heading ("Rapprocher l'action sociale du citoyen.")."""
-    if any(lines[i].role in ("A", "S") or (lines[i].role == "H" and lines[i].label) for i in idx):
+    if any(lines[i].role in (Role.AXIS, Role.SECTION) or (lines[i].role == Role.HEADING and lines[i].label) for i in idx):
         return
     cands = []
     for pos, i in enumerate(idx):
         ln = lines[i]
-        if ln.role != "P" or ln.label or ln.words > patterns.heading_max_words:
+        if ln.role != Role.PARAGRAPH or ln.label or ln.words > patterns.heading_max_words:
             continue
         t = ln.text.strip()
         if _sentence_count(t) != 1 or not _INFINITIVE_HEAD_RE.match(t):
             continue
         nxt = _next_content(lines, idx, pos)
-        if nxt is not None and nxt.role == "P" and nxt.words > ln.words and not (
+        if nxt is not None and nxt.role == Role.PARAGRAPH and nxt.words > ln.words and not (
                 _INFINITIVE_HEAD_RE.match(nxt.text.strip()) and nxt.words <= patterns.heading_max_words):
             cands.append(ln)
     if len(cands) >= 2:
         for ln in cands:
-            ln.role, ln.style = "H", "imperative"
+            ln.role, ln.style = Role.HEADING, "imperative"
 
 
 _INFINITIVE_HEAD_RE = re.compile(
@@ -681,13 +702,13 @@ _INFINITIVE_HEAD_RE = re.compile(
 def _announced_axes(lines: list[Line], idx: list[int], patterns: Patterns) -> None:
     """Axes announced in prose ("trois axes majeurs : l'emploi, le logement et la santé"): a
     later heading or paragraph opening that names one of them is that axis."""
-    if patterns.announced is None or any(lines[i].role == "A" for i in idx):
+    if patterns.announced is None or any(lines[i].role == Role.AXIS for i in idx):
         return
     names: list[str] = []
     start = None
     for pos, i in enumerate(idx):
         ln = lines[i]
-        if ln.role != "P":
+        if ln.role != Role.PARAGRAPH:
             continue
         m = patterns.announced.search(ln.text)
         if m:
@@ -707,12 +728,12 @@ def _announced_axes(lines: list[Line], idx: list[int], patterns: Patterns) -> No
     for i in idx[start + 1:]:
         ln = lines[i]
         t = ln.text.strip()
-        if ln.role in ("H", "HC") and not ln.label:
+        if ln.role in (Role.HEADING, Role.HEADING_CANDIDATE) and not ln.label:
             body = strip.sub("", t, count=1) if strip is not None else t
             if _key(body) in names or any(_key(body).startswith(nm + " ") for nm in names):
-                ln.role, ln.fixed, ln.style = "A", "axis", "axis:heading"
+                ln.role, ln.fixed, ln.style = Role.AXIS, "axis", "axis:heading"
                 found += 1
-        elif ln.role == "P" and not ln.label:
+        elif ln.role == Role.PARAGRAPH and not ln.label:
             m = lead.match(t)
             rest = t[m.end():] if m and m.end() else ""
             if not rest:
@@ -720,5 +741,5 @@ def _announced_axes(lines: list[Line], idx: list[int], patterns: Patterns) -> No
             rest = strip.sub("", rest, count=1) if strip is not None else rest
             if any(_key(rest[:len(nm) + 2]).startswith(nm) and re.match(
                     r"^" + re.escape(nm) + r"\b", _key(rest)) for nm in names):
-                ln.role, ln.fixed, ln.style = "A", "axis", "axis:announced"
+                ln.role, ln.fixed, ln.style = Role.AXIS, "axis", "axis:announced"
                 found += 1

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pipeline.models import Document, Unit
 from pipeline.segment.content import continues_policy, is_policy_sentence, load_cues
-from pipeline.segment.lines import Line
+from pipeline.segment.lines import Line, Role
 from pipeline.segment.patterns import Patterns
 from pipeline.segment.sentences import split_sentences
 
@@ -43,7 +43,7 @@ class _Node:
     parent: int = -1
     block: str = ""
     page: int | None = None
-    cls: str = ""          # S, A, H, PH, I, T (no children), P
+    cls: str = ""  # the Role of the line that opened it (SECTION, AXIS, HEADING…), "T" for a leaf
     style: str = ""
     numbered: bool = False
     children: list[int] = field(default_factory=list)
@@ -86,7 +86,7 @@ class _Builder:
         return self.nodes[t].kind if t >= 0 else ""
 
     def pop_items(self) -> None:
-        while self.stack and self.nodes[self.stack[-1]].cls == "I":
+        while self.stack and self.nodes[self.stack[-1]].cls == Role.ITEM:
             self.stack.pop()
 
     def pop_until(self, keep) -> None:
@@ -105,12 +105,12 @@ class _Builder:
     def line(self, ln: Line) -> None:
         role = ln.role
         page = ln.page
-        if role == "nav":
+        if role == Role.NAVIGATION:
             self.add("navigation", ln.start, ln.end, body=[(ln.start, ln.end)], page=page)
-        elif role == "title":
+        elif role == Role.TITLE:
             self.add("title", ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
                      page=page)
-        elif role == "SIG":
+        elif role == Role.SIGNATURE:
             prev = self.nodes[-1] if self.nodes else None
             if prev is not None and prev.kind == "signature" and prev.cls == "T" \
                     and not self.doc.text[prev.end:ln.start].strip():
@@ -118,47 +118,47 @@ class _Builder:
                 prev.body.append((ln.start, ln.end))
             else:
                 self.add("signature", ln.start, ln.end, page=page)
-        elif role == "PRE":
+        elif role == Role.PREAMBLE:
             self.add("preamble", ln.start, ln.end, label=ln.label,
                      body=[(ln.body, ln.body_end)], page=page)
-        elif role == "PH":
+        elif role == Role.PREAMBLE_HEADING:
             self.stack.clear()
             self.reset_block()
             idx = self.add("preamble", ln.start, ln.end, label=ln.label,
-                           body=[(ln.body, ln.body_end)], page=page, cls="PH")
+                           body=[(ln.body, ln.body_end)], page=page, cls=Role.PREAMBLE_HEADING)
             self.stack.append(idx)
-        elif role == "S":
+        elif role == Role.SECTION:
             self.stack.clear()
             self.reset_block()
             idx = self.add("section", ln.start, ln.end, label=ln.label,
-                           body=[(ln.body, ln.body_end)], page=page, cls="S", style=ln.style)
+                           body=[(ln.body, ln.body_end)], page=page, cls=Role.SECTION, style=ln.style)
             self.stack.append(idx)
-        elif role == "A" and ln.style == "axis:announced":
+        elif role == Role.AXIS and ln.style == "axis:announced":
             self.announced_axis(ln)
-        elif role == "A":
-            self.pop_until(lambda nd: nd.cls == "S")
+        elif role == Role.AXIS:
+            self.pop_until(lambda nd: nd.cls == Role.SECTION)
             self.reset_block()
             idx = self.add("axis", ln.start, ln.end, label=ln.label,
-                           body=[(ln.body, ln.body_end)], parent=self.top(), page=page, cls="A",
+                           body=[(ln.body, ln.body_end)], parent=self.top(), page=page, cls=Role.AXIS,
                            style=ln.style)
             self.stack.append(idx)
-        elif role == "H":
+        elif role == Role.HEADING:
             self.heading(ln)
-        elif role == "HDR":
+        elif role == Role.BLOCK_HEADER:
             self.header(ln)
-        elif role == "I":
+        elif role == Role.ITEM:
             self.item(ln)
         else:  # P (and anything unexpected): prose
             self.prose(ln)
 
     def heading(self, ln: Line) -> None:
         self.pop_items()
-        while self.stack and self.nodes[self.stack[-1]].cls == "PH":
+        while self.stack and self.nodes[self.stack[-1]].cls == Role.PREAMBLE_HEADING:
             self.stack.pop()
         self.reset_block()
         # same style in the open headings → sibling of that one
         styles = [self.nodes[i].style for i in self.stack]
-        if ln.style in styles and self.nodes[self.stack[styles.index(ln.style)]].cls == "H":
+        if ln.style in styles and self.nodes[self.stack[styles.index(ln.style)]].cls == Role.HEADING:
             k = styles.index(ln.style)
             del self.stack[k:]
         else:
@@ -168,12 +168,12 @@ class _Builder:
                 # an unnumbered heading after a numbered heading's content: its sibling
                 # (a number lost by OCR / copy), not a sub-heading
                 t = self.nodes[self.stack[-1]]
-                if t.cls == "H" and t.numbered and any(
+                if t.cls == Role.HEADING and t.numbered and any(
                         self.nodes[c].kind not in ("title", "navigation") for c in t.children):
                     self.stack.pop()
             while self.stack:
                 t = self.nodes[self.stack[-1]]
-                if t.cls != "H":
+                if t.cls != Role.HEADING:
                     break
                 tl = int(t.style[1:]) if re.fullmatch(r"h\d", t.style) else 0
                 tn = int(t.style[3:]) if re.fullmatch(r"num\d+", t.style) else 0
@@ -185,7 +185,7 @@ class _Builder:
         pk = self.nodes[parent].kind if parent >= 0 else ""
         kind = "group" if pk in ("axis", "group") else "axis"
         idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
-                       parent=parent, page=ln.page, cls="H", style=ln.style,
+                       parent=parent, page=ln.page, cls=Role.HEADING, style=ln.style,
                        numbered=ln.style.startswith(("num", "roman", "letter")))
         self.nodes[idx].generic = ln.generic
         self.stack.append(idx)
@@ -193,16 +193,16 @@ class _Builder:
     def announced_axis(self, ln: Line) -> None:
         """A paragraph naming an axis announced earlier: its first sentence is the axis, the
         rest of the paragraph its first children."""
-        self.pop_until(lambda nd: nd.cls == "S")
+        self.pop_until(lambda nd: nd.cls == Role.SECTION)
         self.reset_block()
         spans = split_sentences(self.doc.text, ln.start, ln.end, self.pat.abbreviations)
         s0, e0 = spans[0] if spans else (ln.start, ln.end)
         idx = self.add("axis", ln.start, e0, body=[(s0, e0)], parent=self.top(), page=ln.page,
-                       cls="A", style=ln.style)
+                       cls=Role.AXIS, style=ln.style)
         self.stack.append(idx)
         if len(spans) > 1:
             rest = Line(spans[1][0], ln.end, self.doc.text[spans[1][0]:ln.end], ln.hint,
-                        role="P", page=ln.page)
+                        role=Role.PARAGRAPH, page=ln.page)
             rest.body, rest.body_end = rest.start, rest.end
             self.prose(rest)
 
@@ -222,7 +222,7 @@ class _Builder:
             or self.block in ("engagements", "priorites", "constat"))
         if ln.block == "actions" and not sibling:
             # keep the last open objective: the actions belong to it
-            items = [i for i in self.stack if self.nodes[i].cls == "I"
+            items = [i for i in self.stack if self.nodes[i].cls == Role.ITEM
                      and self.nodes[i].kind == "objective"]
             if items:
                 k = self.stack.index(items[-1])
@@ -238,7 +238,7 @@ class _Builder:
 
     def item(self, ln: Line) -> None:
         # sibling of an open item of the same style, else child of the top node
-        item_pos = [k for k, i in enumerate(self.stack) if self.nodes[i].cls == "I"]
+        item_pos = [k for k, i in enumerate(self.stack) if self.nodes[i].cls == Role.ITEM]
         same = [k for k in item_pos if self.nodes[self.stack[k]].style == ln.style]
         if same:
             del self.stack[same[-1]:]
@@ -259,7 +259,7 @@ class _Builder:
             kind = "objective"
         idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
                        parent=parent, block=block if kind in ("objective", "action", "context") else "",
-                       page=ln.page, cls="I", style=ln.style)
+                       page=ln.page, cls=Role.ITEM, style=ln.style)
         self.stack.append(idx)
 
     def prose(self, ln: Line) -> None:
@@ -313,7 +313,7 @@ class _Builder:
             by_row[key].setdefault(h.col if h.col is not None else 0, []).append(c)
         ncols = max((max(r) for r in by_row.values() if r), default=0) + 1
         col_axis, col_obj, col_act = 0, (1 if ncols > 1 else -1), (2 if ncols > 2 else -1)
-        self.pop_until(lambda nd: nd.cls == "S")
+        self.pop_until(lambda nd: nd.cls == Role.SECTION)
         sect = self.top()
         axis = obj = -1
         axis_text = obj_text = None
@@ -355,13 +355,13 @@ class _Builder:
                     self.add("title", c.start, c.end, parent=axis, page=c.page)
                 else:
                     axis = self.add("axis", c.start, c.end, body=[(c.start, c.end)], parent=sect,
-                                    page=c.page, cls="A")
+                                    page=c.page, cls=Role.AXIS)
                     axis_text, obj, obj_text = norm, -1, None
             elif what == "obj":
                 if norm and norm == obj_text:
                     self.add("title", c.start, c.end, parent=obj, page=c.page)
                 else:
-                    obj = self.add("objective", c.start, c.end, parent=axis, page=c.page, cls="I")
+                    obj = self.add("objective", c.start, c.end, parent=axis, page=c.page, cls=Role.ITEM)
                     obj_text = norm
             elif what == "act":
                 self.cell_actions(c, obj if obj >= 0 else axis)
@@ -394,13 +394,13 @@ class _Builder:
                 label = m.group(1)
                 body_s = m.end()
             self.add("action", s, e, label=label, body=[(body_s, e)], parent=parent, page=c.page,
-                     cls="I")
+                     cls=Role.ITEM)
 
 
 def _nominal_item(ln: Line) -> bool:
     """A short one-sentence line opening on a noun ("Achat d'un logement.")."""
     t = ln.text.strip()
-    if ln.role != "P" or ln.words > 16 or not t or not t[0].isupper():
+    if ln.role != Role.PARAGRAPH or ln.words > 16 or not t or not t[0].isupper():
         return False
     if len(split_sentences(t)) != 1:
         return False
@@ -410,26 +410,26 @@ def _nominal_item(ln: Line) -> bool:
 
 def _mark_listlike(lines: list[Line]) -> None:
     """Runs of nominal one-sentence lines next to items are items whose bullet was lost."""
-    cand = [_nominal_item(ln) or (ln.role == "P" and bool(_INFINITIVE_RE.match(ln.text.strip())))
+    cand = [_nominal_item(ln) or (ln.role == Role.PARAGRAPH and bool(_INFINITIVE_RE.match(ln.text.strip())))
             for ln in lines]
     for k, ln in enumerate(lines):
-        if not (ln.role == "P" and _nominal_item(ln)):
+        if not (ln.role == Role.PARAGRAPH and _nominal_item(ln)):
             continue
-        prev_ok = k > 0 and (cand[k - 1] or lines[k - 1].role == "I")
-        next_ok = k + 1 < len(lines) and (cand[k + 1] or lines[k + 1].role == "I")
+        prev_ok = k > 0 and (cand[k - 1] or lines[k - 1].role == Role.ITEM)
+        next_ok = k + 1 < len(lines) and (cand[k + 1] or lines[k + 1].role == Role.ITEM)
         ln.listlike = prev_ok or next_ok  # type: ignore[attr-defined]
 
 
 def _promote_sections(nodes: list[_Node]) -> None:
     """A top unnumbered heading holding only headings (with content) is a section."""
     for nd in nodes:
-        if nd.kind != "axis" or nd.cls != "H" or nd.numbered:
+        if nd.kind != "axis" or nd.cls != Role.HEADING or nd.numbered:
             continue
         if nd.parent >= 0 and nodes[nd.parent].kind != "section":
             continue
         kids = [nodes[k] for k in nd.children]
-        heads = [k for k in kids if k.cls == "H"]
-        if heads and all(k.cls == "H" or k.kind in ("title", "navigation") for k in kids) \
+        heads = [k for k in kids if k.cls == Role.HEADING]
+        if heads and all(k.cls == Role.HEADING or k.kind in ("title", "navigation") for k in kids) \
                 and any(nodes[g].kind not in ("title", "navigation") for h in heads for g in h.children):
             nd.kind = "section"
             for h in heads:
@@ -459,7 +459,7 @@ def _demote_empty_headings(nodes: list[_Node], text: str, cues) -> None:
         return is_policy_sentence(body, cues)[0]
 
     empty = {k for k, nd in enumerate(nodes)
-             if nd.cls == "H" and nd.kind in ("axis", "group", "section")
+             if nd.cls == Role.HEADING and nd.kind in ("axis", "group", "section")
              and nd.style != "imperative"
              and (nd.generic or (not has_policy(k) and not own_policy(nd)))}
     if not empty:
@@ -480,15 +480,15 @@ def build_units(doc: Document, lines: list[Line], patterns: Patterns) -> list[Un
     i = 0
     while i < len(lines):
         ln = lines[i]
-        if ln.role == "cell":
+        if ln.role == Role.CELL:
             j = i
-            while j < len(lines) and lines[j].role == "cell":
+            while j < len(lines) and lines[j].role == Role.CELL:
                 j += 1
             cells = lines[i:j]
             cols = {c.hint.col for c in cells if c.hint is not None}
             if len(cols) <= 1:  # a one-column table is just text
                 for c in cells:
-                    c.role = "P"
+                    c.role = Role.PARAGRAPH
                     b.line(c)
             else:
                 b.table(cells)

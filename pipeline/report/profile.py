@@ -1,0 +1,400 @@
+"""Profile page of one CPAS against a peer group: a standalone HTML page (French, A4 print
+stylesheet) and its PDF (headless Chromium).
+
+``profile_html(doc_id, result, codebook, peers)`` is pure (a results bundle in, a string out);
+``write_profile`` writes ``OUT/profiles/<doc_id>.html`` atomically (and the PDF on request).
+The page holds: identity and metadata, the axes, one chart per theme against the peers
+(every peer is a dot; from 10 peers a box shows the quartiles; below that, rank and
+min/median/max only), the objectives shared with no peer, the distinctive terms, and the
+units and words behind each theme claim.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+from pipeline import io
+from pipeline.compare.peers import (
+    MIN_PEERS_FOR_DISTRIBUTION,
+    PeerGroup,
+    UnitVectors,
+    share_table,
+    theme_evidence,
+    theme_positions,
+    unique_objectives,
+    unit_vectors,
+)
+from pipeline.report.html import (
+    KIND_LABELS,
+    SOURCE_LABELS,
+    esc,
+    fmt_int,
+    fmt_pct,
+    profile_name,
+    text_color,
+    theme_infos,
+)
+
+#: documents columns not shown in the identity block (technical)
+HIDDEN_COLUMNS = ("sha256", "status", "error", "doc_id")
+METADATA_LABELS = {
+    "source_file": "fichier", "format": "format", "doc_kind": "type de document",
+    "commune": "commune", "legislature": "législature (telle qu'écrite)", "mandate": "mandature",
+    "adopted_on": "adoptée le", "president": "présidence", "n_pages": "pages",
+    "n_words": "mots", "province": "province", "source": "source", "notes": "notes",
+}
+CHART_W, CHART_H = 260, 26
+
+CSS = """
+:root { font-family: system-ui, "Segoe UI", Roboto, "Noto Sans", "Liberation Sans", Arial,
+  sans-serif; font-size: 14px; line-height: 1.45; color: #1f2933; }
+body { margin: 0 auto; max-width: 980px; padding: 1rem 1.2rem 2rem; }
+h1 { font-size: 1.5rem; margin: .2rem 0; } h2 { font-size: 1.15rem; margin: 1.4rem 0 .5rem;
+  border-bottom: 2px solid #d9dee5; padding-bottom: .2rem; }
+.muted { color: #616e7c; } .small { font-size: .85rem; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; vertical-align: top; padding: .25rem .4rem;
+  border-bottom: 1px solid #e4e7eb; }
+th { background: #f3f5f8; font-weight: 600; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0; }
+dl.meta dt { color: #616e7c; } dl.meta dd { margin: 0; }
+.chip { display: inline-block; border-radius: 6px; padding: 0 .5rem; font-size: .8rem; }
+table.themes { table-layout: fixed; } table.themes col.c-theme { width: 24%; }
+table.themes col.c-share { width: 14%; } table.themes col.c-chart { width: 270px; }
+svg.strip { display: block; }
+.claim { margin: .3rem 0 .6rem; } .claim q { quotes: "« " " »"; }
+.ev { font-size: .85rem; color: #3e4c59; } .ev b { background: #fff3bf; font-weight: 600; }
+.warn { background: #fff8e6; border-left: 4px solid #e0a800; padding: .4rem .7rem; }
+nav.peers a { margin-right: .4rem; }
+@media (max-width: 640px) { body { padding: .5rem; } svg.strip { width: 100%; height: auto; }
+  table { font-size: .85rem; } th.hide-narrow, td.hide-narrow { display: none; } }
+@page { size: A4; margin: 14mm 12mm 16mm; }
+@media print {
+  :root { font-size: 10.5pt; } body { max-width: none; padding: 0; }
+  a { color: inherit; text-decoration: none; }
+  h2 { break-after: avoid; } tr, .claim, figure { break-inside: avoid; }
+  thead { display: table-header-group; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+
+def _chip(theme, label: str | None = None) -> str:
+    color = getattr(theme, "color", "#9e9e9e") or "#9e9e9e"
+    return (f'<span class="chip" data-theme="{esc(theme.id)}" style="background:{esc(color)};'
+            f'color:{text_color(color)}">{esc(label or theme.label)}</span>')
+
+
+def strip_chart(own: float, peers: Iterable[float], color: str, q1=None, median=None,
+                q3=None, scale_max: float | None = None) -> str:
+    """Inline SVG: the peers' shares as grey dots on a 0 → max line, the document's share as a
+    larger dot in the theme colour; with quartiles (``q1``/``q3`` not NaN) a grey box and the
+    median. Pure; the same values give the same string."""
+    peers = [float(p) for p in peers]
+    top = scale_max or max([own, *peers, 0.05])
+    top = top * 1.08
+    x0, x1, y = 8, CHART_W - 44, CHART_H / 2
+
+    def x(v: float) -> float:
+        return round(x0 + (x1 - x0) * (v / top), 1)
+
+    parts = [f'<svg class="strip" width="{CHART_W}" height="{CHART_H}" '
+             f'viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="part {fmt_pct(own)} ; '
+             f'pairs : {", ".join(fmt_pct(p) for p in sorted(peers))}">',
+             f'<line x1="{x0}" y1="{y}" x2="{x1}" y2="{y}" stroke="#c3cad3" stroke-width="1"/>']
+    if q1 is not None and q3 is not None and q1 == q1 and q3 == q3:
+        parts.append(f'<rect x="{x(q1)}" y="{y - 6}" width="{max(x(q3) - x(q1), 1)}" '
+                     'height="12" fill="#e4e7eb" stroke="#9aa5b1"/>')
+        if median is not None and median == median:
+            parts.append(f'<line x1="{x(median)}" y1="{y - 7}" x2="{x(median)}" y2="{y + 7}" '
+                         'stroke="#52606d" stroke-width="2"/>')
+    for p in sorted(peers):
+        parts.append(f'<circle cx="{x(p)}" cy="{y}" r="3.2" fill="#7b8794" '
+                     'fill-opacity=".55"/>')
+    parts.append(f'<circle cx="{x(own)}" cy="{y}" r="6" fill="{esc(color)}" stroke="#111" '
+                 'stroke-width="1.3"/>')
+    parts.append(f'<text x="{x1 + 6}" y="{y + 4}" font-size="10" fill="#616e7c">'
+                 f"{esc(fmt_pct(top / 1.08))}</text></svg>")
+    return "".join(parts)
+
+
+def _position_text(r: Mapping) -> str:
+    n = int(r["n_peers"])
+    if n == 0:
+        return "aucun pair dans le groupe"
+    text = (f"rang {r['rank']}/{r['n_ranked']} · pairs : min {fmt_pct(r['peers_min'])}, "
+            f"méd. {fmt_pct(r['peers_median'])}, max {fmt_pct(r['peers_max'])} · "
+            f"traité par {r['peers_present']}/{n}")
+    if n >= MIN_PEERS_FOR_DISTRIBUTION:
+        text += (f" · quartiles {fmt_pct(r['peers_q1'])}–{fmt_pct(r['peers_q3'])}, "
+                 f"centile {r['percentile']:.0f}")
+    return text
+
+
+def _identity(doc: Mapping, label: str) -> str:
+    rows = []
+    for k, v in doc.items():
+        if k in HIDDEN_COLUMNS or v is None or (isinstance(v, float) and v != v) or str(v) == "":
+            continue
+        rows.append(f"<dt>{esc(METADATA_LABELS.get(k, k))}</dt><dd>{esc(v)}</dd>")
+    return f'<dl class="meta">{"".join(rows)}</dl>'
+
+
+def _axes(axis_themes: pd.DataFrame | None, doc_id: str, themes: Mapping) -> str:
+    if axis_themes is None or not len(axis_themes):
+        return '<p class="muted">aucun axe repéré</p>'
+    sub = axis_themes[axis_themes["doc_id"].astype(str) == doc_id]
+    if not len(sub):
+        return '<p class="muted">aucun axe repéré (texte sans axes numérotés ou titrés)</p>'
+    rows = []
+    for r in sub.to_dict("records"):
+        top = themes.get(str(r.get("top_theme", "")))
+        rows.append(f"<tr><td>{esc(r.get('axis_label', ''))}</td>"
+                    f"<td>{esc(r.get('axis_text', ''))}</td>"
+                    f'<td class="num">{fmt_int(r.get("n_units", ""))}</td>'
+                    f"<td>{_chip(top) if top else ''} <span class=small>"
+                    f"{esc(r.get('dominant_themes', ''))}</span></td></tr>")
+    return ("<table><thead><tr><th>N°</th><th>Axe</th><th class=num>Unités</th>"
+            f"<th>Thèmes dominants</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _highlight(text: str, evidence: str) -> str:
+    """``text`` escaped, the evidence words (``;``-joined, ``contexte:`` ones skipped) in bold."""
+    words = sorted({w.strip() for w in str(evidence).split(";")
+                    if w.strip() and not w.strip().startswith("contexte:")}, key=len, reverse=True)
+    low, spans, out, i = text.lower(), [], [], 0
+    for w in words:
+        j = low.find(w.lower())
+        if j >= 0 and not any(a < j + len(w) and j < b for a, b in spans):
+            spans.append((j, j + len(w)))
+    for a, b in sorted(spans):
+        out += [esc(text[i:a]), f"<b>{esc(text[a:b])}</b>"]
+        i = b
+    out.append(esc(text[i:]))
+    return "".join(out)
+
+
+@dataclass
+class ProfileContext:
+    """The work shared by the profiles of one corpus (built once by :func:`profile_context`):
+    the doc × theme share table and the TF-IDF vectors of the content units."""
+
+    shares: pd.DataFrame
+    vectors: UnitVectors
+
+
+def profile_context(result) -> ProfileContext:
+    tm = result.tables.get("theme_matrix")
+    if tm is None or not len(tm):
+        tm = pd.DataFrame(columns=["doc_id", "theme", "share_units", "n_units"])
+    return ProfileContext(share_table(tm), unit_vectors(result.units, result.nlp))
+
+
+def profile_html(doc_id: str, result, codebook, peers: PeerGroup,
+                 links: Mapping[str, str] | None = None,
+                 context: ProfileContext | None = None) -> str:
+    """The profile page of ``doc_id`` (HTML string). ``result``: a RunResult (``documents``,
+    ``units``, ``unit_themes``, ``nlp``, ``tables``; ``pipeline.load_results``); ``peers``: from
+    :func:`pipeline.compare.peers.peer_group`; ``links``: doc_id → href of the peers' pages;
+    ``context``: :func:`profile_context` of ``result`` when writing many profiles."""
+    context = context or profile_context(result)
+    docs = result.documents
+    doc = docs[docs["doc_id"].astype(str) == doc_id]
+    if not len(doc):
+        raise ValueError(f"déclaration inconnue : {doc_id}")
+    doc = doc.iloc[0].to_dict()
+    label = str(doc.get("commune") or "") or doc_id
+    themes = theme_infos(codebook)  # Theme objects or codebook.toml dicts
+    labels = {str(d): (str(c) if c == c and str(c) else str(d)) for d, c in
+              zip(docs["doc_id"], docs.get("commune", docs["doc_id"]), strict=True)}
+    links = links or {}
+    tm = result.tables.get("theme_matrix")
+    pos = theme_positions(tm if tm is not None else pd.DataFrame(
+        columns=["doc_id", "theme", "share_units", "n_units"]), doc_id, peers.doc_ids,
+        list(themes.values()), context.shares)
+    n_peers = len(peers.doc_ids)
+    scale = max([0.05, *pos["share_units"], *(max(p) for p in pos["peer_shares"] if p)])
+
+    # --- themes against the peers
+    rows = []
+    for r in pos.to_dict("records"):
+        t = themes[r["theme"]]
+        chart = strip_chart(r["share_units"], r["peer_shares"], t.color, r["peers_q1"],
+                            r["peers_median"], r["peers_q3"], scale)
+        rows.append(f'<tr><td>{_chip(t)}</td><td class="num">{fmt_pct(r["share_units"])}<br>'
+                    f'<span class="small muted">{fmt_int(r["n_units"])} unité(s)</span></td>'
+                    f'<td>{chart}</td><td class="small hide-narrow">{esc(_position_text(r))}'
+                    "</td></tr>")
+    rule = (f"Avec {n_peers} pair(s), chaque pair est un point gris ; la déclaration est le "
+            "grand point coloré. " + (
+                "Moins de 10 pairs : rang et minimum / médiane / maximum seulement (pas de "
+                "centile ni d'écart-type sur si peu de valeurs)."
+                if n_peers < MIN_PEERS_FOR_DISTRIBUTION else
+                "La boîte grise va du premier au troisième quartile des pairs, le trait est la "
+                "médiane."))
+    theme_table = ("<table class=themes><colgroup><col class=c-theme><col class=c-share>"
+                   "<col class=c-chart><col></colgroup><thead><tr><th>Thème</th><th class=num>Part des<br>unités</th>"
+                   "<th>Face aux pairs</th><th class=hide-narrow>Position</th></tr></thead>"
+                   f"<tbody>{''.join(rows)}</tbody></table>")
+
+    # --- objectives no peer shares
+    uniq = unique_objectives(result.units, result.nlp, doc_id, peers.doc_ids,
+                             vectors=context.vectors)
+    if n_peers == 0:
+        uniq_html = '<p class="muted">aucun pair : rien à comparer</p>'
+    elif not len(uniq):
+        uniq_html = '<p class="muted">chaque objectif a un équivalent proche chez un pair</p>'
+    else:
+        items = []
+        for r in uniq.head(25).itertuples(index=False):
+            near = (f'<br><span class="small muted">le plus proche ({esc(labels.get(r.nearest_doc, r.nearest_doc))}'
+                    f", cosinus {r.best_cosine:.2f}) : {esc(str(r.nearest_text)[:160])}</span>"
+                    if r.nearest_doc else "")
+            items.append(f"<li>{esc(r.label)} {esc(r.text)}{near}</li>")
+        more = (f'<p class="small muted">… et {len(uniq) - 25} de plus.</p>'
+                if len(uniq) > 25 else "")
+        uniq_html = (f"<p class=small>Objectifs, actions et énoncés dont aucune unité d'un pair "
+                     f"n'approche le vocabulaire (cosinus TF-IDF des lemmes &lt; 0,25) : "
+                     f"{len(uniq)}.</p><ul>{''.join(items)}</ul>{more}")
+
+    # --- distinctive terms
+    dt = result.tables.get("distinctive_terms")
+    terms_html = '<p class="muted">aucun</p>'
+    if dt is not None and len(dt):
+        sub = dt[dt["doc_id"].astype(str) == doc_id].head(15)
+        if len(sub):
+            terms_html = ("<p class=small>Termes les plus sur-représentés par rapport à toutes "
+                          "les autres déclarations du corpus (G² de Dunning).</p><table><thead>"
+                          "<tr><th>Terme</th><th class=num>Occurrences</th><th class=num>Pour "
+                          "10 000 mots</th><th class=num>Ailleurs</th><th class=num>G²</th></tr>"
+                          "</thead><tbody>" + "".join(
+                              f"<tr><td>{esc(r.term)}</td><td class=num>{fmt_int(r.count_doc)}"
+                              f"</td><td class=num>{r.per_10k_doc:.0f}</td><td class=num>"
+                              f"{r.per_10k_rest:.0f}</td><td class=num>{r.log_likelihood:.1f}"
+                              "</td></tr>" for r in sub.itertuples(index=False))
+                          + "</tbody></table>")
+
+    # --- evidence behind each theme claim
+    ev = theme_evidence(result.units, result.unit_themes, doc_id)
+    claims = []
+    for r in pos[pos["present"]].sort_values("share_units", ascending=False,
+                                             kind="stable").itertuples(index=False):
+        t = themes[r.theme]
+        sub = ev[ev["theme"] == r.theme]
+        items = "".join(
+            f"<li>{_highlight(str(e.text), e.evidence)} <span class='small muted'>"
+            f"({esc(KIND_LABELS.get(e.kind, e.kind))}, score {e.score:.2f}, "
+            f"{esc(', '.join(SOURCE_LABELS.get(s, s) for s in str(e.sources).split(';') if s))})"
+            "</span></li>" for e in sub.itertuples(index=False))
+        claims.append(f'<div class="claim">{_chip(t)} {fmt_pct(r.share_units)} des unités '
+                      f"({fmt_int(r.n_units)}) ; {esc(_position_text(r._asdict()))}"
+                      f'<ul class="ev">{items}</ul></div>')
+    claims_html = "".join(claims) or '<p class="muted">aucun thème</p>'
+
+    peer_links = ", ".join(
+        f'<a href="{esc(links[p])}">{esc(labels.get(p, p))}</a>' if p in links
+        else esc(labels.get(p, p)) for p in peers.doc_ids) or "aucun"
+    few = (f'<p class="warn">Groupe de {n_peers} pair(s) seulement : les positions sont des rangs, '
+           "pas des statistiques.</p>" if 0 < n_peers < MIN_PEERS_FOR_DISTRIBUTION else "")
+    title = f"Profil de {label}" + (f" ({doc_id})" if label != doc_id else "")
+    return (
+        "<!DOCTYPE html><html lang=fr><head><meta charset=utf-8>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)} — cpas-compare</title><style>{CSS}</style></head><body>"
+        f"<header><p class='small muted'>cpas-compare · profil d'une déclaration de politique "
+        f"sociale</p><h1>{esc(title)}</h1></header>"
+        f"<h2>Identité</h2>{_identity(doc, label)}"
+        f"<h2>Groupe de comparaison</h2><p>{esc(peers.description)} : {n_peers} "
+        f"déclaration(s).</p><nav class='peers small'>{peer_links}</nav>{few}"
+        f"<h2>Axes</h2>{_axes(result.tables.get('axis_themes'), doc_id, themes)}"
+        f"<h2>Thèmes face aux pairs</h2><p class=small>{esc(rule)} Part des unités = part des "
+        f"unités de contenu qui portent le thème.</p>{theme_table}"
+        f"<h2>Ce qu'aucun pair ne partage</h2>{uniq_html}"
+        f"<h2>Termes distinctifs</h2>{terms_html}"
+        f"<h2>Preuves : les unités derrière chaque thème</h2><p class=small>Pour chaque thème "
+        f"présent, ses unités les plus sûres ; en gras, les mots qui ont décidé.</p>{claims_html}"
+        "<footer class='small muted'><p>Thèmes attribués automatiquement (score calibré, sources "
+        "et indices ci-dessus), sauf les unités annotées à la main (source « annotation "
+        "humaine »). Vérifiez les preuves avant de citer un chiffre.</p></footer>"
+        "</body></html>")
+
+
+def chromium_path() -> str | None:
+    """The headless browser used to print PDFs (CPAS_CHROMIUM, else chromium on PATH)."""
+    for name in (os.environ.get("CPAS_CHROMIUM"), "chromium", "chromium-browser",
+                 "google-chrome", "google-chrome-stable"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+class PdfUnavailable(RuntimeError):
+    """No headless Chromium to print the PDF (the message says how to install one)."""
+
+
+def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> Path:
+    """Print ``html_path`` to ``pdf_path`` (A4, the page's print stylesheet) with headless
+    Chromium, atomically. Raises PdfUnavailable when Chromium is missing or fails."""
+    exe = chromium_path()
+    if exe is None:
+        raise PdfUnavailable("pas de navigateur Chromium pour écrire le PDF : installez-le "
+                             "(Debian/Ubuntu : sudo apt-get install chromium) ou indiquez son "
+                             "chemin dans CPAS_CHROMIUM ; la page HTML est écrite, elle "
+                             "s'imprime aussi depuis un navigateur")
+
+    def write(tmp: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="cpas-chromium-") as profile:
+            cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update",
+                   "--disable-sync", "--no-pdf-header-footer", f"--user-data-dir={profile}",
+                   f"--print-to-pdf={tmp}", Path(html_path).resolve().as_uri()]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise PdfUnavailable(f"Chromium n'a pas pu écrire le PDF ({exc})") from exc
+            if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
+                raise PdfUnavailable("Chromium n'a pas pu écrire le PDF (code "
+                                     f"{proc.returncode}) : "
+                                     f"{proc.stderr.decode(errors='replace')[-300:]}")
+
+    return io.atomic_write(Path(pdf_path), write)
+
+
+def write_profile(out: Path, doc_id: str, result, codebook, peers: PeerGroup,
+                  spec: str | None = None, pdf: bool = False,
+                  context: ProfileContext | None = None) -> list[Path]:
+    """Write ``out/profiles/<name>.html`` (and its PDF when ``pdf``); return the paths."""
+    folder = Path(out) / "profiles"
+    links = {p: quote(profile_name(p)) for p in peers.doc_ids}
+    path = io.write_text(folder / profile_name(doc_id, spec),
+                         profile_html(doc_id, result, codebook, peers, links, context))
+    written = [Path(path)]
+    if pdf:
+        written.append(html_to_pdf(Path(path), Path(path).with_suffix(".pdf")))
+    return written
+
+
+def write_all_profiles(out: Path, result, codebook) -> list[str]:
+    """``profiles/<doc_id>.html`` of every document read, each against all the others (the
+    main report links to them); returns the paths written, relative to ``out``."""
+    from pipeline.compare.peers import peer_group
+
+    context = profile_context(result)
+    ok = result.documents
+    if "status" in ok.columns:
+        ok = ok[ok["status"].astype(str) == "ok"]
+    written = []
+    for d in sorted(ok["doc_id"].astype(str)):
+        write_profile(out, d, result, codebook, peer_group(result.documents, d), context=context)
+        written.append(f"profiles/{profile_name(d)}")
+    return written
