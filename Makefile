@@ -49,13 +49,13 @@ import-qdpx: $(STAMP) ## Reviewed QDA project back into CORPUS/annotations.csv: 
 	$(PY) -m pipeline import-qdpx "$(FILE)" --into $(CORPUS)/annotations.csv $(ARGS)
 
 benchmark: $(STAMP) ## Speed/memory benchmark on a synthetic corpus of 300 declarations
-	$(PY) -m pipeline perf --out $(OUTPUT) $(ARGS)
+	$(PY) -m benchmarks --out $(OUTPUT) $(ARGS)
 
 test: $(STAMP) ## Run the test suite
 	$(PY) -m pytest $(ARGS)
 
 lint: $(STAMP) ## Check the code with ruff
-	$(PY) -m ruff check pipeline tests
+	$(PY) -m ruff check pipeline tests benchmarks
 
 clean: ## Remove the outputs and their cache (only in a folder the tool owns; keeps .venv, README.md)
 	@test -f $(OUTPUT)/.cpas-compare || { echo "$(OUTPUT) n'est pas un dossier de sortie de cpas-compare (pas de marqueur .cpas-compare) : rien n'est supprimé" >&2; exit 3; }

@@ -3,7 +3,8 @@
 Subcommands mirror the Makefile targets: analyze (also spelt ``analyse``), show, evaluate, peers
 (one CPAS against its peers, in the terminal; ``make peers``), profile (its printable page and
 PDF; ``make profile``), import-qdpx (a reviewed QDA project back into annotations.csv;
-``make import-qdpx``), perf (speed and memory; ``make benchmark``).
+``make import-qdpx``). The speed and memory benchmark (``make benchmark``) lives outside the
+package: ``python -m benchmarks`` (benchmarks/).
 """
 
 from __future__ import annotations
@@ -183,19 +184,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reprendre aussi les passages codés par la seule machine (étiquettes "
                         "automatiques non relues : à éviter pour l'entraînement)")
 
-    p = sub.add_parser("perf", help="mesurer vitesse et mémoire sur un corpus synthétique "
-                                    "(make benchmark)",
-                       description="Génère un corpus synthétique, l'analyse à froid, à chaud et "
-                                   "avec un document ajouté ; écrit OUT/benchmark.json.")
-    _add_out(p)
-    p.add_argument("--n-docs", type=int, default=300,
-                   help="nombre de déclarations synthétiques (défaut : 300)")
-    p.add_argument("--processes", type=int, default=2,
-                   help="processus pour l'analyse (défaut : 2)")
-    p.add_argument("--workdir", type=Path, default=None,
-                   help="dossier de travail du corpus synthétique (défaut : temporaire)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="graine du générateur du corpus synthétique (défaut : 0)")
     return parser
 
 
@@ -346,7 +334,7 @@ def _cmd_profile(args) -> int:
 def _cmd_import_qdpx(args) -> int:
     def run():
         from pipeline.classify.annotations import load_annotations, normalise_text
-        from pipeline.qdpx import import_qdpx, write_annotations
+        from pipeline.export.qdpx import import_qdpx, write_annotations
 
         new = import_qdpx(args.file, include_machine=args.include_machine)
         n_skip = new.attrs.get("n_machine_only", 0)
@@ -377,17 +365,9 @@ def _cmd_import_qdpx(args) -> int:
     return result if code is None else code
 
 
-def _cmd_perf(args) -> int:
-    from pipeline.perf import run_benchmark
-
-    run_benchmark(args.out, n_docs=args.n_docs, workdir=args.workdir, n_process=args.processes,
-                  seed=args.seed)
-    return 0
-
-
 COMMANDS = {"analyze": _cmd_analyze, "analyse": _cmd_analyze, "show": _cmd_show,
             "evaluate": _cmd_evaluate, "peers": _cmd_peers, "profile": _cmd_profile,
-            "import-qdpx": _cmd_import_qdpx, "perf": _cmd_perf}
+            "import-qdpx": _cmd_import_qdpx}
 
 
 def main(argv: list[str] | None = None) -> int:

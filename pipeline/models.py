@@ -8,6 +8,7 @@ the normalised text written to ``outputs/texts/<doc_id>.txt``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 #: Kinds of structural hint a reader can attach to a block of the normalised text.
 BLOCK_KINDS = ("paragraph", "heading", "list_item", "table_cell", "navigation")
@@ -141,3 +142,16 @@ UNIT_COLUMNS = [
     "depth",
     "block",
 ]
+
+
+def _load_tables() -> list[dict]:
+    import tomllib
+
+    path = Path(__file__).resolve().parent / "data" / "tables.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))["table"]
+
+
+#: The tables of a run (``pipeline/data/tables.toml``): key, comparison, sheet, description.
+TABLES: list[dict] = _load_tables()
+#: Keys of the comparison tables (``compare.build_tables``; read back by ``load_results``).
+COMPARISON_TABLES: tuple[str, ...] = tuple(t["key"] for t in TABLES if t["comparison"])

@@ -10,8 +10,8 @@ import multiprocessing
 import os
 import queue
 import re
-import sys
 
+from pipeline.procs import can_fork
 from pipeline.procs import install as _die_with_parent
 
 _die_with_parent()  # the model's child and spaCy's workers die with their parent
@@ -242,12 +242,6 @@ def annotate(texts: list[str], n_process: int = 1, batch_size: int = 64, ner: bo
     return [None if i in bad else {"lemmas": " ".join(lemmas[i]), "tokens": " ".join(tokens[i]),
                                    "entities": entities[i]}
             for i in range(len(texts))]
-
-
-def can_fork() -> bool:
-    """True where a child process can be forked safely: Linux. (macOS offers ``fork`` but its
-    system libraries may crash in a forked child, which is why Python spawns there.)"""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _serve(requests, results, ner: bool, parent: int) -> None:

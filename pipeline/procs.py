@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import sys
@@ -111,3 +112,9 @@ def terminate_cleanly():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def can_fork() -> bool:
+    """True where a child process can be forked safely: Linux. (macOS offers ``fork`` but its
+    system libraries may crash in a forked child, which is why Python spawns there.)"""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-TABLE_NAMES = ("theme_matrix", "axis_themes", "similarity", "distinctive_terms", "partners",
-               "partners_summary", "shared_passages", "shared_passages_summary", "structure")
+from pipeline.models import COMPARISON_TABLES as TABLE_NAMES  # pipeline/data/tables.toml
 
 
 @dataclass

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from pipeline import compare
 from pipeline.compare import keyness, passages, tables
+from pipeline.export.workbook import write_workbook
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "compare"
 # the module, not the function of the same name re-exported by pipeline.compare
@@ -511,9 +512,9 @@ def test_workbook_has_all_sheets(built, tmp_path):
     """Sheets and headers; the rest of the workbook: tests/test_compare_workbook.py."""
     from openpyxl import load_workbook
 
-    from pipeline.compare.workbook import column_info
+    from pipeline.export.workbook import column_info
 
-    path = compare.write_workbook(built, tmp_path / "cpas-compare.xlsx")
+    path = write_workbook(built, tmp_path / "cpas-compare.xlsx")
     wb = load_workbook(path)
     assert wb.sheetnames == ["À lire", "Thèmes par déclaration", "Matrice des thèmes",
                              "Axes et thèmes", "Similarité", "Termes distinctifs", "Partenaires",
@@ -529,7 +530,7 @@ def test_workbook_has_all_sheets(built, tmp_path):
     assert ws.column_dimensions["A"].width >= len("Identifiant")
     assert not list(tmp_path.glob(".*.tmp"))  # atomic: no temporary file left
     first = path.read_bytes()
-    compare.write_workbook(built, path)
+    write_workbook(built, path)
     assert path.read_bytes() == first  # deterministic bytes
 
 
@@ -537,7 +538,7 @@ def test_workbook_keeps_formula_like_text_as_text(tmp_path):
     from openpyxl import load_workbook
 
     df = pd.DataFrame({"text": ["=SOMME(A1:A2)", "ok\x07"], "n": [1, float("nan")]})
-    path = compare.write_workbook({"partners": df}, tmp_path / "w.xlsx")
+    path = write_workbook({"partners": df}, tmp_path / "w.xlsx")
     ws = load_workbook(path)["Partenaires"]
     assert ws["A2"].value == "=SOMME(A1:A2)" and ws["A2"].data_type == "s"
     assert ws["A3"].value == "ok" and ws["B3"].value is None
@@ -564,7 +565,7 @@ def test_workbook_cells_land_in_their_columns_around_empty_cells(tmp_path):
 
     df = pd.DataFrame({"a": ["x", "y", None, "z"], "b": [1.5, float("nan"), 2.0, -0.0],
                        "c": [1, 2, 3, 4], "d": [True, False, True, None]})
-    path = compare.write_workbook({"structure": df}, tmp_path / "w.xlsx")
+    path = write_workbook({"structure": df}, tmp_path / "w.xlsx")
     ws = load_workbook(path)["Structure"]
     assert [tuple(r) for r in ws.iter_rows(values_only=True)] == [
         ("a", "b", "c", "d"), ("x", 1.5, 1, "oui"), ("y", None, 2, "non"),

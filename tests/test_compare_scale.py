@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from pipeline import compare
+from pipeline.export.workbook import write_workbook
 
 THEMES = [SimpleNamespace(id=f"t{i:02d}", label=f"Thème {i}") for i in range(20)]
 KINDS = ["objective", "action", "statement", "group"]
@@ -82,7 +83,7 @@ def test_build_tables_300_documents(tmp_path):
     assert len(tables["similarity"]) == 300 * 299
     # the template sentences recur in many declarations
     assert tables["shared_passages"]["n_docs"].max() > 10
-    compare.write_workbook(tables, tmp_path / "w.xlsx")
+    write_workbook(tables, tmp_path / "w.xlsx")
     assert (tmp_path / "w.xlsx").stat().st_size > 0
 
 

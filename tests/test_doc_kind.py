@@ -158,10 +158,10 @@ def test_companion_files_are_left_out_with_a_note(tmp_path):
 
 
 def test_run_passes_doc_kind_warnings_and_skips(tmp_path, monkeypatch):
-    """prepare_corpus (the runner's ingest step) returns the skip notes and each document's
+    """read_corpus (the runner's ingest step) returns the skip notes and each document's
     warning, prefixed by its file name; documents_table then has doc_kind."""
     from pipeline import nlp
-    from pipeline.runner import RunResult, prepare_corpus, summary
+    from pipeline.runner import RunResult, read_corpus, summary
 
     def fake_annotate(texts, **kw):  # no spaCy model needed to check the pass-through
         return [{"lemmas": t.lower(), "tokens": t.lower(), "entities": []} for t in texts]
@@ -172,7 +172,7 @@ def test_run_passes_doc_kind_warnings_and_skips(tmp_path, monkeypatch):
     for name in ("news-article.txt", "declaration-prose.txt"):
         shutil.copy(KINDS / name, corpus / name)
     (corpus / "README.md").write_text("# Mon corpus\n", encoding="utf-8")
-    prepared = prepare_corpus(corpus, tmp_path / "out" / ".cache", n_process=1, quiet=True)
+    prepared = read_corpus(corpus, tmp_path / "out" / ".cache", n_process=1, quiet=True)
     assert [d.doc_id for d in prepared.docs] == ["declaration-prose", "news-article"]
     assert prepared.warnings[0].startswith("README.md non analysé")
     assert any(w.startswith("news-article.txt : ressemble à un article de presse")
@@ -186,5 +186,5 @@ def test_run_passes_doc_kind_warnings_and_skips(tmp_path, monkeypatch):
     assert "Attention : news-article.txt : ressemble à un article de presse" in text
     assert "Attention : README.md non analysé" in text
 
-    again = prepare_corpus(corpus, tmp_path / "out" / ".cache", n_process=1, quiet=True)
+    again = read_corpus(corpus, tmp_path / "out" / ".cache", n_process=1, quiet=True)
     assert again.warnings == prepared.warnings  # from the cache: same warnings

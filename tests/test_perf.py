@@ -1,4 +1,4 @@
-"""Tests of the benchmark harness (pipeline.perf). Not timed: only shapes and consistency."""
+"""Tests of the benchmark harness (benchmarks/perf.py). Not timed: only shapes and consistency."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from pipeline import perf
+from benchmarks import perf
 
 
 def test_parse_timings_from_summary():

@@ -217,7 +217,7 @@ def _leftovers(out: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def synth_corpus(tmp_path_factory) -> Path:
-    from pipeline import synth
+    from benchmarks import synth
 
     dest = tmp_path_factory.mktemp("synth_corpus")
     synth.generate_corpus(dest, 24, seed=5, seeds=SEEDS)

@@ -108,7 +108,8 @@ def test_show_accepts_a_commune_name_and_the_french_spelling(seed_run, capsys):
 
 
 def test_codebook_change_is_not_skipped(seed_run, seed_corpus, tmp_path):
-    from pipeline.runner import PACKAGE_DIR, analyze
+    from pipeline.engine.cache import PACKAGE_DIR
+    from pipeline.runner import analyze
 
     src = (PACKAGE_DIR / "data" / "codebook.toml").read_text(encoding="utf-8")
     assert 'label = "Logement"' in src

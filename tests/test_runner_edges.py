@@ -56,7 +56,7 @@ def _fail(message):
 def test_in_background_returns_the_child_result_and_its_files(tmp_path):
     import os
 
-    from pipeline.runner import in_background
+    from pipeline.engine.parallel import in_background
 
     wait = in_background(_write_marker, tmp_path / "child.txt", "écrit par")
     value, seconds = wait()
@@ -66,7 +66,7 @@ def test_in_background_returns_the_child_result_and_its_files(tmp_path):
 
 
 def test_in_background_error_is_raised_in_the_parent():
-    from pipeline.runner import in_background
+    from pipeline.engine.parallel import in_background
 
     wait = in_background(_fail, "disque plein")
     with pytest.raises(RuntimeError, match="OSError: disque plein"):
@@ -77,7 +77,7 @@ def test_in_background_without_fork_runs_inline(tmp_path, monkeypatch):
     import multiprocessing
     import os
 
-    from pipeline.runner import in_background
+    from pipeline.engine.parallel import in_background
 
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     wait = in_background(_write_marker, tmp_path / "inline.txt", "écrit par")
@@ -98,7 +98,7 @@ def _sleep(seconds):
 
 
 def test_in_background_keeps_errors_that_name_their_fix():
-    from pipeline.runner import in_background
+    from pipeline.engine.parallel import in_background
 
     child = in_background(_bad_metadata, "metadata.csv illisible : corrigez-le")
     with pytest.raises(ValueError, match="corrigez-le"):  # the CLI prints it as « erreur : … »
@@ -108,7 +108,7 @@ def test_in_background_keeps_errors_that_name_their_fix():
 def test_in_background_cancel_stops_the_child_and_one_process_means_inline(tmp_path):
     import os
 
-    from pipeline.runner import in_background
+    from pipeline.engine.parallel import in_background
 
     child = in_background(_sleep, 60)
     assert child._proc.is_alive()

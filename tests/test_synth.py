@@ -1,4 +1,4 @@
-"""Tests of the synthetic corpus generator (pipeline.synth)."""
+"""Tests of the synthetic corpus generator (benchmarks/synth.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import synth
+from benchmarks import synth
 
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
 

@@ -35,37 +35,33 @@ from pipeline.classify.annotations import match_annotations, split_themes
 from pipeline.classify.vocabulary import Hit, VocabularyMatcher, build_matcher
 from pipeline.models import NON_CONTENT_KINDS
 
-CONTEXT_KINDS = ("section", "axis", "group", "objective")
-DEFAULT_THRESHOLD = 0.5
-MIN_POSITIVES = 3  # fewer positive examples → no classifier for the theme (vocabulary decides)
-#: Settings chosen by grouped cross-validation (INNER_FOLDS groups of documents) inside the
-#: training data, never on held-out documents: regularisation C, weight of the word-vector
-#: block (0 = off), the decisive rule on/off; the decision threshold and the top-1 threshold
-#: are chosen on the same out-of-fold scores.
-C_GRID = (8.0, 32.0)
-VECTOR_GRID = (1.0,)  # 0.0 was tried too: lower inner micro-F1 (docs/evaluation-log.md)
-DECISIVE_GRID = (True,)  # the codebook says decisive terms suffice alone
-THRESHOLD_GRID = tuple(round(0.2 + 0.025 * k, 3) for k in range(21))  # 0.2 … 0.7
-#: "best theme of an otherwise unlabelled unit" thresholds tried (empty = never)
-TOP_GRID: tuple[float, ...] = (0.15, 0.2, 0.25, 0.3, 0.35)
-INNER_FOLDS = 5  # document groups of the inner cross-validation
-CONTEXT_WEIGHT = 0.5  # weight of the ancestors' TF-IDF block
-#: weight of the character 4-gram TF-IDF block of the raw text (0 = off). 0.5 gained ≈ .01
-#: micro-F1 on the development sets but made training 7× slower (114 s instead of 15 s on the
-#: 1,629 shipped units): off.
-CHAR_WEIGHT = 0.0
-#: feature blocks of the shipped model. The codebook-hit block ("vocabulary") is left out: on
-#: unseen declarations (held-out sets A and B, used as development data on 2026-12-04) it cost
-#: .02–.03 micro-F1 and precision on both sets (docs/evaluation-log.md); codebook terms still
-#: act through the decisive rule and still give the evidence.
-DEFAULT_BLOCKS = ("text", "context")
-SOLVER = "liblinear"
-CLASS_WEIGHT = None  # "balanced" re-weights the rare positives (then calibration matters more)
-#: per-theme thresholds: each theme's F1-best threshold on the out-of-fold scores, shrunk
-#: towards the global one with weight n_positives / (n_positives + THEME_SHRINK); None = off
-THEME_SHRINK: float | None = None
-CANDIDATE_MIN = 0.1
-MODEL_SOURCE_MIN = 0.2  # a theme's model probability from which ``model`` is named a source
+
+def _load_settings() -> dict:
+    import tomllib
+
+    path = Path(__file__).resolve().parents[1] / "data" / "classifier.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))["classifier"]
+
+
+#: The classifier's settings and their meaning: ``pipeline/data/classifier.toml``.
+_S = _load_settings()
+CONTEXT_KINDS = tuple(_S["context_kinds"])
+DEFAULT_THRESHOLD = float(_S["default_threshold"])
+MIN_POSITIVES = int(_S["min_positives"])
+C_GRID = tuple(float(x) for x in _S["c_grid"])
+VECTOR_GRID = tuple(float(x) for x in _S["vector_grid"])
+DECISIVE_GRID = tuple(bool(x) for x in _S["decisive_grid"])
+THRESHOLD_GRID = tuple(float(x) for x in _S["threshold_grid"])
+TOP_GRID: tuple[float, ...] = tuple(float(x) for x in _S["top_grid"])
+INNER_FOLDS = int(_S["inner_folds"])
+CONTEXT_WEIGHT = float(_S["context_weight"])
+CHAR_WEIGHT = float(_S["char_weight"])
+DEFAULT_BLOCKS = tuple(_S["default_blocks"])
+SOLVER = str(_S["solver"])
+CLASS_WEIGHT = _S["class_weight"] or None
+THEME_SHRINK: float | None = float(_S["theme_shrink"]) or None
+CANDIDATE_MIN = float(_S["candidate_min"])
+MODEL_SOURCE_MIN = float(_S["model_source_min"])
 FRAME_COLUMNS = ["doc_id", "unit_id", "kind", "text", "lemmas", "tokens", "context",
                  "context_tokens", "context_text"]
 UNIT_THEME_COLUMNS = ["doc_id", "unit_id", "theme", "score", "sources", "evidence",

@@ -1,7 +1,7 @@
 """Compare stage: documents, units, nlp, unit_themes, codebook → comparison tables.
 
 ``build_tables`` returns every table as a DataFrame (the runner writes them as CSV +
-Parquet); ``write_workbook`` writes them as the sheets of ``cpas-compare.xlsx``;
+Parquet; ``pipeline.export.workbook`` writes them as the sheets of ``cpas-compare.xlsx``);
 ``benchmark`` profiles one declaration against its peers.
 """
 
@@ -28,19 +28,18 @@ from pipeline.compare.tables import (
     theme_matrix_of,
     theme_wide,
 )
-from pipeline.compare.workbook import sheet_name, write_workbook
+from pipeline.models import COMPARISON_TABLES
 
 __all__ = [
-    "Benchmark", "benchmark", "benchmark_all", "build_tables", "write_workbook", "commune_label",
+    "Benchmark", "benchmark", "benchmark_all", "build_tables", "commune_label",
     "content_units", "theme_matrix", "theme_wide", "axis_themes", "structure", "compare_by",
     "similarity", "similarity_matrix", "nearest", "distinctive_terms", "log_likelihood",
     "partners", "partner_summary", "load_gazetteer", "find_shared", "split_sentences",
-    "sheet_name", "TABLE_KEYS",
+    "TABLE_KEYS",
 ]
 
 #: Keys of ``build_tables`` (plus one ``by_<column>`` per grouping column).
-TABLE_KEYS = ("theme_matrix", "axis_themes", "similarity", "distinctive_terms", "partners",
-              "partners_summary", "shared_passages", "shared_passages_summary", "structure")
+TABLE_KEYS = COMPARISON_TABLES  # pipeline/data/tables.toml
 
 
 def build_tables(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import html
 import json
 import re
 import unicodedata
@@ -24,6 +23,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from pipeline import io
+from pipeline.escape import html_text
 from pipeline.models import NON_CONTENT_KINDS
 from pipeline.report.figures import FIGURE_FILES, render_figures, theme_order
 
@@ -87,8 +87,8 @@ NNBSP = "\u202f"
 def esc(value) -> str:
     """HTML-escaped text of ``value`` ("" for None/NaN)."""
     if value.__class__ is str:
-        return _escape(value)
-    return _escape(_s(value))
+        return html_text(value)
+    return html_text(_s(value))
 
 
 def profile_name(doc_id: str, spec: str | None = None) -> str:
@@ -101,13 +101,6 @@ def profile_name(doc_id: str, spec: str | None = None) -> str:
     slug = unicodedata.normalize("NFKD", spec).encode("ascii", "ignore").decode().lower()
     slug = re.sub(r"[^a-z0-9]+", "-", slug).strip("-")[:60]
     return f"{base}--{slug}.html"
-
-
-def _escape(text: str) -> str:
-    """``html.escape(text, quote=True)``, skipping the five replacements when not needed."""
-    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
-        return html.escape(text, quote=True)
-    return text
 
 
 def _plain(df: pd.DataFrame | None) -> pd.DataFrame | None:

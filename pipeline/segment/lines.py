@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pipeline.models import Block, Document
-from pipeline.segment.patterns import Patterns
+from pipeline.segment.patterns import Patterns, word_list
 
 _LINE_RE = re.compile(r"[^\n]+")
 _FINAL_PUNCT = tuple(".;!?…,")
 _UPPER_START_RE = re.compile(r"^[\W_]*[A-ZÀ-ÖØ-Þ0-9]")
 _LOWER_START_RE = re.compile(r"^[a-zà-öø-ÿ]")
-_NAME_PARTICLES = frozenset("de du des la le van der von den d' di da".split())
+_NAME_PARTICLES = word_list("name_particles")
 
 
 class Role(StrEnum):

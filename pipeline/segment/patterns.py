@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import tomllib
@@ -135,3 +135,13 @@ def _load_cached(path: str) -> Patterns:
 def load_patterns(path: Path | None = None) -> Patterns:
     """Read and compile a patterns file (default ``pipeline/data/patterns.toml``) → Patterns."""
     return _load_cached(str(Path(path) if path else DEFAULT_PATH))
+
+
+WORDS_PATH = Path(__file__).resolve().parents[1] / "data" / "words.toml"
+
+
+@cache
+def word_list(name: str) -> frozenset[str]:
+    """A French word list of ``pipeline/data/words.toml`` (determiners, not_infinitive,
+    name_particles)."""
+    return frozenset(tomllib.loads(WORDS_PATH.read_text(encoding="utf-8"))[name])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pipeline.models import Document, Unit
 from pipeline.segment.content import continues_policy, is_policy_sentence, load_cues
 from pipeline.segment.lines import Line, Role
-from pipeline.segment.patterns import Patterns
+from pipeline.segment.patterns import Patterns, word_list
 from pipeline.segment.sentences import split_sentences
 
 _WS_RE = re.compile(r"\s+")
@@ -21,14 +21,9 @@ _HEADER_CELL_RE = re.compile(
     r"indicateur|partenaires?|calendrier|d[ée]lai|os\b|oo\b|n°|th[èe]me|priorit)", re.IGNORECASE)
 _CELL_SPLIT_RE = re.compile(r"(?<=;)\s+|\s+(?=[-•–]\s)")
 _CELL_BULLET_RE = re.compile(r"([-•–*])\s*")
-_DETERMINERS = frozenset(
-    "le la les l un une des d du de ce cet cette ces nous il elle ils elles on notre nos "
-    "son sa ses leur leurs tous tout toute toutes chaque dans en pour par sur avec afin ainsi "
-    "enfin au aux à a et mais or donc si plus cela ceci celle celui".split())
+_DETERMINERS = word_list("determiners")
 _INFINITIVE_RE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]+(?:er|ir|re)\b(?!['’])")
-_NOT_INFINITIVE = frozenset("notre votre leur entre outre contre autre lettre ordre titre "
-                            "cadre centre membre nombre offre chiffre premier dernier hier "
-                            "encore comme faire".split())
+_NOT_INFINITIVE = word_list("not_infinitive")
 
 
 @dataclass

@@ -203,7 +203,7 @@ _TIMING = re.compile(r"([^,]+?) (\d+(?:\.\d+)?) s(?:,|$)")
 
 def parse_timings(summary: str) -> dict[str, float]:
     """Stage timings from the ``Temps : stage 1.2 s, stage 3.4 s`` line of the run summary."""
-    from pipeline.runner import STAGE_LABELS
+    from pipeline.steps.write import STAGE_LABELS
 
     key_of = {label: key for key, label in STAGE_LABELS.items()}
     for line in summary.splitlines():
@@ -387,7 +387,7 @@ def run_benchmark(out: Path, n_docs: int = 300, workdir: Path | None = None,
     bare_nlp_load_s, bare_pdf_s, ratio_to_bare, words_per_s, pages_per_s, timings_cold /
     timings_warm / timings_add_one (stage → s), targets, verdicts, …
     """
-    from pipeline import synth
+    from benchmarks import synth
 
     out = Path(out)
     tmp = None

@@ -1,4 +1,4 @@
-"""Tests of pipeline.qdpx (REFI-QDA 1.5 export).
+"""Tests of pipeline.export.qdpx (REFI-QDA 1.5 export).
 
 Fixture (tests/fixtures/qdpx/): two declarations (ville-a-2019, ville-b-2025) and a third in
 error (no text), their units, unit_themes and a stand-in codebook of 8 themes.  Expected values
@@ -22,8 +22,9 @@ import pandas as pd
 import pytest
 import tomllib
 
-from pipeline import qdpx
-from pipeline.qdpx import content_span, export_qdpx, read_qdpx
+from pipeline.escape import xml_attr
+from pipeline.export import qdpx
+from pipeline.export.qdpx import content_span, export_qdpx, read_qdpx
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures" / "qdpx"
@@ -513,7 +514,7 @@ NASTY = ["", "plain", "a & b", "<tag>", 'say "hi"', "tab\there", "cr\rlf\n", "fo
 def test_escaping_matches_elementtree(value):
     # ElementTree after _xml (the export drops the characters XML cannot carry)
     el = ET.Element("a", {"v": qdpx._xml(value)})
-    assert ET.tostring(el, encoding="unicode") == f'<a v="{qdpx._escape_attr(value)}" />'
+    assert ET.tostring(el, encoding="unicode") == f'<a v="{xml_attr(value)}" />'
     el = ET.Element("a")
     el.text = qdpx._xml(value)
     assert qdpx._leaf(0, "a", text=value) == "\n" + ET.tostring(el, encoding="unicode")

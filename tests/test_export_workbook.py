@@ -20,7 +20,7 @@ from pipeline.compare.partners import SUMMARY_COLUMNS as PARTNER_SUMMARY_COLUMNS
 from pipeline.compare.passages import PASSAGE_COLUMNS
 from pipeline.compare.passages import SUMMARY_COLUMNS as PASSAGE_SUMMARY_COLUMNS
 from pipeline.compare.similarity import SIMILARITY_COLUMNS
-from pipeline.compare.workbook import column_info, load_columns, write_workbook
+from pipeline.export.workbook import column_info, load_columns, sheet_name, write_workbook
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "compare"
 CODEBOOK = [SimpleNamespace(id=i, label=lab) for i, lab in [
@@ -152,8 +152,8 @@ def test_sheets_in_order_with_french_names(book, inputs):
     assert set(described) == set(book.wb.sheetnames) - {"À lire"}
     assert all(r[3] for r in readme[1:])  # every sheet described
     assert described["Thèmes par déclaration"][2] == len(inputs.tables["theme_matrix"])
-    assert compare.sheet_name("by_mandate") == "Par mandature"
-    assert compare.sheet_name("by_zone_de_police") == "Par zone_de_police"
+    assert sheet_name("by_mandate") == "Par mandature"
+    assert sheet_name("by_zone_de_police") == "Par zone_de_police"
 
 
 def test_headers_are_french_and_tables_keep_snake_case(book, inputs):

@@ -62,6 +62,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import io
+from pipeline.escape import INVALID_XML, xml_attr, xml_text
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,6 @@ SOURCE_LABELS = {
     "human": "annotation humaine",
 }
 
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _INT = re.compile(r"-?(0|[1-9]\d*)")
 _DEC = re.compile(r"-?\d+\.\d+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -174,7 +174,7 @@ def _strings(values: list) -> list[str]:
 
 def _xml(text: str) -> str:
     """Drop the characters XML 1.0 cannot carry (control characters, lone surrogates)."""
-    return _INVALID_XML.sub("", text)
+    return INVALID_XML.sub("", text)
 
 
 def _fmt_score(score) -> str:
@@ -316,40 +316,14 @@ def _code_description(theme) -> str:
 _INDENT = ["\n" + "  " * level for level in range(8)]
 
 
-def _escape_text(text: str) -> str:
-    """Character data as ElementTree writes it: invalid characters dropped, then & < > escaped."""
-    text = _INVALID_XML.sub("", text)  # _xml(text)
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
-
-
-def _escape_attr(value: str) -> str:
-    """Attribute value as ElementTree writes it: also " and the line breaks / tabs escaped."""
-    value = _escape_text(value)
-    if '"' in value:
-        value = value.replace('"', "&quot;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    if "\n" in value:
-        value = value.replace("\n", "&#10;")
-    if "\t" in value:
-        value = value.replace("\t", "&#09;")
-    return value
-
-
 def _attrs(attrib: dict[str, str]) -> str:
     """``' name="value"'`` for each attribute, in the dict's order."""
-    return "".join(f' {k}="{_escape_attr(v)}"' for k, v in attrib.items())
+    return "".join(f' {k}="{xml_attr(v)}"' for k, v in attrib.items())
 
 
 def _leaf(level: int, tag: str, attrs: str = "", text: str | None = None) -> str:
     """An element without children at nesting ``level``; ``attrs`` as made by ``_attrs``."""
-    text = _escape_text(text) if text is not None else ""
+    text = xml_text(text) if text is not None else ""
     if text:
         return f"{_INDENT[level]}<{tag}{attrs}>{text}</{tag}>"
     return f"{_INDENT[level]}<{tag}{attrs} />"
@@ -624,7 +598,7 @@ def build_project(documents: pd.DataFrame, texts: dict[str, str], units: pd.Data
                   codings: list[tuple[str, str]]) -> None:
         """A PlainTextSelection of ``user`` with its description and ``codings`` (coding GUID,
         the rest of its element: ``coding_tail[user][theme]``)."""
-        write(f'{ind[3]}<PlainTextSelection guid="{guid}" name="{_escape_attr(name)}" '
+        write(f'{ind[3]}<PlainTextSelection guid="{guid}" name="{xml_attr(name)}" '
               f'startPosition="{s}" endPosition="{e}"{stamp[user]}>')
         write(_leaf(4, "Description", text="\n".join(lines)))
         for cguid, tail in codings:

@@ -24,51 +24,11 @@ import pandas as pd
 import tomllib
 
 from pipeline import io
+from pipeline.models import TABLES
 
-#: Table key → (sheet name, French description for the "À lire" sheet).
-SHEETS: dict[str, tuple[str, str]] = {
-    "documents": ("Documents",
-                  "Chaque fichier du corpus et toutes ses métadonnées (lues dans le texte ou "
-                  "données par metadata.csv) : commune, province, mandature, date d'adoption…"),
-    "theme_matrix": ("Thèmes par déclaration",
-                     "Pour chaque déclaration et chaque thème : nombre d'unités de contenu classées "
-                     "dans le thème, part des unités et des mots de la déclaration, présence du "
-                     "thème."),
-    "theme_wide": ("Matrice des thèmes",
-                   "La même chose en tableau croisé : une ligne par déclaration, une colonne par "
-                   "thème, la part des unités de contenu."),
-    "axis_themes": ("Axes et thèmes",
-                    "Chaque axe de chaque déclaration, le nombre d'unités qu'il contient et ses "
-                    "thèmes dominants avec leur part des unités de l'axe."),
-    "similarity": ("Similarité",
-                   "Chaque paire de déclarations : similarité cosinus du vocabulaire (lemmes "
-                   "pondérés TF-IDF) et des profils thématiques (0 = rien en commun, 1 = identique)."),
-    "distinctive_terms": ("Termes distinctifs",
-                          "Les 20 termes (lemmes, paires de lemmes) les plus sur-représentés dans "
-                          "chaque déclaration par rapport aux autres (log-vraisemblance G², "
-                          "fréquences pour 10 000 mots)."),
-    "partners": ("Partenaires",
-                 "Organisations citées, unité par unité : liste de référence "
-                 "(repérage « gazetteer ») ou repérage automatique des organisations (« ner »)."),
-    "partners_summary": ("Partenaires (synthèse)",
-                         "Chaque partenaire cité et le nombre de déclarations qui le citent."),
-    "shared_passages": ("Passages communs",
-                        "Phrases reprises, à l'identique ou presque, dans plusieurs déclarations "
-                        "(modèles, textes recopiés) ; similarité = proximité avec la première "
-                        "occurrence (1 = identique)."),
-    "shared_passages_summary": ("Reprises par déclaration",
-                                "Par déclaration : part de ses phrases que l'on retrouve dans "
-                                "d'autres déclarations (reprise de modèles ou écriture propre)."),
-    "structure": ("Structure",
-                  "Forme de chaque déclaration : nombre d'axes, de groupes, d'objectifs, "
-                  "d'actions, de mots, part du préambule, présence d'un volet budgétaire et "
-                  "mention du PST."),
-    "units_by_theme": ("Unités × thèmes",
-                       "Une ligne par unité de texte et par thème qui lui est attribué : le texte, "
-                       "le type d'unité, l'axe, le score, puis les métadonnées de la déclaration "
-                       "(commune, province, mandature…). Prête pour un tableau croisé dynamique "
-                       "(Insertion > Tableau croisé dynamique)."),
-}
+#: Table key → (sheet name, French description for the "À lire" sheet), from
+#: ``pipeline/data/tables.toml`` (the one list of tables).
+SHEETS: dict[str, tuple[str, str]] = {t["key"]: (t["sheet"], t["description"]) for t in TABLES}
 README_SHEET = "À lire"
 DICTIONARY_SHEET = "Dictionnaire des données"
 DICTIONARY_DESCRIPTION = ("Chaque colonne de chaque feuille : son en-tête, son nom dans les "

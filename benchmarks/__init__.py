@@ -1,0 +1,1 @@
+"""Benchmark harness of cpas-compare (outside the installed package): ``python -m benchmarks``."""
