@@ -45,10 +45,10 @@ from pipeline.steps.themes import (
 )
 from pipeline.steps.write import (
     STAGE_LABELS,
+    figures_and_workbook,
     summary,
     write_tables,
     write_unit_outputs,
-    write_workbook_file,
 )
 
 _die_with_parent()  # every child forked from here dies with its parent (pipeline.procs)
@@ -206,37 +206,33 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
         tables = compare.build_tables(documents, units, nlp_df, unit_themes, codebook_themes,
                                       by=list(by), shared=early.get("shared"))
         timings["compare"] = time.perf_counter() - t
-        if report:  # the figures need the tables only: drawn by a second child meanwhile
-            from pipeline import report as rep
-
-            figures = in_background(rep.report_figures, tables, documents, codebook_themes,
-                                    label="figures du rapport", parallel=n_process > 1)
-            children.append(figures)
-
-        # the workbook (openpyxl, cell by cell: the slowest writer) in a third child
-        book = in_background(write_workbook_file, out, tables, documents, units, unit_themes,
-                             label="classeur Excel", parallel=n_process > 1)
-        children.append(book)
+        # the figures and the workbook need the tables only: a second child draws and writes
+        # them meanwhile (one child, not two: every forked child counts in the peak memory)
+        side = in_background(figures_and_workbook, out, tables, documents, units, unit_themes,
+                             codebook_themes, report, label="figures et classeur Excel",
+                             parallel=n_process > 1)
+        children.append(side)
 
         # 4. export and report
         t = time.perf_counter()
         written = write_tables(out, tables)
         timings["write"] = time.perf_counter() - t
         if report:
+            from pipeline import report as rep
+            from pipeline.report.profile import write_all_profiles
+
             t = time.perf_counter()
             benchmarks = compare.benchmark_all(tables)
             finish = rep.prepare_html(tables, documents, units, unit_themes, codebook_themes,
                                       benchmarks, model.training,
                                       max_units=(limits or DEFAULT_LIMITS).report_max_units)
-            pngs, timings["figures_parallel"] = figures()
-            written += [f"figures/{p.name}" for p in rep.write_figures(out, pngs)]
-            io.write_text(out / "report.html", finish(pngs))
-            written.append("report.html")
-            from pipeline.report.profile import write_all_profiles
-
             written += write_all_profiles(out, RunResult(
                 documents=documents, units=units, unit_themes=unit_themes, nlp=nlp_df,
                 tables=tables), codebook_themes)
+            (pngs, book_written), timings["figures_workbook_parallel"] = side()
+            written += book_written + [f"figures/{p.name}" for p in rep.write_figures(out, pngs)]
+            io.write_text(out / "report.html", finish(pngs))
+            written.append("report.html")
             timings["report"] = time.perf_counter() - t
     except BaseException:
         for child in children:  # do not leave a child behind; this error is the one to report
@@ -245,8 +241,9 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     t = time.perf_counter()
     child_written, timings["export_parallel"] = export()
     written += child_written
-    book_written, timings["workbook_parallel"] = book()
-    written += book_written
+    if not report:
+        (_, book_written), timings["figures_workbook_parallel"] = side()
+        written += book_written
     timings["export_wait"] = time.perf_counter() - t
 
     exit_code = _exit_code(prepared.docs, strict)

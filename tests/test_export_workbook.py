@@ -13,13 +13,14 @@ import pytest
 from openpyxl import load_workbook
 
 from pipeline import compare
-from pipeline.compare import tables, workbook
+from pipeline.compare import tables
 from pipeline.compare.keyness import KEYNESS_COLUMNS
 from pipeline.compare.partners import PARTNER_COLUMNS
 from pipeline.compare.partners import SUMMARY_COLUMNS as PARTNER_SUMMARY_COLUMNS
 from pipeline.compare.passages import PASSAGE_COLUMNS
 from pipeline.compare.passages import SUMMARY_COLUMNS as PASSAGE_SUMMARY_COLUMNS
 from pipeline.compare.similarity import SIMILARITY_COLUMNS
+from pipeline.export import workbook
 from pipeline.export.workbook import column_info, load_columns, sheet_name, write_workbook
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "compare"

@@ -14,11 +14,11 @@ from benchmarks import perf
 def test_parse_timings_from_summary():
     summary = ("Documents lus : 5 / 5\n"
                "Temps : lecture et découpage 1.2 s, analyse linguistique 13.0 s, thèmes 0.4 s, "
-               "tables par unité et QDPX (en parallèle) 2.0 s, classeur Excel (en parallèle) 1.5 s, "
+               "tables par unité et QDPX (en parallèle) 2.0 s, figures et classeur Excel (en parallèle) 1.5 s, "
                "total 15.9 s\n"
                "Résultats dans out/")
     assert perf.parse_timings(summary) == {"ingest_segment": 1.2, "nlp": 13.0, "classify": 0.4,
-                                           "export_parallel": 2.0, "workbook_parallel": 1.5,
+                                           "export_parallel": 2.0, "figures_workbook_parallel": 1.5,
                                            "total": 15.9}
     assert perf.parse_timings("pas de ligne de temps") == {}
 

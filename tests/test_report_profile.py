@@ -158,10 +158,13 @@ def test_profile_unknown_document_is_a_clear_error():
         profile_html("nope", res, codebook, peer_group(res.documents, "trooz-2019"))
 
 
-def test_strip_chart_is_deterministic_and_draws_every_peer():
+def test_strip_chart_is_deterministic_and_draws_every_peer_position():
     a = strip_chart(0.3, [0.1, 0.2, 0.2], "#009E73")
     assert a == strip_chart(0.3, [0.2, 0.1, 0.2], "#009E73")
-    assert a.count("<circle") == 4
+    # two peers at 0.2 share one darker dot: 2 peer positions + the document
+    assert a.count("<circle") == 3
+    assert 'fill-opacity="0.55"' in a and 'fill-opacity="0.40"' in a
+    assert "3 pairs de 10" in a
     boxed = strip_chart(0.3, [i / 20 for i in range(12)], "#009E73", 0.1, 0.25, 0.4)
     assert "<rect" in boxed and "<rect" not in a
 

@@ -93,15 +93,34 @@ def peer_group(documents: pd.DataFrame, doc_id: str, spec: str | None = None) ->
     return PeerGroup(sorted(chosen), "déclarations choisies : " + ", ".join(sorted(chosen)))
 
 
-def share_table(theme_matrix: pd.DataFrame) -> pd.DataFrame:
-    """doc_id × theme table of share_units (0 where missing)."""
-    tm = theme_matrix.assign(doc_id=theme_matrix["doc_id"].astype(str))
-    return tm.pivot_table(index="doc_id", columns="theme", values="share_units",
-                          aggfunc="first", fill_value=0.0)
+@dataclass
+class ShareTable:
+    """The doc × theme ``share_units`` matrix (``matrix[index[doc_id], k]``, 0 where missing)
+    and each document's ``n_units`` per theme, built once for many profiles."""
+
+    matrix: np.ndarray
+    index: dict[str, int]
+    theme_ids: list[str]
+    n_units: dict[str, dict[str, int]]
+
+
+def share_table(theme_matrix: pd.DataFrame, theme_ids: list[str]) -> ShareTable:
+    """:class:`ShareTable` of ``theme_matrix`` over the themes ``theme_ids``."""
+    docs = theme_matrix["doc_id"].astype(str).tolist()
+    index = {d: i for i, d in enumerate(dict.fromkeys(docs))}
+    col = {t: k for k, t in enumerate(theme_ids)}
+    matrix = np.zeros((len(index), len(theme_ids)))
+    n_units: dict[str, dict[str, int]] = {}
+    for d, t, v, n in zip(docs, theme_matrix["theme"].astype(str), theme_matrix["share_units"],
+                          theme_matrix["n_units"], strict=True):
+        if t in col:
+            matrix[index[d], col[t]] = float(v) if v == v else 0.0
+        n_units.setdefault(d, {})[t] = int(n) if n == n else 0
+    return ShareTable(matrix, index, list(theme_ids), n_units)
 
 
 def theme_positions(theme_matrix: pd.DataFrame, doc_id: str, peers: list[str],
-                    codebook, shares: pd.DataFrame | None = None) -> pd.DataFrame:
+                    codebook, shares: ShareTable | None = None) -> pd.DataFrame:
     """Where ``doc_id`` stands on every theme of ``codebook`` against ``peers``.
 
     Out: one row per theme (codebook order), columns :data:`POSITION_COLUMNS`: its
@@ -111,17 +130,15 @@ def theme_positions(theme_matrix: pd.DataFrame, doc_id: str, peers: list[str],
     share the best rank); with at least :data:`MIN_PEERS_FOR_DISTRIBUTION` peers also
     ``peers_q1``/``peers_q3`` and ``percentile`` (share of peers below, ties counting half),
     else NaN; ``peer_shares`` = the peers' shares (a list, for the chart). ``shares``: the
-    doc_id × theme pivot of share_units (:func:`share_table`), when already built.
+    :func:`share_table` of ``theme_matrix`` over the codebook's themes, when already built.
     """
-    shares = share_table(theme_matrix) if shares is None else shares
-    tm = theme_matrix[theme_matrix["doc_id"].astype(str) == doc_id]
-    n_units = dict(zip(tm["theme"], tm["n_units"], strict=True)) if len(tm) else {}
     ids = [t.id for t in codebook]
-    table = shares.reindex(columns=ids, fill_value=0.0)
-    index = {d: i for i, d in enumerate(table.index)}
-    matrix = table.to_numpy(dtype=float)
+    if shares is None or shares.theme_ids != ids:
+        shares = share_table(theme_matrix, ids)
+    n_units = shares.n_units.get(doc_id, {})
+    index, matrix = shares.index, shares.matrix
     own_row = matrix[index[doc_id]] if doc_id in index else np.zeros(len(ids))
-    peer_rows = matrix[[index[p] for p in peers if p in index]]
+    peer_rows = matrix[[index[p] for p in peers if p in index]].reshape(-1, len(ids))
     n = len(peer_rows)
     big = n >= MIN_PEERS_FOR_DISTRIBUTION
     rows = []
@@ -162,6 +179,9 @@ class UnitVectors:
     themes: list[str]
     matrix: object
     rows: dict[str, list[int]]
+    lemmas: list[str]
+    #: ``matrix`` transposed (CSR), for one product per document against every unit
+    transposed: object = None
 
 
 def unit_vectors(units: pd.DataFrame, nlp: pd.DataFrame | None) -> UnitVectors:
@@ -192,7 +212,7 @@ def unit_vectors(units: pd.DataFrame, nlp: pd.DataFrame | None) -> UnitVectors:
             content)
 
     return UnitVectors(doc_ids, unit_ids, content["kind"].astype(str).tolist(), col("text"),
-                       col("label"), col("themes"), matrix, rows)
+                       col("label"), col("themes"), matrix, rows, texts, matrix.T.tocsr())
 
 
 def unique_objectives(units: pd.DataFrame, nlp: pd.DataFrame | None, doc_id: str,
@@ -212,15 +232,22 @@ def unique_objectives(units: pd.DataFrame, nlp: pd.DataFrame | None, doc_id: str
     if not mine:
         return pd.DataFrame(columns=UNIQUE_COLUMNS)
     xa = v.matrix[mine]
+    has_words = [bool(v.lemmas[i].strip()) for i in mine]
     if theirs:
-        sims = (xa @ v.matrix[theirs].T).toarray()
-        best, arg = sims.max(axis=1), sims.argmax(axis=1)
+        # one product against every unit, the non-peers' columns masked (cheaper than slicing
+        # the peers' rows out of the matrix for every document)
+        sims = (xa @ v.transposed).toarray()
+        keep = np.zeros(sims.shape[1], dtype=bool)
+        keep[theirs] = True
+        sims[:, ~keep] = -1.0
+        best, col = sims.max(axis=1), sims.argmax(axis=1)
+        where = {row: k for k, row in enumerate(theirs)}
+        arg = np.array([where[c] for c in col])
     else:
         best, arg = np.zeros(len(mine)), np.zeros(len(mine), dtype=int)
-    empty = np.asarray(xa.getnnz(axis=1)) == 0
     rows = []
     for k, i in enumerate(mine):
-        if empty[k] or best[k] >= max_cosine:
+        if not has_words[k] or best[k] >= max_cosine:
             continue
         j = theirs[arg[k]] if theirs else None
         rows.append({"unit_id": v.unit_ids[i], "kind": v.kinds[i], "label": v.labels[i],
@@ -232,22 +259,38 @@ def unique_objectives(units: pd.DataFrame, nlp: pd.DataFrame | None, doc_id: str
     return out.sort_values(["best_cosine", "unit_id"], kind="stable").reset_index(drop=True)
 
 
-def theme_evidence(units: pd.DataFrame, unit_themes: pd.DataFrame, doc_id: str,
-                   per_theme: int = 3) -> pd.DataFrame:
+def evidence_index(units: pd.DataFrame, unit_themes: pd.DataFrame | None
+                   ) -> dict[str, list[dict]]:
+    """doc_id → its unit_themes rows as dicts (theme, unit_id, kind, text, score, sources,
+    evidence), by theme then descending score: the input of :func:`theme_evidence` for many
+    documents (built once)."""
+    if unit_themes is None or not len(unit_themes):
+        return {}
+    info = {(str(d), str(u)): (k, t) for d, u, k, t in
+            zip(units["doc_id"], units["unit_id"], units["kind"], units["text"], strict=True)}
+    by_doc: dict[str, list[dict]] = {}
+    for d, u, th, sc, src, ev in zip(unit_themes["doc_id"].astype(str),
+                                     unit_themes["unit_id"].astype(str), unit_themes["theme"],
+                                     unit_themes["score"], unit_themes["sources"],
+                                     unit_themes["evidence"], strict=True):
+        kind, text = info.get((d, u), ("", ""))
+        by_doc.setdefault(d, []).append({"theme": th, "unit_id": u, "kind": kind, "text": text,
+                                         "score": float(sc), "sources": src, "evidence": ev})
+    for rows in by_doc.values():
+        rows.sort(key=lambda r: (r["theme"], -r["score"], r["unit_id"]))
+    return by_doc
+
+
+def theme_evidence(units: pd.DataFrame, unit_themes: pd.DataFrame | None, doc_id: str,
+                   per_theme: int = 3, index: dict[str, list[dict]] | None = None
+                   ) -> pd.DataFrame:
     """The units behind each theme claim of ``doc_id``: per theme, its ``per_theme``
     best-scored units with their score, sources and evidence words (columns
-    :data:`EVIDENCE_COLUMNS`)."""
-    if unit_themes is None or not len(unit_themes):
-        return pd.DataFrame(columns=EVIDENCE_COLUMNS)
-    ut = unit_themes[unit_themes["doc_id"].astype(str) == doc_id]
-    info = units[units["doc_id"].astype(str) == doc_id].set_index("unit_id")
-    rows = []
-    for theme, g in ut.groupby("theme", sort=True):
-        g = g.sort_values(["score", "unit_id"], ascending=[False, True], kind="stable")
-        for r in g.head(per_theme).itertuples(index=False):
-            u = info.loc[r.unit_id] if r.unit_id in info.index else None
-            rows.append({"theme": theme, "unit_id": r.unit_id,
-                         "kind": "" if u is None else u["kind"],
-                         "text": "" if u is None else u["text"], "score": float(r.score),
-                         "sources": r.sources, "evidence": r.evidence})
+    :data:`EVIDENCE_COLUMNS`). ``index``: :func:`evidence_index`, when already built."""
+    index = evidence_index(units, unit_themes) if index is None else index
+    rows, seen = [], {}
+    for r in index.get(doc_id, []):
+        seen[r["theme"]] = seen.get(r["theme"], 0) + 1
+        if seen[r["theme"]] <= per_theme:
+            rows.append(r)
     return pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)

@@ -20,15 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from pipeline import io
 from pipeline.compare.peers import (
     MIN_PEERS_FOR_DISTRIBUTION,
     PeerGroup,
+    ShareTable,
     UnitVectors,
+    evidence_index,
     share_table,
-    theme_evidence,
     theme_positions,
     unique_objectives,
     unit_vectors,
@@ -97,10 +99,11 @@ def _chip(theme, label: str | None = None) -> str:
 
 def strip_chart(own: float, peers: Iterable[float], color: str, q1=None, median=None,
                 q3=None, scale_max: float | None = None) -> str:
-    """Inline SVG: the peers' shares as grey dots on a 0 → max line, the document's share as a
-    larger dot in the theme colour; with quartiles (``q1``/``q3`` not NaN) a grey box and the
-    median. Pure; the same values give the same string."""
-    peers = [float(p) for p in peers]
+    """Inline SVG: the peers' shares as grey dots on a 0 → max line (peers at the same place
+    share one dot, darker the more they are), the document's share as a larger dot in the theme
+    colour; with quartiles (``q1``/``q3`` not NaN) a grey box and the median. Pure; the same
+    values give the same string."""
+    peers = sorted(float(p) for p in peers)
     top = scale_max or max([own, *peers, 0.05])
     top = top * 1.08
     x0, x1, y = 8, CHART_W - 44, CHART_H / 2
@@ -110,7 +113,8 @@ def strip_chart(own: float, peers: Iterable[float], color: str, q1=None, median=
 
     parts = [f'<svg class="strip" width="{CHART_W}" height="{CHART_H}" '
              f'viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="part {fmt_pct(own)} ; '
-             f'pairs : {", ".join(fmt_pct(p) for p in sorted(peers))}">',
+             + (f"{len(peers)} pairs de {fmt_pct(peers[0])} à {fmt_pct(peers[-1])}"
+                if peers else "aucun pair") + '">',
              f'<line x1="{x0}" y1="{y}" x2="{x1}" y2="{y}" stroke="#c3cad3" stroke-width="1"/>']
     if q1 is not None and q3 is not None and q1 == q1 and q3 == q3:
         parts.append(f'<rect x="{x(q1)}" y="{y - 6}" width="{max(x(q3) - x(q1), 1)}" '
@@ -118,9 +122,11 @@ def strip_chart(own: float, peers: Iterable[float], color: str, q1=None, median=
         if median is not None and median == median:
             parts.append(f'<line x1="{x(median)}" y1="{y - 7}" x2="{x(median)}" y2="{y + 7}" '
                          'stroke="#52606d" stroke-width="2"/>')
-    for p in sorted(peers):
-        parts.append(f'<circle cx="{x(p)}" cy="{y}" r="3.2" fill="#7b8794" '
-                     'fill-opacity=".55"/>')
+    xs, counts = np.unique(np.round(x0 + (x1 - x0) * (np.asarray(peers, dtype=float) / top), 1),
+                           return_counts=True)
+    for cx, count in zip(xs.tolist(), counts.tolist(), strict=True):
+        parts.append(f'<circle cx="{cx}" cy="{y}" r="3.2" fill="#7b8794" '
+                     f'fill-opacity="{min(0.4 + 0.15 * (count - 1), 0.95):.2f}"/>')
     parts.append(f'<circle cx="{x(own)}" cy="{y}" r="6" fill="{esc(color)}" stroke="#111" '
                  'stroke-width="1.3"/>')
     parts.append(f'<text x="{x1 + 6}" y="{y + 4}" font-size="10" fill="#616e7c">'
@@ -152,7 +158,7 @@ def _identity(doc: Mapping, label: str) -> str:
 
 def _axes(axis_themes: pd.DataFrame | None, doc_id: str, themes: Mapping) -> str:
     if axis_themes is None or not len(axis_themes):
-        return '<p class="muted">aucun axe repéré</p>'
+        return '<p class="muted">aucun axe repéré (texte sans axes numérotés ou titrés)</p>'
     sub = axis_themes[axis_themes["doc_id"].astype(str) == doc_id]
     if not len(sub):
         return '<p class="muted">aucun axe repéré (texte sans axes numérotés ou titrés)</p>'
@@ -189,45 +195,40 @@ class ProfileContext:
     """The work shared by the profiles of one corpus (built once by :func:`profile_context`):
     the doc × theme share table and the TF-IDF vectors of the content units."""
 
-    shares: pd.DataFrame
+    shares: ShareTable
     vectors: UnitVectors
+    evidence: dict[str, list[dict]]
+    docs: dict[str, dict]
+    axes: dict[str, pd.DataFrame]
+    terms: dict[str, pd.DataFrame]
 
 
-def profile_context(result) -> ProfileContext:
+def _by_doc(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    if df is None or not len(df):
+        return {}
+    return {str(d): g for d, g in df.groupby(df["doc_id"].astype(str), sort=False)}
+
+
+def profile_context(result, codebook) -> ProfileContext:
+    """The work shared by the profiles of ``result`` (one pass over each table)."""
     tm = result.tables.get("theme_matrix")
     if tm is None or not len(tm):
         tm = pd.DataFrame(columns=["doc_id", "theme", "share_units", "n_units"])
-    return ProfileContext(share_table(tm), unit_vectors(result.units, result.nlp))
+    docs = {str(r["doc_id"]): r for r in result.documents.to_dict("records")}
+    return ProfileContext(share_table(tm, list(theme_infos(codebook))),
+                          unit_vectors(result.units, result.nlp),
+                          evidence_index(result.units, result.unit_themes), docs,
+                          _by_doc(result.tables.get("axis_themes")),
+                          _by_doc(result.tables.get("distinctive_terms")))
 
 
-def profile_html(doc_id: str, result, codebook, peers: PeerGroup,
-                 links: Mapping[str, str] | None = None,
-                 context: ProfileContext | None = None) -> str:
-    """The profile page of ``doc_id`` (HTML string). ``result``: a RunResult (``documents``,
-    ``units``, ``unit_themes``, ``nlp``, ``tables``; ``pipeline.load_results``); ``peers``: from
-    :func:`pipeline.compare.peers.peer_group`; ``links``: doc_id → href of the peers' pages;
-    ``context``: :func:`profile_context` of ``result`` when writing many profiles."""
-    context = context or profile_context(result)
-    docs = result.documents
-    doc = docs[docs["doc_id"].astype(str) == doc_id]
-    if not len(doc):
-        raise ValueError(f"déclaration inconnue : {doc_id}")
-    doc = doc.iloc[0].to_dict()
-    label = str(doc.get("commune") or "") or doc_id
-    themes = theme_infos(codebook)  # Theme objects or codebook.toml dicts
-    labels = {str(d): (str(c) if c == c and str(c) else str(d)) for d, c in
-              zip(docs["doc_id"], docs.get("commune", docs["doc_id"]), strict=True)}
-    links = links or {}
-    tm = result.tables.get("theme_matrix")
-    pos = theme_positions(tm if tm is not None else pd.DataFrame(
-        columns=["doc_id", "theme", "share_units", "n_units"]), doc_id, peers.doc_ids,
-        list(themes.values()), context.shares)
-    n_peers = len(peers.doc_ids)
-    scale = max([0.05, *pos["share_units"], *(max(p) for p in pos["peer_shares"] if p)])
 
-    # --- themes against the peers
+def _themes_section(pos: list[dict], themes: Mapping, n_peers: int) -> str:
+    """The table of the themes against the peers: chip, share, strip chart, position."""
+    scale = max([0.05, *(r["share_units"] for r in pos),
+                 *(max(r["peer_shares"]) for r in pos if r["peer_shares"])])
     rows = []
-    for r in pos.to_dict("records"):
+    for r in pos:
         t = themes[r["theme"]]
         chart = strip_chart(r["share_units"], r["peer_shares"], t.color, r["peers_q1"],
                             r["peers_median"], r["peers_q3"], scale)
@@ -242,64 +243,98 @@ def profile_html(doc_id: str, result, codebook, peers: PeerGroup,
                 if n_peers < MIN_PEERS_FOR_DISTRIBUTION else
                 "La boîte grise va du premier au troisième quartile des pairs, le trait est la "
                 "médiane."))
-    theme_table = ("<table class=themes><colgroup><col class=c-theme><col class=c-share>"
-                   "<col class=c-chart><col></colgroup><thead><tr><th>Thème</th><th class=num>Part des<br>unités</th>"
-                   "<th>Face aux pairs</th><th class=hide-narrow>Position</th></tr></thead>"
-                   f"<tbody>{''.join(rows)}</tbody></table>")
+    return (f"<p class=small>{esc(rule)} Part des unités = part des unités de contenu qui "
+            "portent le thème.</p><table class=themes><colgroup><col class=c-theme>"
+            "<col class=c-share><col class=c-chart><col></colgroup><thead><tr><th>Thème</th>"
+            "<th class=num>Part des<br>unités</th><th>Face aux pairs</th>"
+            "<th class=hide-narrow>Position</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
 
-    # --- objectives no peer shares
-    uniq = unique_objectives(result.units, result.nlp, doc_id, peers.doc_ids,
-                             vectors=context.vectors)
+
+def _unique_section(uniq: pd.DataFrame, n_peers: int, labels: Mapping[str, str],
+                    shown: int = 25) -> str:
+    """The objectives that no peer shares (the first ``shown``) with the nearest peer unit."""
     if n_peers == 0:
-        uniq_html = '<p class="muted">aucun pair : rien à comparer</p>'
-    elif not len(uniq):
-        uniq_html = '<p class="muted">chaque objectif a un équivalent proche chez un pair</p>'
-    else:
-        items = []
-        for r in uniq.head(25).itertuples(index=False):
-            near = (f'<br><span class="small muted">le plus proche ({esc(labels.get(r.nearest_doc, r.nearest_doc))}'
-                    f", cosinus {r.best_cosine:.2f}) : {esc(str(r.nearest_text)[:160])}</span>"
-                    if r.nearest_doc else "")
-            items.append(f"<li>{esc(r.label)} {esc(r.text)}{near}</li>")
-        more = (f'<p class="small muted">… et {len(uniq) - 25} de plus.</p>'
-                if len(uniq) > 25 else "")
-        uniq_html = (f"<p class=small>Objectifs, actions et énoncés dont aucune unité d'un pair "
-                     f"n'approche le vocabulaire (cosinus TF-IDF des lemmes &lt; 0,25) : "
-                     f"{len(uniq)}.</p><ul>{''.join(items)}</ul>{more}")
+        return '<p class="muted">aucun pair : rien à comparer</p>'
+    if not len(uniq):
+        return '<p class="muted">chaque objectif a un équivalent proche chez un pair</p>'
+    items = []
+    for r in uniq.head(shown).to_dict("records"):
+        near = (f'<br><span class="small muted">le plus proche '
+                f"({esc(labels.get(r['nearest_doc'], r['nearest_doc']))}, cosinus "
+                f"{r['best_cosine']:.2f}) : {esc(str(r['nearest_text'])[:160])}</span>"
+                if r["nearest_doc"] else "")
+        items.append(f"<li>{esc(r['label'])} {esc(r['text'])}{near}</li>")
+    more = (f'<p class="small muted">… et {len(uniq) - shown} de plus.</p>'
+            if len(uniq) > shown else "")
+    return (f"<p class=small>Objectifs, actions et énoncés dont aucune unité d'un pair "
+            f"n'approche le vocabulaire (cosinus TF-IDF des lemmes &lt; 0,25) : "
+            f"{len(uniq)}.</p><ul>{''.join(items)}</ul>{more}")
 
-    # --- distinctive terms
-    dt = result.tables.get("distinctive_terms")
-    terms_html = '<p class="muted">aucun</p>'
-    if dt is not None and len(dt):
-        sub = dt[dt["doc_id"].astype(str) == doc_id].head(15)
-        if len(sub):
-            terms_html = ("<p class=small>Termes les plus sur-représentés par rapport à toutes "
-                          "les autres déclarations du corpus (G² de Dunning).</p><table><thead>"
-                          "<tr><th>Terme</th><th class=num>Occurrences</th><th class=num>Pour "
-                          "10 000 mots</th><th class=num>Ailleurs</th><th class=num>G²</th></tr>"
-                          "</thead><tbody>" + "".join(
-                              f"<tr><td>{esc(r.term)}</td><td class=num>{fmt_int(r.count_doc)}"
-                              f"</td><td class=num>{r.per_10k_doc:.0f}</td><td class=num>"
-                              f"{r.per_10k_rest:.0f}</td><td class=num>{r.log_likelihood:.1f}"
-                              "</td></tr>" for r in sub.itertuples(index=False))
-                          + "</tbody></table>")
 
-    # --- evidence behind each theme claim
-    ev = theme_evidence(result.units, result.unit_themes, doc_id)
+def _terms_section(terms: list[dict]) -> str:
+    """The distinctive terms (rows of distinctive_terms) as a table."""
+    if not terms:
+        return '<p class="muted">aucun</p>'
+    rows = "".join(f"<tr><td>{esc(r['term'])}</td><td class=num>{fmt_int(r['count_doc'])}"
+                   f"</td><td class=num>{r['per_10k_doc']:.0f}</td><td class=num>"
+                   f"{r['per_10k_rest']:.0f}</td><td class=num>{r['log_likelihood']:.1f}"
+                   "</td></tr>" for r in terms)
+    return ("<p class=small>Termes les plus sur-représentés par rapport à toutes les autres "
+            "déclarations du corpus (G² de Dunning).</p><table><thead><tr><th>Terme</th>"
+            "<th class=num>Occurrences</th><th class=num>Pour 10 000 mots</th>"
+            f"<th class=num>Ailleurs</th><th class=num>G²</th></tr></thead><tbody>{rows}"
+            "</tbody></table>")
+
+
+def _claims_section(pos: list[dict], evidence: list[dict], themes: Mapping,
+                    per_theme: int = 3) -> str:
+    """Each theme present, largest share first, with its best-scored units and the words that
+    decided (``evidence``: the document's rows of ``evidence_index``)."""
+    by_theme: dict[str, list[dict]] = {}
+    for e in evidence:
+        by_theme.setdefault(e["theme"], []).append(e)
     claims = []
-    for r in pos[pos["present"]].sort_values("share_units", ascending=False,
-                                             kind="stable").itertuples(index=False):
-        t = themes[r.theme]
-        sub = ev[ev["theme"] == r.theme]
+    for r in sorted((r for r in pos if r["present"]), key=lambda r: -r["share_units"]):
         items = "".join(
-            f"<li>{_highlight(str(e.text), e.evidence)} <span class='small muted'>"
-            f"({esc(KIND_LABELS.get(e.kind, e.kind))}, score {e.score:.2f}, "
-            f"{esc(', '.join(SOURCE_LABELS.get(s, s) for s in str(e.sources).split(';') if s))})"
-            "</span></li>" for e in sub.itertuples(index=False))
-        claims.append(f'<div class="claim">{_chip(t)} {fmt_pct(r.share_units)} des unités '
-                      f"({fmt_int(r.n_units)}) ; {esc(_position_text(r._asdict()))}"
-                      f'<ul class="ev">{items}</ul></div>')
-    claims_html = "".join(claims) or '<p class="muted">aucun thème</p>'
+            f"<li>{_highlight(str(e['text']), e['evidence'])} <span class='small muted'>"
+            f"({esc(KIND_LABELS.get(e['kind'], e['kind']))}, score {e['score']:.2f}, "
+            f"{esc(', '.join(SOURCE_LABELS.get(s, s) for s in str(e['sources']).split(';') if s))})"
+            "</span></li>" for e in by_theme.get(r["theme"], [])[:per_theme])
+        claims.append(f'<div class="claim">{_chip(themes[r["theme"]])} '
+                      f"{fmt_pct(r['share_units'])} des unités ({fmt_int(r['n_units'])}) ; "
+                      f'{esc(_position_text(r))}<ul class="ev">{items}</ul></div>')
+    return "".join(claims) or '<p class="muted">aucun thème</p>'
+
+
+def profile_html(doc_id: str, result, codebook, peers: PeerGroup,
+                 links: Mapping[str, str] | None = None,
+                 context: ProfileContext | None = None) -> str:
+    """The profile page of ``doc_id`` (HTML string). ``result``: a RunResult (``documents``,
+    ``units``, ``unit_themes``, ``nlp``, ``tables``; ``pipeline.load_results``); ``peers``: from
+    :func:`pipeline.compare.peers.peer_group`; ``links``: doc_id → href of the peers' pages;
+    ``context``: :func:`profile_context` of ``result`` when writing many profiles."""
+    context = context or profile_context(result, codebook)
+    doc = context.docs.get(doc_id)
+    if doc is None:
+        raise ValueError(f"déclaration inconnue : {doc_id}")
+    label = str(doc.get("commune") or "") or doc_id
+    themes = theme_infos(codebook)  # Theme objects or codebook.toml dicts
+    labels = {d: (str(r.get("commune")) if r.get("commune") == r.get("commune")
+                  and str(r.get("commune") or "") else d) for d, r in context.docs.items()}
+    links = links or {}
+    tm = result.tables.get("theme_matrix")
+    pos = theme_positions(tm if tm is not None else pd.DataFrame(
+        columns=["doc_id", "theme", "share_units", "n_units"]), doc_id, peers.doc_ids,
+        list(themes.values()), context.shares).to_dict("records")
+    n_peers = len(peers.doc_ids)
+    theme_table = _themes_section(pos, themes, n_peers)
+    uniq_html = _unique_section(unique_objectives(result.units, result.nlp, doc_id,
+                                                  peers.doc_ids, vectors=context.vectors),
+                                n_peers, labels)
+    terms = context.terms.get(doc_id)
+    terms_html = _terms_section([] if terms is None else terms.head(15).to_dict("records"))
+    claims_html = _claims_section(pos, context.evidence.get(doc_id, []), themes)
 
     peer_links = ", ".join(
         f'<a href="{esc(links[p])}">{esc(labels.get(p, p))}</a>' if p in links
@@ -316,9 +351,8 @@ def profile_html(doc_id: str, result, codebook, peers: PeerGroup,
         f"<h2>Identité</h2>{_identity(doc, label)}"
         f"<h2>Groupe de comparaison</h2><p>{esc(peers.description)} : {n_peers} "
         f"déclaration(s).</p><nav class='peers small'>{peer_links}</nav>{few}"
-        f"<h2>Axes</h2>{_axes(result.tables.get('axis_themes'), doc_id, themes)}"
-        f"<h2>Thèmes face aux pairs</h2><p class=small>{esc(rule)} Part des unités = part des "
-        f"unités de contenu qui portent le thème.</p>{theme_table}"
+        f"<h2>Axes</h2>{_axes(context.axes.get(doc_id), doc_id, themes)}"
+        f"<h2>Thèmes face aux pairs</h2>{theme_table}"
         f"<h2>Ce qu'aucun pair ne partage</h2>{uniq_html}"
         f"<h2>Termes distinctifs</h2>{terms_html}"
         f"<h2>Preuves : les unités derrière chaque thème</h2><p class=small>Pour chaque thème "
@@ -389,7 +423,7 @@ def write_all_profiles(out: Path, result, codebook) -> list[str]:
     main report links to them); returns the paths written, relative to ``out``."""
     from pipeline.compare.peers import peer_group
 
-    context = profile_context(result)
+    context = profile_context(result, codebook)
     ok = result.documents
     if "status" in ok.columns:
         ok = ok[ok["status"].astype(str) == "ok"]

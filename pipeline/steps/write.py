@@ -63,7 +63,7 @@ def write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def write_workbook_file(out: Path, tables: dict[str, pd.DataFrame], documents: pd.DataFrame,
-                    units: pd.DataFrame, unit_themes: pd.DataFrame) -> list[str]:
+                        units: pd.DataFrame, unit_themes: pd.DataFrame) -> list[str]:
     """Write ``cpas-compare.xlsx`` (the tables, plus the documents and the long unit × theme
     sheet); return its relative path."""
     from pipeline.export.workbook import write_workbook
@@ -73,12 +73,26 @@ def write_workbook_file(out: Path, tables: dict[str, pd.DataFrame], documents: p
     return ["cpas-compare.xlsx"]
 
 
+def figures_and_workbook(out: Path, tables: dict[str, pd.DataFrame], documents: pd.DataFrame,
+                         units: pd.DataFrame, unit_themes: pd.DataFrame, codebook,
+                         figures: bool) -> tuple[dict[str, bytes] | None, list[str]]:
+    """The report's figures (PNG bytes, when ``figures``), then the workbook: the work that
+    needs the comparison tables only, for one background child. Returns ``(pngs or None,
+    relative paths written)``."""
+    pngs = None
+    if figures:
+        from pipeline.report import report_figures
+
+        pngs = report_figures(tables, documents, codebook)
+    return pngs, write_workbook_file(out, tables, documents, units, unit_themes)
+
+
 #: what the end-of-run summary calls each timed stage (``RunResult.timings`` keys)
 STAGE_LABELS = {"ingest_segment": "lecture et découpage", "nlp": "analyse linguistique",
                 "classify": "thèmes", "compare": "comparaisons", "write": "écriture des tableaux",
-                "figures_parallel": "graphiques (en parallèle)", "report": "rapport",
+                "report": "rapport et profils",
                 "export_parallel": "tables par unité et QDPX (en parallèle)",
-                "workbook_parallel": "classeur Excel (en parallèle)",
+                "figures_workbook_parallel": "figures et classeur Excel (en parallèle)",
                 "export_wait": "attente des écritures parallèles", "total": "total"}
 
 
