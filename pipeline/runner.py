@@ -64,11 +64,11 @@ def _documents(docs: list[Document], metadata_csv: Path | None) -> pd.DataFrame:
     return documents_table(docs, metadata_csv)
 
 
-def _run_key(prepared: ReadCorpus, corpus: Path, metadata_csv: Path | None,
+def _run_key(read: ReadCorpus, corpus: Path, metadata_csv: Path | None,
              annotations: Path | None, by: Sequence[str], report: bool,
              codebook: Path | None = None, limits: Limits | None = None) -> str:
     h = hashlib.sha256()
-    for k in prepared.keys:
+    for k in read.keys:
         h.update(k.encode())
     for p in (metadata_csv, annotations, codebook):
         if p is not None and Path(p).is_file():
@@ -139,36 +139,36 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
         early["shared"] = find_shared(early["documents"], units)
 
     # 1. read: discover → ingest → segment → nlp (the theme model loads meanwhile)
-    prepared = read_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet,
+    read = read_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet,
                            while_waiting=while_waiting, limits=limits,
                            follow_symlinks=follow_symlinks)
-    timings = dict(prepared.timings)
-    if prepared.failed_nlp:  # built while those documents still looked fine
+    timings = dict(read.timings)
+    if read.failed_nlp:  # built while those documents still looked fine
         early.pop("documents", None)
         early.pop("shared", None)
-    run_key = _run_key(prepared, corpus, metadata_csv, annotations, by, report, codebook,
+    run_key = _run_key(read, corpus, metadata_csv, annotations, by, report, codebook,
                        limits)
     manifest_path = out / ".manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     if manifest.get("run_key") == run_key and _outputs_complete(out, manifest):
-        return _unchanged(out, prepared, timings, t_start, strict, quiet)
+        return _unchanged(out, read, timings, t_start, strict, quiet)
 
     from pipeline import compare
 
-    documents = early["documents"] if "documents" in early else _documents(prepared.docs,
+    documents = early["documents"] if "documents" in early else _documents(read.docs,
                                                                            metadata_csv)
-    units, nlp_df = prepared.units, prepared.nlp
+    units, nlp_df = read.units, read.nlp
     unknown = [c for c in by if c not in documents.columns]
     if unknown:
         raise ValueError(f"colonne(s) --by inconnue(s) : {', '.join(unknown)} ; colonnes "
                          f"disponibles : {', '.join(documents.columns)} (ajoutez-la à metadata.csv)")
     errors = [{"doc_id": d.doc_id, "source_file": Path(d.source_file).name, "error": d.error}
-              for d in prepared.docs if d.status != "ok"]
-    if not any(d.status == "ok" for d in prepared.docs):
+              for d in read.docs if d.status != "ok"]
+    if not any(d.status == "ok" for d in read.docs):
         io.write_table(documents, out / "documents")  # say which files failed, and why
         timings["total"] = time.perf_counter() - t_start
         return RunResult(documents=documents, units=units, unit_themes=pd.DataFrame(),
-                         nlp=nlp_df, errors=errors, warnings=prepared.warnings, timings=timings,
+                         nlp=nlp_df, errors=errors, warnings=read.warnings, timings=timings,
                          exit_code=EXIT_NOTHING_READ, out=out)
 
     # 2. classify: the theme of every content unit (and the machine's view of human labels)
@@ -181,7 +181,7 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
             print(f"attention : {note}", file=sys.stderr)
     model, codebook_themes, model_key = (early["model"] if "model" in early
                                          else theme_model(cache_dir, codebook, annotations))
-    doc_keys = {d.doc_id: k for d, k in zip(prepared.docs, prepared.keys, strict=True)}
+    doc_keys = {d.doc_id: k for d, k in zip(read.docs, read.keys, strict=True)}
     unit_themes, themes, candidates = classify_cached(units, nlp_df, model, codebook_themes,
                                                       ann_df, doc_keys, model_key, cache_dir,
                                                       n_process=n_process)
@@ -193,9 +193,9 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     # the per-unit tables and the QDPX export do not need the comparison tables: a forked child
     # writes them on the other core while this process compares and writes the report
     t = time.perf_counter()
-    texts = {d.doc_id: d.text for d in prepared.docs if d.status == "ok"}
+    texts = {d.doc_id: d.text for d in read.docs if d.status == "ok"}
     review = (model.threshold, candidates)  # the review table is built by the child
-    export = in_background(write_unit_outputs, out, prepared.docs, documents, units, nlp_df,
+    export = in_background(write_unit_outputs, out, read.docs, documents, units, nlp_df,
                            unit_themes, review, texts, codebook_themes, report, machine_themes,
                            label="écriture des tables par unité et de l'export QDPX",
                            parallel=n_process > 1)
@@ -246,30 +246,30 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
         written += book_written
     timings["export_wait"] = time.perf_counter() - t
 
-    exit_code = _exit_code(prepared.docs, strict)
+    exit_code = _exit_code(read.docs, strict)
     timings["total"] = time.perf_counter() - t_start
-    n_words = int(sum(d.n_words for d in prepared.docs))
-    n_pages = int(sum(d.n_pages for d in prepared.docs))
-    written.append(_write_run_json(out, prepared, errors, units, n_words, n_pages, model,
+    n_words = int(sum(d.n_words for d in read.docs))
+    n_pages = int(sum(d.n_pages for d in read.docs))
+    written.append(_write_run_json(out, read, errors, units, n_words, n_pages, model,
                                    timings))
     _write_manifest(out, manifest, run_key, written)
     return RunResult(documents=documents, units=units, unit_themes=unit_themes, nlp=nlp_df,
-                     tables=tables, errors=errors, warnings=prepared.warnings, timings=timings,
+                     tables=tables, errors=errors, warnings=read.warnings, timings=timings,
                      n_words=n_words, n_pages=n_pages, exit_code=exit_code, out=out,
                      machine_themes=machine_themes)
 
 
-def _unchanged(out: Path, prepared: ReadCorpus, timings: dict[str, float], t_start: float,
+def _unchanged(out: Path, read: ReadCorpus, timings: dict[str, float], t_start: float,
                strict: bool, quiet: bool) -> RunResult:
     """The previous run's results, read back (nothing changed since: same inputs and code)."""
     from pipeline.results import load_results
 
     result = load_results(out)
     result.skipped = True
-    result.warnings = prepared.warnings
-    result.n_words = int(sum(d.n_words for d in prepared.docs))
-    result.n_pages = int(sum(d.n_pages for d in prepared.docs))
-    result.exit_code = _exit_code(prepared.docs, strict)
+    result.warnings = read.warnings
+    result.n_words = int(sum(d.n_words for d in read.docs))
+    result.n_pages = int(sum(d.n_pages for d in read.docs))
+    result.exit_code = _exit_code(read.docs, strict)
     result.timings = {**timings, "total": time.perf_counter() - t_start}
     if not quiet:
         print(f"Rien n'a changé depuis la dernière analyse : résultats inchangés dans {out}/",
@@ -277,12 +277,12 @@ def _unchanged(out: Path, prepared: ReadCorpus, timings: dict[str, float], t_sta
     return result
 
 
-def _write_run_json(out: Path, prepared: ReadCorpus, errors: list, units: pd.DataFrame,
+def _write_run_json(out: Path, read: ReadCorpus, errors: list, units: pd.DataFrame,
                     n_words: int, n_pages: int, model, timings: dict[str, float]) -> str:
     """``run.json``: counts, the theme model's training data and settings, times per stage."""
     io.write_json(out / "run.json", {
-        "n_docs": len(prepared.docs), "n_errors": len(errors), "n_units": int(len(units)),
-        "n_words": n_words, "n_pages": n_pages, "model_loaded": prepared.model_loaded,
+        "n_docs": len(read.docs), "n_errors": len(errors), "n_units": int(len(units)),
+        "n_words": n_words, "n_pages": n_pages, "model_loaded": read.model_loaded,
         "theme_model": {**model.training, **model.settings},
         "timings_s": {k: round(v, 3) for k, v in timings.items()}})
     return "run.json"

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from test_classify_helpers import FIXTURES, fake_lemmatise, make_frame
 
-from pipeline.classify import classify, prepare, review_table, train
+from pipeline.classify import classify, review_table, train, unit_frame
 from pipeline.classify.codebook import load_codebook
 from pipeline.classify.model import annotation_frame, default_model, predict_labels
 from pipeline.classify.vocabulary import build_matcher
@@ -91,7 +91,7 @@ def test_non_content_kinds_get_no_theme(model, codebook):
     nlp = pd.DataFrame({"doc_id": ["d"] * 4, "unit_id": ["u1", "u2", "u3", "u4"],
                         "lemmas": ["logement emploi", "logement", "budget", "logement emploi"],
                         "tokens": ["logement emploi", "logement", "budget", "logement emploi"]})
-    frame = prepare(units, nlp)
+    frame = unit_frame(units, nlp)
     assert list(frame["unit_id"]) == ["u4"]
     ut, themes = classify(frame, model, codebook, None)
     assert set(ut["unit_id"]) == {"u4"}
@@ -111,7 +111,7 @@ def test_prepare_builds_context_from_ancestor_titles():
     nlp = pd.DataFrame({"doc_id": ["d"] * 4, "unit_id": ["u1", "u2", "u3", "u4"],
                         "lemmas": ["logement", "créer logement", "acheter maison", "autre"],
                         "tokens": ["logement", "créer logements", "acheter maison", "autre"]})
-    f = prepare(units, nlp).set_index("unit_id")
+    f = unit_frame(units, nlp).set_index("unit_id")
     assert f.loc["u1", "context"] == ""
     assert f.loc["u2", "context"] == "logement"
     assert f.loc["u3", "context"] == "logement créer logement"

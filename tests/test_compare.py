@@ -609,7 +609,7 @@ def test_split_sentences_quick_path_same_as_collapsing_whitespace():
 
 
 def test_prepared_reads_units_once_in_reading_order():
-    from pipeline.compare.prepared import Prepared
+    from pipeline.compare.inputs import CompareInputs
 
     docs = pd.DataFrame({"doc_id": ["y", "x", "z"], "status": ["ok", "ok", "error"]})
     units = pd.DataFrame({
@@ -617,7 +617,7 @@ def test_prepared_reads_units_once_in_reading_order():
         "kind": ["statement", "title", "statement", "action", "objective"],
         "text": [" deux mots ", "Titre", "z", "trois mots ici", None],
         "start": [20, 10, 0, 0, 5], "themes": ["b; a ;b", "a", "a", ";", "c"]})
-    p = Prepared(docs, units)
+    p = CompareInputs(docs, units)
     assert p.ids == ["x", "y"]
     assert p.doc_code.tolist() == [1, 0, -1, 0, 1]
     assert p.reading_order.tolist() == [3, 1, 4, 0]  # x by start, then y by start
@@ -626,14 +626,14 @@ def test_prepared_reads_units_once_in_reading_order():
     assert p.themes_of == [("b", "a"), (), ("a",), (), ("c",)]
     ut = pd.DataFrame({"doc_id": ["y", "y", "x", "x", "q"], "unit_id": ["y2", "y2", "x2", "x1", "q1"],
                        "theme": ["b", "b", "a", "c", "a"]})
-    p2 = Prepared(docs, units.drop(columns="themes"), unit_themes=ut)
+    p2 = CompareInputs(docs, units.drop(columns="themes"), unit_themes=ut)
     assert p2.themes_of == [("b",), (), (), ("c",), ()]
     pos, themes = p2.theme_pairs
     assert pos.tolist() == [0, 3] and themes == ["b", "c"]
 
 
 def test_lemma_counts_by_hand():
-    from pipeline.compare.prepared import lemma_counts
+    from pipeline.compare.inputs import lemma_counts
 
     units = pd.DataFrame({"doc_id": ["a", "a", "b", "c"], "unit_id": ["a1", "a2", "b1", "c1"],
                           "kind": ["statement", "title", "action", "statement"]})
@@ -654,7 +654,7 @@ def test_lemma_counts_by_hand():
 def test_count_cells_give_the_canonical_csr():
     from scipy.sparse import coo_matrix
 
-    from pipeline.compare.prepared import count_cells, csr_from_cells
+    from pipeline.compare.inputs import count_cells, csr_from_cells
 
     rng = np.random.default_rng(0)
     rows, cols = rng.integers(0, 7, 500), rng.integers(0, 40, 500)

@@ -1,6 +1,6 @@
 """Classify stage: content units → policy themes (see docs/architecture.md).
 
-Public API used by the runner: :func:`prepare`, :func:`train`, :func:`classify`,
+Public API used by the runner: :func:`unit_frame`, :func:`train`, :func:`classify`,
 :func:`review_table`, :func:`default_model`, :func:`match_annotations`, and
 ``pipeline.classify.codebook.load_codebook`` / ``pipeline.classify.evaluate``.
 """
@@ -11,9 +11,9 @@ from pipeline.classify.model import (
     ThemeModel,
     classify,
     default_model,
-    prepare,
     review_table,
     train,
+    unit_frame,
 )
 
 __all__ = [
@@ -24,7 +24,7 @@ __all__ = [
     "load_codebook",
     "match_annotations",
     "normalise_text",
-    "prepare",
+    "unit_frame",
     "review_table",
     "split_themes",
     "train",

@@ -70,7 +70,7 @@ UNIT_THEME_COLUMNS = ["doc_id", "unit_id", "theme", "score", "sources", "evidenc
 # --------------------------------------------------------------------------- frame
 
 
-def prepare(units: pd.DataFrame, nlp: pd.DataFrame) -> pd.DataFrame:
+def unit_frame(units: pd.DataFrame, nlp: pd.DataFrame) -> pd.DataFrame:
     """One row per content unit, ready for the classifier.
 
     ``units``: the units table (doc_id, unit_id, parent_id, kind, text, …); ``nlp``: one row per
@@ -421,7 +421,7 @@ def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
           vectors: bool | None = None, decisive: bool | None = None) -> ThemeModel:
     """Train the theme model on annotated units.
 
-    ``frame``: rows as returned by :func:`prepare` or :func:`annotation_frame` (doc_id, text,
+    ``frame``: rows as returned by :func:`unit_frame` or :func:`annotation_frame` (doc_id, text,
     lemmas, tokens, context…); ``labels``: per row, the theme ids a human gave it;
     ``codebook``: list of Theme; ``matcher``: a prebuilt vocabulary matcher (default: the
     codebook's). When ``tune`` and the frame spans ≥ 3 documents, C, the word-vector weight
@@ -677,7 +677,7 @@ def _sources(s: dict) -> str:
 
 def classify(frame: pd.DataFrame, model: ThemeModel, codebook=None,
              annotations: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Label every content unit of ``frame`` (from :func:`prepare`).
+    """Label every content unit of ``frame`` (from :func:`unit_frame`).
 
     ``annotations`` (annotations.csv rows) override the model for the units they match
     (source ``human``, score 1, evidence ``annotation``). ``codebook`` restricts the themes to

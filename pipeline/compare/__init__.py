@@ -13,10 +13,10 @@ import pandas as pd
 
 from pipeline.compare.benchmark import Benchmark, benchmark, benchmark_all
 from pipeline.compare.common import commune_label, content_units
+from pipeline.compare.inputs import CompareInputs
 from pipeline.compare.keyness import distinctive_terms, distinctive_terms_of, log_likelihood
 from pipeline.compare.partners import load_gazetteer, partner_summary, partners, partners_of
 from pipeline.compare.passages import find_shared, find_shared_of, split_sentences
-from pipeline.compare.prepared import Prepared
 from pipeline.compare.similarity import nearest, similarity, similarity_matrix, similarity_of
 from pipeline.compare.tables import (
     axis_themes,
@@ -70,21 +70,21 @@ def build_tables(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame
 
     # the inputs are read once (columns as lists, units in reading order, word and lemma
     # counts) and shared by the tables
-    prepared = Prepared(documents, units, nlp, unit_themes)
+    inputs = CompareInputs(documents, units, nlp, unit_themes)
     tables: dict[str, pd.DataFrame] = {}
-    tm = timed("theme_matrix", theme_matrix_of, prepared, codebook)
+    tm = timed("theme_matrix", theme_matrix_of, inputs, codebook)
     tables["theme_matrix"] = tm
-    tables["axis_themes"] = timed("axis_themes", axis_themes_of, prepared, codebook)
-    tables["similarity"] = timed("similarity", similarity_of, prepared, tm)
-    tables["distinctive_terms"] = timed("distinctive_terms", distinctive_terms_of, prepared)
-    pt = timed("partners", partners_of, prepared)
+    tables["axis_themes"] = timed("axis_themes", axis_themes_of, inputs, codebook)
+    tables["similarity"] = timed("similarity", similarity_of, inputs, tm)
+    tables["distinctive_terms"] = timed("distinctive_terms", distinctive_terms_of, inputs)
+    pt = timed("partners", partners_of, inputs)
     tables["partners"] = pt
     tables["partners_summary"] = partner_summary(pt)
     passages, summary = (shared if shared is not None
-                         else timed("shared_passages", find_shared_of, prepared))
+                         else timed("shared_passages", find_shared_of, inputs))
     tables["shared_passages"] = passages
     tables["shared_passages_summary"] = summary
-    tables["structure"] = timed("structure", structure_of, prepared)
+    tables["structure"] = timed("structure", structure_of, inputs)
     for col in by:
         tables[f"by_{col}"] = compare_by(documents, tm, col)
     return tables

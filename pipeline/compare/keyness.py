@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.compare.common import round_floats
-from pipeline.compare.prepared import Prepared
+from pipeline.compare.inputs import CompareInputs
 
 KEYNESS_COLUMNS = ["doc_id", "term", "count_doc", "count_rest", "per_10k_doc", "per_10k_rest",
                    "log_likelihood", "rank"]
@@ -38,7 +38,7 @@ def distinctive_terms(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.Data
     count_rest/words_rest). Out: the ``top`` terms per document by G² (ties: higher
     count_doc, then term alphabetically), with ``rank`` from 1; sorted by doc_id, rank.
     """
-    return distinctive_terms_of(Prepared(documents, units, nlp), top, min_count, bigrams)
+    return distinctive_terms_of(CompareInputs(documents, units, nlp), top, min_count, bigrams)
 
 
 def top_candidates(doc: np.ndarray, score: np.ndarray, count: np.ndarray, top: int
@@ -63,9 +63,9 @@ def top_candidates(doc: np.ndarray, score: np.ndarray, count: np.ndarray, top: i
     return keep
 
 
-def distinctive_terms_of(p: Prepared, top: int = 20, min_count: int = 2, bigrams: bool = True
+def distinctive_terms_of(p: CompareInputs, top: int = 20, min_count: int = 2, bigrams: bool = True
                          ) -> pd.DataFrame:
-    """``distinctive_terms`` from prepared inputs."""
+    """``distinctive_terms`` from the shared inputs (:class:`pipeline.compare.inputs.CompareInputs`)."""
     ids = p.ids
     empty = pd.DataFrame(columns=KEYNESS_COLUMNS)
     if len(ids) < 2:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.compare.common import DATA_DIR, _text, load_config
-from pipeline.compare.prepared import Prepared
+from pipeline.compare.inputs import CompareInputs
 
 PARTNER_COLUMNS = ["doc_id", "unit_id", "partner", "category", "source"]
 SUMMARY_COLUMNS = ["partner", "category", "source", "n_docs", "n_units", "doc_ids"]
@@ -157,12 +157,12 @@ def partners(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | N
     a single word with fewer than two capitals ("Renforcer", "Service": sentence starts).
     Sorted by doc_id, unit_id, source, partner.
     """
-    return partners_of(Prepared(documents, units, nlp), gazetteer, config)
+    return partners_of(CompareInputs(documents, units, nlp), gazetteer, config)
 
 
-def partners_of(p: Prepared, gazetteer: Gazetteer | None = None, config: dict | None = None
+def partners_of(p: CompareInputs, gazetteer: Gazetteer | None = None, config: dict | None = None
                 ) -> pd.DataFrame:
-    """``partners`` from prepared inputs."""
+    """``partners`` from the shared inputs (:class:`pipeline.compare.inputs.CompareInputs`)."""
     gaz = gazetteer or load_gazetteer()
     cfg = (config or load_config())["partners"]
     rows = []

@@ -16,7 +16,7 @@ import pandas as pd
 from rapidfuzz import fuzz
 
 from pipeline.compare.common import round_floats, single_spaced
-from pipeline.compare.prepared import Prepared
+from pipeline.compare.inputs import CompareInputs
 from pipeline.segment import load_patterns
 from pipeline.segment.sentences import split_sentences as _split
 
@@ -147,7 +147,7 @@ class _Sentences:
     uniq: list[str]
 
 
-def _sentence_rows(p: Prepared, min_words: int) -> _Sentences:
+def _sentence_rows(p: CompareInputs, min_words: int) -> _Sentences:
     text, all_docs, all_uids = p.stripped("text"), p.column("doc_id"), p.column("unit_id")
     index: dict[str, int] = {}
     uniq: list[str] = []
@@ -202,14 +202,14 @@ def find_shared(documents: pd.DataFrame, units: pd.DataFrame, threshold: float =
     doc_id/text order). summary: per document ``n_sentences`` compared (of its content
     units), ``n_shared`` of them in a passage, ``share_shared`` and ``n_passages``.
     """
-    return find_shared_of(Prepared(documents, units), threshold, min_words, n_keys, max_block,
+    return find_shared_of(CompareInputs(documents, units), threshold, min_words, n_keys, max_block,
                           min_shared)
 
 
-def find_shared_of(p: Prepared, threshold: float = 85.0, min_words: int = 8, n_keys: int = 4,
+def find_shared_of(p: CompareInputs, threshold: float = 85.0, min_words: int = 8, n_keys: int = 4,
                    max_block: int = 400, min_shared: int = 2
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``find_shared`` from prepared inputs."""
+    """``find_shared`` from the shared inputs (:class:`pipeline.compare.inputs.CompareInputs`)."""
     ids = p.ids
     n = len(ids)
     s = _sentence_rows(p, min_words)

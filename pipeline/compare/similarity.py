@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.compare.common import _text, compared_units, round_floats
-from pipeline.compare.prepared import Prepared
+from pipeline.compare.inputs import CompareInputs
 
 SIMILARITY_COLUMNS = ["doc_a", "doc_b", "cosine_lemmas", "cosine_themes"]
 
@@ -85,11 +85,11 @@ def similarity(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame,
     cosine_lemmas`` (TF-IDF of the lemmas of the content units, empty headings left out:
     ``common.compared_mask``) and ``cosine_themes`` (theme profiles = share_units of
     ``theme_matrix``). Sorted by doc_a, doc_b; rounded."""
-    return similarity_of(Prepared(documents, units, nlp), theme_matrix)
+    return similarity_of(CompareInputs(documents, units, nlp), theme_matrix)
 
 
-def similarity_of(p: Prepared, theme_matrix: pd.DataFrame) -> pd.DataFrame:
-    """``similarity`` from prepared inputs."""
+def similarity_of(p: CompareInputs, theme_matrix: pd.DataFrame) -> pd.DataFrame:
+    """``similarity`` from the shared inputs (:class:`pipeline.compare.inputs.CompareInputs`)."""
     ids = p.ids
     n = len(ids)
     if n < 2:

@@ -16,7 +16,7 @@ from pipeline.compare.common import (
     texts,
     theme_catalogue,
 )
-from pipeline.compare.prepared import Prepared
+from pipeline.compare.inputs import CompareInputs
 from pipeline.models import NON_CONTENT_KINDS
 
 THEME_MATRIX_COLUMNS = ["doc_id", "commune_label", "theme", "theme_label", "n_units",
@@ -43,11 +43,11 @@ def theme_matrix(documents: pd.DataFrame, units: pd.DataFrame, codebook,
     Content units here leave out empty headings (``common.compared_mask``: an axis, section
     or group with no content unit below it counts nowhere, neither its themes nor its words).
     """
-    return theme_matrix_of(Prepared(documents, units, unit_themes=unit_themes), codebook)
+    return theme_matrix_of(CompareInputs(documents, units, unit_themes=unit_themes), codebook)
 
 
-def theme_matrix_of(p: Prepared, codebook) -> pd.DataFrame:
-    """``theme_matrix`` from prepared inputs."""
+def theme_matrix_of(p: CompareInputs, codebook) -> pd.DataFrame:
+    """``theme_matrix`` from the shared inputs (:class:`pipeline.compare.inputs.CompareInputs`)."""
     ids = p.ids
     n = len(ids)
     doc = p.doc_code
@@ -110,11 +110,11 @@ def axis_themes(documents: pd.DataFrame, units: pd.DataFrame, codebook,
     ``n_units`` 0 and no theme: its own themes count nowhere. Rows in document then text
     order.
     """
-    return axis_themes_of(Prepared(documents, units, unit_themes=unit_themes), codebook, top)
+    return axis_themes_of(CompareInputs(documents, units, unit_themes=unit_themes), codebook, top)
 
 
-def axis_themes_of(p: Prepared, codebook, top: int = 3) -> pd.DataFrame:
-    """``axis_themes`` from prepared inputs."""
+def axis_themes_of(p: CompareInputs, codebook, top: int = 3) -> pd.DataFrame:
+    """``axis_themes`` from the shared inputs (:class:`pipeline.compare.inputs.CompareInputs`)."""
     labels = p.labels.to_dict()
     themes_of = p.themes_of
     seq = p.reading_order
@@ -216,11 +216,11 @@ def structure(documents: pd.DataFrame, units: pd.DataFrame, config: dict | None 
     NON_CONTENT_KINDS (navigation, preamble, title, signature…) count in the unit and word
     counts and ``preamble_share`` only.
     """
-    return structure_of(Prepared(documents, units), config)
+    return structure_of(CompareInputs(documents, units), config)
 
 
-def structure_of(p: Prepared, config: dict | None = None) -> pd.DataFrame:
-    """``structure`` from prepared inputs."""
+def structure_of(p: CompareInputs, config: dict | None = None) -> pd.DataFrame:
+    """``structure`` from the shared inputs (:class:`pipeline.compare.inputs.CompareInputs`)."""
     cfg = (config or load_config())["structure"]
     ids = p.ids
     labels = p.labels.to_dict()

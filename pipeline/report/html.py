@@ -1075,6 +1075,8 @@ def render_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame, uni
                         model_info, max_units=max_units)(figures)
 
 
+# One pass over tens of thousands of units building the trees, the table data and the page
+# pieces together (≈180 lines): split up, each part would walk the units again.
 def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
                  units: pd.DataFrame, unit_themes: pd.DataFrame, codebook: Iterable,
                  benchmarks: Mapping | None, model_info: Mapping | None = None,

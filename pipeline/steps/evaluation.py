@@ -34,7 +34,7 @@ def _run_evaluation(corpus: Path, out: Path, *, annotations: Path | None,
                     heldout: Path | None, lodo: bool, n_process: int, quiet: bool) -> int:
     """:func:`run_evaluation` once ``out`` is claimed and locked."""
     from pipeline.classify import evaluate as ev
-    from pipeline.classify import match_annotations, prepare, split_themes
+    from pipeline.classify import match_annotations, split_themes, unit_frame
     from pipeline.classify.codebook import load_codebook
     from pipeline.classify.model import annotation_frame, training_annotations
 
@@ -61,8 +61,8 @@ def _run_evaluation(corpus: Path, out: Path, *, annotations: Path | None,
     rel = None
     heldout = Path(heldout) if heldout else None
     if heldout is not None and (heldout / "annotations.csv").is_file():
-        prepared = read_corpus(heldout, cache, n_process=n_process, quiet=quiet)
-        test = prepare(prepared.units, prepared.nlp)
+        read = read_corpus(heldout, cache, n_process=n_process, quiet=quiet)
+        test = unit_frame(read.units, read.nlp)
         h_ann = read_annotations(heldout / "annotations.csv")
         matched = match_annotations(test, h_ann)
         h_table, rel = ev.heldout(frame, labels, matched,

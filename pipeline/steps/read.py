@@ -186,6 +186,8 @@ def _within_limits(path: Path, entry: dict, limits: Limits | None) -> bool:
     return True
 
 
+# Ingest pool, model loading, one nlp.pipe and the cache writes, in the order they overlap
+# (≈120 lines).
 def _read_new(files, keys, cached, todo, doc_dir, warnings, timings, t0, *, n_process,
                   ner, quiet, background, while_waiting, limits=None) -> ReadCorpus:
     # 1. ingest + segment (process pool for several files)

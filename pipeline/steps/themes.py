@@ -78,7 +78,7 @@ def _classify_docs(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
     """Classify the content units of ``docs`` → {doc_id: (unit_themes, themes, candidates)}."""
     from pipeline import classify
 
-    sub = classify.prepare(units[units["doc_id"].isin(docs)], nlp[nlp["doc_id"].isin(docs)])
+    sub = classify.unit_frame(units[units["doc_id"].isin(docs)], nlp[nlp["doc_id"].isin(docs)])
     sub_ann = ann_df[ann_df["doc_id"].isin(docs)] if ann_df is not None else None
     ut, th = classify.classify(sub, model, codebook, sub_ann)
     cands: dict[str, list] = {}
@@ -109,7 +109,7 @@ def classify_cached(units: pd.DataFrame, nlp: pd.DataFrame, model, codebook,
 
     A document's labels depend only on its units, the model and its own annotation rows, so
     adding one declaration classifies one declaration (only its rows go through
-    ``classify.prepare``), and many new documents can be split between two processes
+    ``classify.unit_frame``), and many new documents can be split between two processes
     (``n_process`` > 1). Returns ``(unit_themes, themes, candidates)``: the same tables as one
     ``classify`` call over the whole corpus, and its review candidates (``attrs`` left empty).
     """

@@ -1,7 +1,7 @@
 """The inputs of the compare tables, read once and shared between the tables.
 
 Iterating pandas 3 Arrow-backed string columns is slow, and every table used to filter, sort
-and split the same units again. ``Prepared`` reads each column once (as a Python list or a
+and split the same units again. ``CompareInputs`` reads each column once (as a Python list or a
 numpy array, when first asked for) and keeps what several tables need: the documents read,
 the units in reading order, word counts, the (unit, theme) pairs and the lemma counts.
 A unit is identified by (doc_id, unit_id), as in docs/architecture.md.
@@ -161,7 +161,7 @@ def lemma_counts(doc_ids: list[str], units: pd.DataFrame, nlp: pd.DataFrame | No
     return LemmaCounts(np.asarray(terms, dtype=object), pairs, cells, words)
 
 
-class Prepared:
+class CompareInputs:
     """documents, units, nlp, unit_themes as read by the compare tables (each part computed
     on first use, then kept)."""
 
