@@ -144,6 +144,14 @@ UNIT_COLUMNS = [
 ]
 
 
+#: The bullet characters the readers recognise at the start of a line (one set for
+#: ``ingest.text`` and ``ingest.layout``; the segmenter's item labels in
+#: ``pipeline/data/patterns.toml`` accept these and a few more: ✓ ✔ ➔ ■ □ ◦ · ‣ ⁃ o).
+BULLETS = "-–—*•°+▪►➢→"
+#: ``BULLETS`` as the inside of a regex character class.
+BULLET_CLASS = "".join("\\" + c if c in "-]\\^" else c for c in BULLETS)
+
+
 def _load_tables() -> list[dict]:
     import tomllib
 

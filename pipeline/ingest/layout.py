@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 
 from pipeline.ingest.normalize import RawBlock, clean_line
 from pipeline.ingest.text import ITEM_START_RE, SENTENCE_END
+from pipeline.models import BULLET_CLASS
 
 #: Page-number lines: "3", "- 3 -", "Page 3", "Page 3 / 12", "3/12", "3 sur 12", "p. 3".
 PAGE_NUMBER_RE = re.compile(
     r"^(?:page|p\.|pg\.?)?\s*[-–—(]?\s*\d{1,4}\s*[-–—)]?\s*(?:(?:/|sur|de|of)\s*\d{1,4})?$",
     re.IGNORECASE)
-_BULLET_START_RE = re.compile(r"^(?:[•\-–—*°▪►➢→+]|\d{1,2}(?:\.\d{1,2})*[.)]\s|[a-z][.)]\s)")
+_BULLET_START_RE = re.compile(rf"^(?:[{BULLET_CLASS}]|"
+                              r"\d{1,2}(?:\.\d{1,2})*[.)]\s|[a-z][.)]\s)")
 _LINE_END_HYPHEN_RE = re.compile(r"(\w+)-$")
 #: Prefixes that make real compounds: a line-end hyphen after them is kept ("socio-professionnel").
 COMPOUND_PREFIXES = frozenset(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pipeline.ingest import errors
 from pipeline.ingest.normalize import RawBlock, clean_line, mark_navigation
+from pipeline.models import BULLET_CLASS
 
 # --------------------------------------------------------------------------- decoding
 
@@ -67,12 +68,13 @@ _TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 #: A line that starts a new block (bullet, numbered item, axis/objective heading).
 ITEM_START_RE = re.compile(
-    r"^(?:[-–—*•°+▪►➢→]\s*(?=\S)|\d{1,2}(?:\.\d{1,2})*[.)°]\s|\d{1,2}(?:\.\d{1,2})+\.?(?=[A-ZÀ-Ý])"
+    rf"^(?:[{BULLET_CLASS}]\s*(?=\S)|"
+    r"\d{1,2}(?:\.\d{1,2})*[.)°]\s|\d{1,2}(?:\.\d{1,2})+\.?(?=[A-ZÀ-Ý])"
     r"|\d{1,2}(?:\.\d{1,2})+\s+(?=[A-ZÀ-Ý])"
     r"|[a-zA-Z][.)]\s|[ivxIVX]{1,4}[.)]\s"
     r"|(?:AXE|Axe|OBJECTIF|Objectif|O\.O\.|O\.S\.|OS|OO|ACTION|Action|Chapitre|CHAPITRE|Titre|TITRE)\b"
     r"|#)")
-_BULLET_RE = re.compile(r"^([-–—*•°+▪►➢→])\s*(?=\S)")
+_BULLET_RE = re.compile(rf"^([{BULLET_CLASS}])\s*(?=\S)")
 #: Characters that end a sentence or an item (a line ending so is not a hard wrap).
 SENTENCE_END = tuple(".!?:;…»\"”")
 _FUNCTION_WORDS = frozenset(
