@@ -2,7 +2,7 @@
 
 The corpus is generated here (random words with a Zipf-like frequency, a pool of template
 sentences reused across declarations, random themes), so the test needs no model.
-Run as a script to print the timings: ``python tests/test_compare_scale.py [n_docs]``.
+Run as a script to print the timings: ``python tests/compare/test_compare_scale.py [n_docs]``.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def time_build(n_docs: int = 300, n_units: int = 150) -> tuple[float, dict, dict
 
 @pytest.mark.slow
 def test_build_tables_300_documents(tmp_path):
-    """Scale check (no timing assertion: `python tests/test_compare_scale.py` prints them)."""
+    """Scale check (no timing assertion: `python tests/compare/test_compare_scale.py` prints them)."""
     _, _, tables = time_build(300, 150)
     assert tables["theme_matrix"]["doc_id"].nunique() == 300
     assert len(tables["similarity"]) == 300 * 299

@@ -23,7 +23,7 @@ from pipeline.compare.similarity import SIMILARITY_COLUMNS
 from pipeline.export import workbook
 from pipeline.export.workbook import column_info, load_columns, sheet_name, write_workbook
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "compare"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "compare"
 CODEBOOK = [SimpleNamespace(id=i, label=lab) for i, lab in [
     ("insertion", "Insertion"), ("logement", "Logement"), ("synergies", "Synergies"),
     ("finances", "Finances"), ("sante", "Santé"), ("energie", "Énergie")]]

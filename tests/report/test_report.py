@@ -44,7 +44,7 @@ from pipeline.report.html import (
     write_figures,
 )
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "report"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "report"
 TABLES = ("theme_matrix", "similarity", "axis_themes", "distinctive_terms", "structure",
           "partners", "shared_passages", "shared_passages_summary")
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists()

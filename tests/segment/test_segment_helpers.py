@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.models import Block, Document
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEG_FIXTURES = FIXTURES / "segment"
 SEEDS = FIXTURES / "seeds"
 

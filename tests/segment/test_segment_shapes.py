@@ -35,7 +35,7 @@ from pipeline.ingest import ingest_file
 from pipeline.models import NON_CONTENT_KINDS
 from pipeline.segment import segment
 
-SHAPES = Path(__file__).resolve().parent / "fixtures" / "shapes"
+SHAPES = Path(__file__).resolve().parents[1] / "fixtures" / "shapes"
 CASES = sorted(p.name for p in SHAPES.iterdir() if p.suffix in (".txt", ".html"))
 
 #: file → counts of unit kinds (an independent check of the .tree files)

@@ -21,7 +21,7 @@ from pipeline.ingest.pdf import (
     read_pdf,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures"
 FIDELITY_PDFS = sorted((FIX / "samples").glob("*.pdf")) + sorted((FIX / "real_world").glob("*.pdf"))
 FIDELITY_PDFS = [p for p in FIDELITY_PDFS if "scan" not in p.name]

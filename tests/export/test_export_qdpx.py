@@ -26,7 +26,7 @@ from pipeline.escape import xml_attr
 from pipeline.export import qdpx
 from pipeline.export.qdpx import content_span, export_qdpx, read_qdpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "qdpx"
 XSD = ROOT / ".." / "shared" / "refi-qda" / "Project-mrt2019.xsd"
 NS = "urn:QDA-XML:project:1.0"

@@ -67,7 +67,7 @@ def test_training_on_the_seed_annotations_is_calibrated(codebook, matcher):
     from pipeline.classify.annotations import load_annotations
     from pipeline.models import NON_CONTENT_KINDS
 
-    ann = load_annotations(Path(__file__).parents[1] / "corpus" / "annotations.csv")
+    ann = load_annotations(Path(__file__).parents[2] / "corpus" / "annotations.csv")
     ann = ann[~ann["kind"].isin(NON_CONTENT_KINDS)].reset_index(drop=True)
     frame = annotation_frame(ann)
     labels = [split_themes(t) for t in ann["themes"]]

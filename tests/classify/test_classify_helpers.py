@@ -6,7 +6,7 @@ import pandas as pd
 
 from pipeline.classify.model import FRAME_COLUMNS
 
-FIXTURES = Path(__file__).parent / "fixtures" / "classify"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "classify"
 STOP = {"le", "la", "les", "de", "des", "du", "d", "l", "à", "a", "au", "aux", "un", "une",
         "et", "en", "pour", "avec", "sur", "par"}
 

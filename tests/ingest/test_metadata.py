@@ -10,7 +10,7 @@ from pipeline.ingest import DOCUMENT_COLUMNS, documents_table, ingest_file
 from pipeline.ingest.metadata import extract_metadata, mandate_of, normalise_name, parse_date
 from pipeline.models import Document
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 
 # Read from the seed texts themselves.

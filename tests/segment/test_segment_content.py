@@ -31,8 +31,8 @@ from pipeline.segment.content import (
     score_rows,
 )
 
-DEV = Path(__file__).resolve().parent / "data" / "content" / "dev_sentences.csv"
-DEV2 = Path(__file__).resolve().parent / "data" / "content" / "dev_sentences_2.csv"
+DEV = Path(__file__).resolve().parents[1] / "data" / "content" / "dev_sentences.csv"
+DEV2 = Path(__file__).resolve().parents[1] / "data" / "content" / "dev_sentences_2.csv"
 
 
 def test_dev_set_shape():

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.segment.content import score_csv, score_document
 
-DATA = Path(__file__).parent / "data" / "content"
+DATA = Path(__file__).parents[1] / "data" / "content"
 MIXED = sorted(p.name for p in (DATA / "mixed").glob("*") if not p.name.endswith(".csv"))
 
 

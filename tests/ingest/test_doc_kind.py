@@ -25,7 +25,7 @@ from pipeline.ingest import DOC_KINDS, DOCUMENT_COLUMNS, discover, documents_tab
 from pipeline.ingest.doc_kind import check_kind, load_kinds
 from pipeline.models import Document
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parents[1] / "fixtures"
 KINDS = FIX / "doc_kinds"
 
 EXPECTED = {

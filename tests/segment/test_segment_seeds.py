@@ -15,7 +15,7 @@ from test_segment_helpers import SEEDS, check_invariants, seed_doc
 
 from pipeline.segment import segment
 
-SAMPLES = Path(__file__).resolve().parent / "fixtures" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 
 # seed → expected counts (read from the texts):
 #  conseil: no axis; the 8 "- " operational objectives; title = 2 first lines.

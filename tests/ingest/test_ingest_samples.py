@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.ingest import ingest_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 

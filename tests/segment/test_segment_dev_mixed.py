@@ -19,7 +19,7 @@ import pytest
 
 from pipeline.segment.content import score_document
 
-DEV = Path(__file__).parent / "data" / "content" / "dev_mixed"
+DEV = Path(__file__).parents[1] / "data" / "content" / "dev_mixed"
 DOCS = sorted(p for p in DEV.iterdir() if p.suffix in (".txt", ".html"))
 
 

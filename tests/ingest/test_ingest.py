@@ -12,7 +12,7 @@ from pipeline.ingest import SUPPORTED_EXTENSIONS, discover, ingest_file
 from pipeline.ingest.normalize import RawBlock, assemble, clean_line
 from pipeline.ingest.text import strip_markdown, text_to_raw_blocks
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures"
 ING, BAD, WEB, SEEDS = FIX / "ingest", FIX / "bad", FIX / "web", FIX / "seeds"
 

@@ -23,7 +23,7 @@ from pipeline import compare
 from pipeline.compare import keyness, passages, tables
 from pipeline.export.workbook import write_workbook
 
-FIX = Path(__file__).resolve().parent / "fixtures" / "compare"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "compare"
 # the module, not the function of the same name re-exported by pipeline.compare
 similarity = importlib.import_module("pipeline.compare.similarity")
 
@@ -509,7 +509,7 @@ def test_structure_first_hits_stop_per_document():
 
 
 def test_workbook_has_all_sheets(built, tmp_path):
-    """Sheets and headers; the rest of the workbook: tests/test_compare_workbook.py."""
+    """Sheets and headers; the rest of the workbook: tests/export/test_export_workbook.py."""
     from openpyxl import load_workbook
 
     from pipeline.export.workbook import column_info

@@ -20,7 +20,7 @@ from pipeline.compare.peers import (
 )
 from pipeline.report.html import profile_name
 from pipeline.report.profile import html_to_pdf, profile_html, strip_chart, write_profile
-from tests.test_report import _chromium, browser, load_fixture
+from tests.report.test_report import _chromium, browser, load_fixture
 
 Theme = types.SimpleNamespace
 

@@ -120,7 +120,7 @@ def test_a_folder_without_annotations_uses_the_shipped_model(tmp_path):
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    seeds = Path(__file__).parent / "fixtures" / "seeds"
+    seeds = Path(__file__).parents[1] / "fixtures" / "seeds"
     for name in ("trooz-dps-2019.txt", "ittre-dps-2019.txt"):
         (corpus / name).write_bytes((seeds / name).read_bytes())
     out = tmp_path / "out"
