@@ -2,7 +2,7 @@
 
 - :func:`install` (called when ``pipeline.runner`` or ``pipeline.nlp`` is imported) registers a
   hook run in every child forked from then on — the reading workers, the spaCy model and its
-  workers, the writers started by ``runner.in_background``: on Linux the child asks the kernel
+  workers, the writers started by ``engine.parallel.in_background``: on Linux the child asks the kernel
   to kill it when the process that forked it dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``), even
   by ``kill -9``; elsewhere (or forked from another thread than the main one, whose end would
   fire the signal too early) a watchdog thread ends it once its parent is gone. The child also
