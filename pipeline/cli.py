@@ -315,7 +315,7 @@ def _cmd_profile(args) -> int:
         doc_id = resolve_doc(args.doc_id, res.documents)
         group = peer_group(res.documents, doc_id, args.peers)
         html_path = write_profile(args.out, doc_id, res, load_codebook(), group,
-                                  spec=args.peers or None)[0]
+                                  spec=args.peers or None)
         print(f"Profil : {html_path} ({len(group.doc_ids)} pair(s) : {group.description})")
         if args.pdf:
             from pipeline.report.profile import html_to_pdf

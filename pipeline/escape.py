@@ -17,27 +17,23 @@ def html_text(text: str) -> str:
     return text
 
 
+#: What ElementTree escapes, in its order: in character data, then also in attributes.
+_XML_TEXT = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_XML_ATTR = (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;"))
+
+
+def _replace_all(text: str, table: tuple[tuple[str, str], ...]) -> str:
+    for char, entity in table:
+        if char in text:  # most texts need none: skip the copy
+            text = text.replace(char, entity)
+    return text
+
+
 def xml_text(text: str) -> str:
     """Character data as ElementTree writes it: invalid characters dropped, then & < > escaped."""
-    text = INVALID_XML.sub("", text)  # _xml(text)
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+    return _replace_all(INVALID_XML.sub("", text), _XML_TEXT)
 
 
 def xml_attr(value: str) -> str:
     """Attribute value as ElementTree writes it: also " and the line breaks / tabs escaped."""
-    value = xml_text(value)
-    if '"' in value:
-        value = value.replace('"', "&quot;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    if "\n" in value:
-        value = value.replace("\n", "&#10;")
-    if "\t" in value:
-        value = value.replace("\t", "&#09;")
-    return value
+    return _replace_all(xml_text(value), _XML_ATTR)

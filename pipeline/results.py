@@ -68,7 +68,8 @@ def read_text(out: str | Path, doc_id: str) -> str:
     return (Path(out) / "texts" / f"{doc_id}.txt").read_text(encoding="utf-8")
 
 
-def _fold(text: str) -> str:
+def fold_name(text) -> str:
+    """A name as compared by a person: no accents, no case, dashes and apostrophes as spaces."""
     import unicodedata
 
     s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
@@ -83,13 +84,13 @@ def resolve_doc(name: str, documents: pd.DataFrame) -> str:
     ids = [str(d) for d in documents["doc_id"]]
     if name in ids:
         return name
-    key = _fold(name)
-    same = [d for d in ids if _fold(d) == key]
+    key = fold_name(name)
+    same = [d for d in ids if fold_name(d) == key]
     if len(same) == 1:
         return same[0]
     if "commune" in documents.columns:
         of = [str(d) for d, c in zip(documents["doc_id"], documents["commune"], strict=True)
-              if c and _fold(c) == key]
+              if c and fold_name(c) == key]
         if len(of) == 1:
             return of[0]
         if len(of) > 1:

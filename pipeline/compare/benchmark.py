@@ -128,7 +128,7 @@ class Benchmark:
 EMPHASIS_COLUMNS = ["theme", "theme_label", "share_units", "peers_mean", "peers_median",
                     "peers_std", "z_score", "percentile", "rank"]
 #: Below this many peers, z-scores and percentiles are left empty (NaN): a rank among the few
-#: values and their median say what is known (= pipeline.compare.peers.MIN_PEERS_FOR_DISTRIBUTION).
+#: values and their median say what is known (also the profile's, ``compare.peers``, and the report's).
 MIN_PEERS_FOR_STATS = 10
 NEAREST_COLUMNS = ["measure", "rank", "doc_id", "commune_label", "cosine"]
 UNIQUE_COLUMNS = ["theme", "theme_label", "share_units", "peers_present"]

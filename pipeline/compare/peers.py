@@ -11,16 +11,17 @@ median and maximum only: a z-score or a percentile on four values says more than
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from pipeline.compare.benchmark import MIN_PEERS_FOR_STATS
 from pipeline.models import NON_CONTENT_KINDS
 
-#: Below this many peers: ranks and min/median/max, no quartiles, percentiles or z-scores.
-MIN_PEERS_FOR_DISTRIBUTION = 10
+#: Below this many peers: ranks and min/median/max, no quartiles, percentiles or z-scores
+#: (the benchmark's threshold: one number for the profile, ``peers`` and the report).
+MIN_PEERS_FOR_DISTRIBUTION = MIN_PEERS_FOR_STATS
 #: An objective whose best match among the peers' content units has a cosine (TF-IDF of
 #: lemmas) below this is listed as shared with no peer.
 UNIQUE_MAX_COSINE = 0.25
@@ -45,11 +46,6 @@ class PeerGroup:
     description: str
 
 
-def _fold(text) -> str:
-    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    return " ".join(s.casefold().replace("-", " ").split())
-
-
 def _ok_docs(documents: pd.DataFrame) -> pd.DataFrame:
     if "status" in documents.columns:
         return documents[documents["status"].astype(str) == "ok"]
@@ -64,7 +60,7 @@ def peer_group(documents: pd.DataFrame, doc_id: str, spec: str | None = None) ->
     ``colonne`` alone → the others sharing ``doc_id``'s value; otherwise a comma-separated list
     of doc_ids or commune names. Raises ValueError in French for an unknown column or name.
     """
-    from pipeline.results import resolve_doc
+    from pipeline.results import fold_name, resolve_doc
 
     docs = _ok_docs(documents)
     others = [str(d) for d in docs["doc_id"] if str(d) != doc_id]
@@ -80,9 +76,9 @@ def peer_group(documents: pd.DataFrame, doc_id: str, spec: str | None = None) ->
         if not value:
             own = docs.loc[docs["doc_id"].astype(str) == doc_id, column]
             value = str(own.iloc[0]) if len(own) else ""
-        key = _fold(value)
+        key = fold_name(value)
         chosen = [str(d) for d, v in zip(docs["doc_id"], docs[column], strict=True)
-                  if str(d) != doc_id and _fold(v) == key and key]
+                  if str(d) != doc_id and fold_name(v) == key and key]
         return PeerGroup(sorted(chosen), f"{column} = {value.strip()}")
     chosen = []
     for name in (s.strip() for s in spec.split(",")):

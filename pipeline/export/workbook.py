@@ -24,6 +24,7 @@ import pandas as pd
 import tomllib
 
 from pipeline import io
+from pipeline.escape import INVALID_XML
 from pipeline.models import TABLES
 
 #: Table key → (sheet name, French description for the "À lire" sheet), from
@@ -48,7 +49,6 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _FIXED_DATE = (2000, 1, 1, 0, 0, 0)  # every zip entry; the document properties likewise
 _FIXED_DATETIME = dt.datetime(2000, 1, 1)
 # what XML 1.0 cannot hold (control characters, U+FFFE/U+FFFF, lone surrogates)
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _MAX_CELL = 32_767  # Excel's limit on the characters of one cell
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _WIDTH_SAMPLE = 500  # rows read to fit the column widths
@@ -243,8 +243,8 @@ def _columns(key: str, df: pd.DataFrame) -> list[Column]:
 def _text(v: str):
     """A text cell: without the characters XML cannot hold, cut at Excel's limit; None when
     empty (no cell is written)."""
-    if _ILLEGAL_XML.search(v):
-        v = _ILLEGAL_XML.sub("", v)
+    if INVALID_XML.search(v):
+        v = INVALID_XML.sub("", v)
     return v[:_MAX_CELL] or None
 
 

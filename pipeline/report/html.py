@@ -23,6 +23,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from pipeline import io
+from pipeline.compare.benchmark import MIN_PEERS_FOR_STATS
 from pipeline.escape import html_text
 from pipeline.models import NON_CONTENT_KINDS
 from pipeline.report.figures import FIGURE_FILES, render_figures, theme_order
@@ -467,7 +468,7 @@ def _matrix_html(tm: pd.DataFrame | None, ok_docs: list[str], labels: Mapping[st
     share, count = {}, {}
     for r in _records(tm):
         key = (str(r["doc_id"]), str(r["theme"]))
-        share[key], count[key] = _num_or0(r.get("share_units")), r.get("n_units")
+        share[key], count[key] = (_num(r.get("share_units")) or 0.0), r.get("n_units")
     head = "".join(f'<th class="mx-theme" scope="col"><span>{esc(t.label)}</span></th>'
                    for t in themes.values())
     rows = []
@@ -489,14 +490,6 @@ def _matrix_html(tm: pd.DataFrame | None, ok_docs: list[str], labels: Mapping[st
             'des objectifs.</p><div class="table-wrap"><table class="matrix" id="matrix">'
             f'<thead><tr><th scope="col">Déclaration</th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div></div>')
-
-
-def _num_or0(value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return 0.0 if v != v else v
 
 
 SIDE_BY_SIDE = (
@@ -803,7 +796,7 @@ def _benchmark_known(bench, themes, labels, anchors) -> str:
 
     emph = _bench_rows(bench, "emphasis")
     n_peers = _num(_bench_get(bench, "n_peers"))
-    few = n_peers is not None and n_peers < 10
+    few = n_peers is not None and n_peers < MIN_PEERS_FOR_STATS
     if emph:
         rows = []
         for r in emph:
@@ -1183,7 +1176,7 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
         pos = {d: i for i, d in enumerate(ok_docs)}
         for r in _records(tm):
             d, t = str(r["doc_id"]), str(r["theme"])
-            v = _num_or0(r.get("share_units"))
+            v = (_num(r.get("share_units")) or 0.0)
             if d in pos and t in theme_index and v:
                 shares.append([pos[d], theme_index[t], round(v, 4)])
     data = {
@@ -1197,7 +1190,8 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
     n_err = len(order) - len(ok_docs)
     toc_docs = "".join(f'<li><a href="#{anchors[d]}">{esc(labels[d])}</a></li>' for d in ok_docs)
     n_docs = len(ok_docs)
-    summary = _summary(documents, table, themes) + _agreement_html(machine_agreement(units))
+    agreement = machine_agreement(units)
+    summary = _summary(documents, table, themes) + _agreement_html(agreement)
     legend = _legend(themes, coverage, n_docs)
     documents_table = _documents_table(documents, order, labels, anchors)
     toc = ('<nav class="toc" aria-label="Sommaire"><p class="toc-title">Sommaire</p><ol>'
@@ -1214,7 +1208,7 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
         "data": _json_script(data),
         "toc": toc,
         "n_docs": str(n_docs),
-        "model_note": esc(model_note(unit_themes, model_info, machine_agreement(units))),
+        "model_note": esc(model_note(unit_themes, model_info, agreement)),
     }
     template = _asset("template.html")
 

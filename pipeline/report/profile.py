@@ -38,11 +38,12 @@ from pipeline.compare.peers import (
 from pipeline.report.html import (
     KIND_LABELS,
     SOURCE_LABELS,
+    chip,
     esc,
     fmt_int,
     fmt_pct,
     profile_name,
-    text_color,
+    theme_css,
     theme_infos,
 )
 
@@ -70,7 +71,8 @@ th { background: #f3f5f8; font-weight: 600; }
 td.num, th.num { text-align: right; white-space: nowrap; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0; }
 dl.meta dt { color: #616e7c; } dl.meta dd { margin: 0; }
-.chip { display: inline-block; border-radius: 6px; padding: 0 .5rem; font-size: .8rem; }
+.chip { display: inline-block; border-radius: 6px; padding: 0 .5rem; font-size: .8rem;
+  background: var(--c, #9e9e9e); color: var(--fg, #111); }
 table.themes { table-layout: fixed; } table.themes col.c-theme { width: 24%; }
 table.themes col.c-share { width: 14%; } table.themes col.c-chart { width: 270px; }
 svg.strip { display: block; }
@@ -89,12 +91,6 @@ nav.peers a { margin-right: .4rem; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
-
-
-def _chip(theme, label: str | None = None) -> str:
-    color = getattr(theme, "color", "#9e9e9e") or "#9e9e9e"
-    return (f'<span class="chip" data-theme="{esc(theme.id)}" style="background:{esc(color)};'
-            f'color:{text_color(color)}">{esc(label or theme.label)}</span>')
 
 
 def strip_chart(own: float, peers: Iterable[float], color: str, q1=None, median=None,
@@ -168,7 +164,7 @@ def _axes(axis_themes: pd.DataFrame | None, doc_id: str, themes: Mapping) -> str
         rows.append(f"<tr><td>{esc(r.get('axis_label', ''))}</td>"
                     f"<td>{esc(r.get('axis_text', ''))}</td>"
                     f'<td class="num">{fmt_int(r.get("n_units", ""))}</td>'
-                    f"<td>{_chip(top) if top else ''} <span class=small>"
+                    f"<td>{chip(top.id, themes) if top else ''} <span class=small>"
                     f"{esc(r.get('dominant_themes', ''))}</span></td></tr>")
     return ("<table><thead><tr><th>N°</th><th>Axe</th><th class=num>Unités</th>"
             f"<th>Thèmes dominants</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
@@ -232,7 +228,7 @@ def _themes_section(pos: list[dict], themes: Mapping, n_peers: int) -> str:
         t = themes[r["theme"]]
         chart = strip_chart(r["share_units"], r["peer_shares"], t.color, r["peers_q1"],
                             r["peers_median"], r["peers_q3"], scale)
-        rows.append(f'<tr><td>{_chip(t)}</td><td class="num">{fmt_pct(r["share_units"])}<br>'
+        rows.append(f'<tr><td>{chip(t.id, themes)}</td><td class="num">{fmt_pct(r["share_units"])}<br>'
                     f'<span class="small muted">{fmt_int(r["n_units"])} unité(s)</span></td>'
                     f'<td>{chart}</td><td class="small hide-narrow">{esc(_position_text(r))}'
                     "</td></tr>")
@@ -301,7 +297,7 @@ def _claims_section(pos: list[dict], evidence: list[dict], themes: Mapping,
             f"({esc(KIND_LABELS.get(e['kind'], e['kind']))}, score {e['score']:.2f}, "
             f"{esc(', '.join(SOURCE_LABELS.get(s, s) for s in str(e['sources']).split(';') if s))})"
             "</span></li>" for e in by_theme.get(r["theme"], [])[:per_theme])
-        claims.append(f'<div class="claim">{_chip(themes[r["theme"]])} '
+        claims.append(f'<div class="claim">{chip(r["theme"], themes)} '
                       f"{fmt_pct(r['share_units'])} des unités ({fmt_int(r['n_units'])}) ; "
                       f'{esc(_position_text(r))}<ul class="ev">{items}</ul></div>')
     return "".join(claims) or '<p class="muted">aucun thème</p>'
@@ -345,7 +341,7 @@ def profile_html(doc_id: str, result, codebook, peers: PeerGroup,
     return (
         "<!DOCTYPE html><html lang=fr><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} — cpas-compare</title><style>{CSS}</style></head><body>"
+        f"<title>{esc(title)} — cpas-compare</title><style>{CSS}{theme_css(themes)}</style></head><body>"
         f"<header><p class='small muted'>cpas-compare · profil d'une déclaration de politique "
         f"sociale</p><h1>{esc(title)}</h1></header>"
         f"<h2>Identité</h2>{_identity(doc, label)}"
@@ -405,17 +401,12 @@ def html_to_pdf(html_path: Path, pdf_path: Path, timeout: float = 120) -> Path:
 
 
 def write_profile(out: Path, doc_id: str, result, codebook, peers: PeerGroup,
-                  spec: str | None = None, pdf: bool = False,
-                  context: ProfileContext | None = None) -> list[Path]:
-    """Write ``out/profiles/<name>.html`` (and its PDF when ``pdf``); return the paths."""
+                  spec: str | None = None, context: ProfileContext | None = None) -> Path:
+    """Write ``out/profiles/<name>.html``; return its path (:func:`html_to_pdf` prints it)."""
     folder = Path(out) / "profiles"
     links = {p: quote(profile_name(p)) for p in peers.doc_ids}
-    path = io.write_text(folder / profile_name(doc_id, spec),
-                         profile_html(doc_id, result, codebook, peers, links, context))
-    written = [Path(path)]
-    if pdf:
-        written.append(html_to_pdf(Path(path), Path(path).with_suffix(".pdf")))
-    return written
+    return Path(io.write_text(folder / profile_name(doc_id, spec),
+                              profile_html(doc_id, result, codebook, peers, links, context)))
 
 
 def write_all_profiles(out: Path, result, codebook) -> list[str]:

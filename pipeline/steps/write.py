@@ -62,17 +62,6 @@ def write_tables(out: Path, tables: dict[str, pd.DataFrame]) -> list[str]:
     return written
 
 
-def write_workbook_file(out: Path, tables: dict[str, pd.DataFrame], documents: pd.DataFrame,
-                        units: pd.DataFrame, unit_themes: pd.DataFrame) -> list[str]:
-    """Write ``cpas-compare.xlsx`` (the tables, plus the documents and the long unit × theme
-    sheet); return its relative path."""
-    from pipeline.export.workbook import write_workbook
-
-    write_workbook(tables, out / "cpas-compare.xlsx", documents=documents, units=units,
-                   unit_themes=unit_themes)
-    return ["cpas-compare.xlsx"]
-
-
 def figures_and_workbook(out: Path, tables: dict[str, pd.DataFrame], documents: pd.DataFrame,
                          units: pd.DataFrame, unit_themes: pd.DataFrame, codebook,
                          figures: bool) -> tuple[dict[str, bytes] | None, list[str]]:
@@ -84,7 +73,11 @@ def figures_and_workbook(out: Path, tables: dict[str, pd.DataFrame], documents: 
         from pipeline.report import report_figures
 
         pngs = report_figures(tables, documents, codebook)
-    return pngs, write_workbook_file(out, tables, documents, units, unit_themes)
+    from pipeline.export.workbook import write_workbook
+
+    write_workbook(tables, out / "cpas-compare.xlsx", documents=documents, units=units,
+                   unit_themes=unit_themes)
+    return pngs, ["cpas-compare.xlsx"]
 
 
 #: what the end-of-run summary calls each timed stage (``RunResult.timings`` keys)

@@ -181,7 +181,7 @@ def test_profile_renders_in_chromium_and_prints_to_a4_pdf(tmp_path):
 
     res, codebook = _result()
     group = peer_group(res.documents, "trooz-2019")
-    html_path = write_profile(tmp_path, "trooz-2019", res, codebook, group)[0]
+    html_path = write_profile(tmp_path, "trooz-2019", res, codebook, group)
     proc = _chromium(["--virtual-time-budget=3000", "--dump-dom", html_path.as_uri()])
     assert proc.returncode == 0 and "Thèmes face aux pairs" in proc.stdout
     shot = tmp_path / "narrow.png"  # readable at 400 px: the page lays out without error
