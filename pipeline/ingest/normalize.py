@@ -140,13 +140,28 @@ def load_noise_rules(path: Path | None = None) -> NoiseRules:
                       menu_word_max_words=int(menu.get("max_words", 4)))
 
 
+#: Separators of a row of page tools ("Partager sur Facebook | Imprimer").
+_TOOL_SEPARATORS = re.compile(r"\s+[|·•/]\s+")
+
+
 def is_noise_line(line: str, rules: NoiseRules | None = None) -> bool:
-    """True when one cleaned line is web-page furniture (menu, breadcrumb, share, cookies…)."""
+    """True when one cleaned line is web-page furniture (menu, breadcrumb, share, cookies…),
+    also when it is a row of such items joined by " | ", " · ", " • " or " / " (at least one of
+    them a page tool, the others tools or menu words)."""
     rules = rules or load_noise_rules()
     s = line.strip()
     if not s:
         return False
-    return any(p.search(s) for p in rules.lines)
+    if any(p.search(s) for p in rules.lines):
+        return True
+    parts = [x.strip() for x in _TOOL_SEPARATORS.split(s) if x.strip()]
+    if len(parts) < 2:
+        return False
+    tools = [any(p.search(x) for p in rules.lines) for x in parts]
+    # every item a page tool or a menu word, and at least one a page tool ("Logement | Santé"
+    # alone stays text)
+    return any(tools) and all(t or x.casefold() in rules.menu_words
+                              for t, x in zip(tools, parts, strict=True))
 
 
 def _menu_like(line: str, rules: NoiseRules) -> bool:

@@ -496,3 +496,26 @@ def test_doc_ids_are_nfc(tmp_path):
                                                                          encoding="utf-8")
     files, _ = discover(tmp_path)
     assert [d for _, d in files] == [unicodedata.normalize("NFC", "café-dps")]
+
+
+@pytest.mark.parametrize("line, noise", [
+    ("Partager sur Facebook | Imprimer", True),   # a row of page tools
+    ("Imprimer · Partager", True),
+    ("Accueil | Contact | Plan du site", True),   # a tool and menu words
+    ("Logement | Santé", False),                  # menu words alone: could be a heading
+    ("Créer des logements / accompagner les locataires", False),
+])
+def test_a_row_of_page_tools_is_noise(line, noise):
+    from pipeline.ingest.normalize import is_noise_line
+
+    assert is_noise_line(line) is noise
+
+
+def test_html_drops_a_row_of_share_and_print_links(tmp_path):
+    page = tmp_path / "dps.html"
+    page.write_text("<html><body><h1>Déclaration de politique sociale</h1><h2>Axe 1 : Logement"
+                    "</h2><ul><li>Créer deux logements de transit.</li></ul>"
+                    "<p>Partager sur Facebook | Imprimer</p></body></html>", encoding="utf-8")
+    doc = ingest_file(page, "dps")
+    assert "Créer deux logements de transit." in doc.text
+    assert "Partager" not in doc.text and "Imprimer" not in doc.text
