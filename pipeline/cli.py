@@ -140,6 +140,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="pas de barre de progression")
     _add_out_control(p)
 
+    p = sub.add_parser("trace", help="suivi des engagements d'un CPAS : déclaration → plan "
+                                     "stratégique (make trace DOC=…)",
+                       description="Affiche chaque promesse de la déclaration avec les actions "
+                                   "du plan stratégique transversal (PST) qui la mettent en "
+                                   "œuvre (score, objectif, pilote, échéance, budget, indices) "
+                                   "ou « pas dans le PST », puis les actions du plan sans "
+                                   "ancrage dans la déclaration et l'évolution depuis la "
+                                   "déclaration précédente. L'analyse (make analyze) doit avoir "
+                                   "été faite.")
+    p.add_argument("doc_id", help="déclaration, plan ou nom de la commune")
+    _add_out(p)
+    p.add_argument("--width", type=int, default=110, help="largeur des lignes")
+    p.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
+                   help="couleurs ANSI (défaut : si le terminal les affiche)")
+
+    p = sub.add_parser("evaluate-trace", help="évaluer le suivi des engagements sur des liens "
+                                              "de référence (make evaluate-trace)",
+                       description="Analyse chaque DOSSIER (déclarations, plans, metadata.csv, "
+                                   "gold_links.csv, gold_versions.csv) et compare trace.csv et "
+                                   "versions.csv aux liens annotés à la main : précision, "
+                                   "rappel, F1, ligne de base « meilleur TF-IDF au-dessus d'un "
+                                   "cosinus fixe », statuts d'une législature à l'autre. Avec "
+                                   "--fit, ajuste les poids et le seuil (validation croisée un "
+                                   "CPAS à la fois) : à faire sur les dossiers de réglage "
+                                   "seulement.")
+    p.add_argument("folders", type=Path, nargs="+", metavar="DOSSIER")
+    p.add_argument("--out", type=Path, default=Path("outputs-suivi"),
+                   help="dossier des analyses et de trace_evaluation.csv (défaut : outputs-suivi)")
+    p.add_argument("--fit", action="store_true",
+                   help="ajuster poids et seuils sur ces dossiers et les afficher")
+    p.add_argument("--write", action="store_true",
+                   help="avec --fit : écrire les poids dans pipeline/data/trace.toml")
+    p.add_argument("--processes", type=int, default=2, help="processus pour la lecture")
+    p.add_argument("--quiet", action="store_true", help="moins de messages")
+    _add_out_control(p)
+
     p = sub.add_parser("peers", help="situer un CPAS parmi ses pairs (make peers DOC=…)",
                        description="Thèmes couverts que la plupart des pairs ne couvrent pas (et "
                                    "inversement), accent par thème, trois déclarations les plus "
@@ -291,6 +327,44 @@ def _cmd_evaluate(args) -> int:
     return result if code is None else code
 
 
+def _cmd_trace(args) -> int:
+    from pipeline.results import load_results
+    from pipeline.trace.render import render_trace, trace_docs
+
+    try:
+        res = load_results(args.out)
+        trace = res.tables.get("trace")
+        if trace is None or not len(trace):
+            print("aucun plan stratégique (PST) relié à une déclaration dans cette analyse : "
+                  "ajoutez le PST du CPAS au corpus (même commune et même mandature, ou la "
+                  "colonne pair_of de metadata.csv) puis relancez make analyze", file=sys.stderr)
+            return EXIT_USAGE
+        versions = res.tables.get("versions")
+        docs = trace_docs(args.doc_id, res.documents, trace, versions)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    color = sys.stdout.isatty() if args.color is None else args.color
+    print("\n\n".join(render_trace(d, trace, versions, width=args.width, color=color)
+                      for d in docs))
+    return 0
+
+
+def _cmd_evaluate_trace(args) -> int:
+    from pipeline.runner import analyze
+    from pipeline.steps.trace_evaluation import run_trace_evaluation
+
+    missing = [f for f in args.folders if not f.is_dir()]
+    if missing:
+        print(f"erreur : dossier introuvable : {missing[0]} (indiquez un dossier de "
+              "déclarations, de plans et de gold_links.csv)", file=sys.stderr)
+        return EXIT_USAGE
+    result, code = _guarded(args.out, lambda: run_trace_evaluation(
+        args.folders, args.out, analyze, fit=args.fit, write=args.write, n_process=args.processes,
+        quiet=args.quiet, force=args.force, wait=args.wait))
+    return result if code is None else code
+
+
 def _cmd_peers(args) -> int:
     from pipeline.compare import benchmark
     from pipeline.results import load_results, resolve_doc
@@ -366,7 +440,8 @@ def _cmd_import_qdpx(args) -> int:
 
 
 COMMANDS = {"analyze": _cmd_analyze, "analyse": _cmd_analyze, "show": _cmd_show,
-            "evaluate": _cmd_evaluate, "peers": _cmd_peers, "profile": _cmd_profile,
+            "evaluate": _cmd_evaluate, "peers": _cmd_peers, "trace": _cmd_trace,
+            "evaluate-trace": _cmd_evaluate_trace, "profile": _cmd_profile,
             "import-qdpx": _cmd_import_qdpx}
 
 

@@ -26,10 +26,14 @@ UNIT_KINDS = (
     "action",
     "statement",
     "context",
+    "detail",
 )
 
 #: Unit kinds that carry no policy content: kept in units.csv, never themed or compared.
-NON_CONTENT_KINDS = ("title", "preamble", "signature", "navigation", "context")
+NON_CONTENT_KINDS = ("title", "preamble", "signature", "navigation", "context", "detail")
+#: What a strategic plan says of an action besides the action (a ``detail`` unit: its table
+#: column or its "Pilote : …" line), copied to the action's columns of units.csv.
+DETAIL_FIELDS = ("service", "deadline", "budget", "indicator")
 
 
 @dataclass
@@ -110,7 +114,9 @@ class Unit:
     Units never overlap and every non-blank character of the text belongs to exactly one.
     ``parent_id`` is "" at top level; ``depth`` is 0 at top level.  ``block`` is
     "intentions" / "objectifs" / "actions" / "engagements" / "priorites" / "constat" when the
-    item stood under such a header, else "".
+    item stood under such a header, else "".  In a strategic plan, ``service``,
+    ``deadline``, ``budget`` and ``indicator`` hold what its ``detail`` units say of this
+    unit (its table columns, its "Pilote : …" lines); "" elsewhere.
     """
 
     doc_id: str
@@ -124,6 +130,10 @@ class Unit:
     page: int | None
     depth: int
     block: str = ""
+    service: str = ""
+    deadline: str = ""
+    budget: str = ""
+    indicator: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -141,6 +151,10 @@ UNIT_COLUMNS = [
     "page",
     "depth",
     "block",
+    "service",
+    "deadline",
+    "budget",
+    "indicator",
 ]
 
 
@@ -163,3 +177,6 @@ def _load_tables() -> list[dict]:
 TABLES: list[dict] = _load_tables()
 #: Keys of the comparison tables (``compare.build_tables``; read back by ``load_results``).
 COMPARISON_TABLES: tuple[str, ...] = tuple(t["key"] for t in TABLES if t["comparison"])
+#: Keys of the tracing tables (``trace.build_trace``, plus one ``trace_by_<column>`` per
+#: grouping column; read back by ``load_results``).
+TRACE_TABLES: tuple[str, ...] = tuple(t["key"] for t in TABLES if t.get("trace"))

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.models import COMPARISON_TABLES as TABLE_NAMES  # pipeline/data/tables.toml
+from pipeline.models import COMPARISON_TABLES, TRACE_TABLES  # pipeline/data/tables.toml
+
+TABLE_NAMES = COMPARISON_TABLES + TRACE_TABLES
 
 
 @dataclass
@@ -53,6 +55,7 @@ def load_results(out: str | Path = "outputs"):
     documents = _read(out / "documents")
     tables = {name: _read(out / name) for name in TABLE_NAMES}
     tables.update({p.stem: _read(p) for p in sorted(out.glob("by_*.parquet"))})
+    tables.update({p.stem: _read(p) for p in sorted(out.glob("trace_by_*.parquet"))})
     errors = []
     if len(documents):
         bad = documents[documents["status"] != "ok"]

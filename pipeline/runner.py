@@ -3,8 +3,9 @@ sequence of stages a person would draw:
 
 1. read (``steps.read``): discover → ingest → segment → nlp, each document cached by content;
 2. classify (``steps.themes``): the theme model and the labels of every content unit;
-3. compare (``pipeline.compare``): the comparison tables;
-4. export and report (``steps.write``, ``pipeline.report``): tables, workbook, QDPX, report,
+3. trace (``pipeline.trace``): declarations → strategic plans, declaration → next declaration;
+4. compare (``pipeline.compare``): the comparison tables (declarations only, never plans);
+5. export and report (``steps.write``, ``pipeline.report``): tables, workbook, QDPX, report,
    profiles — written atomically under ``out``.
 
 Overlaps are declared with ``engine.parallel.in_background`` (the per-unit tables and the QDPX
@@ -80,6 +81,32 @@ def _run_key(read: ReadCorpus, corpus: Path, metadata_csv: Path | None,
     return h.hexdigest()
 
 
+def declarations_only(documents: pd.DataFrame, units: pd.DataFrame
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The documents and units that are compared with each other: every document but the
+    strategic plans (``doc_kind`` pst), which are traced against their declaration instead."""
+    from pipeline.trace import PLAN_KIND
+
+    if "doc_kind" not in documents.columns or not (documents["doc_kind"] == PLAN_KIND).any():
+        return documents, units
+    keep = documents[documents["doc_kind"] != PLAN_KIND].reset_index(drop=True)
+    return keep, units[units["doc_id"].isin(keep["doc_id"])].reset_index(drop=True)
+
+
+def trace_step(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFrame,
+               unit_themes: pd.DataFrame, by: Sequence[str] = (), quiet: bool = False
+               ) -> dict[str, pd.DataFrame]:
+    """The tracing stage (``pipeline.trace``) and its one-line French note on stderr."""
+    from pipeline import trace
+
+    pairs = trace.find_pairs(documents)
+    tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs)
+    if not quiet:
+        for line in trace.trace_note(documents, pairs):
+            print(line, file=sys.stderr)
+    return tables
+
+
 def _outputs_complete(out: Path, manifest: dict) -> bool:
     return all((out / f).is_file() for f in manifest.get("files", []))
 
@@ -136,7 +163,8 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
         early["model"] = theme_model(cache_dir, codebook, annotations)
         early["documents"] = _documents(docs, metadata_csv)
         # shared passages need the texts only (the longest table to build on a large corpus)
-        early["shared"] = find_shared(early["documents"], units)
+        compared, compared_units = declarations_only(early["documents"], units)
+        early["shared"] = find_shared(compared, compared_units)
 
     # 1. read: discover → ingest → segment → nlp (the theme model loads meanwhile)
     read = read_corpus(corpus, cache_dir, n_process=n_process, ner=ner, quiet=quiet,
@@ -190,6 +218,15 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     units = with_labels(units, themes, machine_themes)
     timings["classify"] = time.perf_counter() - t
 
+    # 3. trace: declarations → strategic plans, and one CPAS's declarations between them
+    t = time.perf_counter()
+    traced = trace_step(documents, units, nlp_df, unit_themes, by=by, quiet=quiet)
+    timings["trace"] = time.perf_counter() - t
+    # plans are traced, never compared with declarations (theme shares, peers, similarity)
+    compared, compared_units = declarations_only(documents, units)
+    compared_themes = unit_themes[unit_themes["doc_id"].isin(compared["doc_id"])] \
+        if len(unit_themes) else unit_themes
+
     # the per-unit tables and the QDPX export do not need the comparison tables: a forked child
     # writes them on the other core while this process compares and writes the report
     t = time.perf_counter()
@@ -202,9 +239,10 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
 
     children = [export]
     try:
-        # 3. compare
-        tables = compare.build_tables(documents, units, nlp_df, unit_themes, codebook_themes,
-                                      by=list(by), shared=early.get("shared"))
+        # 4. compare (declarations only), then the trace tables join the comparison tables
+        tables = compare.build_tables(compared, compared_units, nlp_df, compared_themes,
+                                      codebook_themes, by=list(by), shared=early.get("shared"))
+        tables.update(traced)
         timings["compare"] = time.perf_counter() - t
         # the figures and the workbook need the tables only: a second child draws and writes
         # them meanwhile (one child, not two: every forked child counts in the peak memory)
@@ -213,7 +251,7 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
                              parallel=n_process > 1)
         children.append(side)
 
-        # 4. export and report
+        # 5. export and report
         t = time.perf_counter()
         written = write_tables(out, tables)
         timings["write"] = time.perf_counter() - t
@@ -223,12 +261,12 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
 
             t = time.perf_counter()
             benchmarks = compare.benchmark_all(tables)
-            finish = rep.prepare_html(tables, documents, units, unit_themes, codebook_themes,
-                                      benchmarks, model.training,
+            finish = rep.prepare_html(tables, compared, compared_units, compared_themes,
+                                      codebook_themes, benchmarks, model.training,
                                       max_units=(limits or DEFAULT_LIMITS).report_max_units)
             written += write_all_profiles(out, RunResult(
-                documents=documents, units=units, unit_themes=unit_themes, nlp=nlp_df,
-                tables=tables), codebook_themes)
+                documents=compared, units=compared_units, unit_themes=compared_themes,
+                nlp=nlp_df, tables=tables), codebook_themes)
             (pngs, book_written), timings["figures_workbook_parallel"] = side()
             written += book_written + [f"figures/{p.name}" for p in rep.write_figures(out, pngs)]
             io.write_text(out / "report.html", finish(pngs))

@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pipeline"
 #: the stages, in pipeline order: each may import the ones before it, never after
-STAGES = ["ingest", "segment", "nlp", "classify", "compare", "export", "report"]
+STAGES = ["ingest", "segment", "nlp", "classify", "trace", "compare", "export", "report"]
 #: shared by every stage (no stage of their own)
 SHARED = {"models", "io", "escape", "limits", "procs", "version", "results", "outdir"}
 

@@ -77,3 +77,21 @@ def theme_prototypes(codebook) -> np.ndarray | None:
         parts = [t.definition, t.includes, *t.examples, *t.terms]
         texts.append(" ".join(_WORD.findall(" ".join(parts).lower())))
     return mean_vectors(texts)
+
+
+def word_vectors(words: list[str]) -> np.ndarray | None:
+    """L2-normalised vector of each word (lower-cased lookup; a zero row for an unknown word),
+    len(words) × 300; None when the model has no vectors."""
+    tab = _table()
+    if tab is None:
+        return None
+    table, key2row = tab
+    out = np.zeros((len(words), table.shape[1]), dtype=np.float32)
+    for i, w in enumerate(words):
+        row = key2row.get(_hash(w.lower()), -1)
+        if row >= 0:
+            v = table[row]
+            n = float(np.linalg.norm(v))
+            if n > 0:
+                out[i] = v / n
+    return out

@@ -117,6 +117,7 @@ KIND_LABELS = {
     "navigation": "navigation", "context": "contexte", "section": "section", "axis": "axe",
     "group": "groupe",
     "objective": "objectif", "action": "action", "statement": "énoncé",
+    "detail": "détail du plan",
 }
 SOURCE_LABELS = {
     "vocabulary": "vocabulaire",

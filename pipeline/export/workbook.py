@@ -124,6 +124,9 @@ def sheet_name(key: str) -> str:
     elif key.startswith("by_"):
         header = column_info("documents", key[3:]).header
         name = f"Par {header[:1].lower()}{header[1:]}"
+    elif key.startswith("trace_by_"):
+        header = column_info("documents", key[9:]).header
+        name = f"Suivi par {header[:1].lower()}{header[1:]}"
     else:
         name = key
     return _BAD_SHEET_CHARS.sub("-", name)[:31]
@@ -136,6 +139,10 @@ def _description(key: str) -> str:
         return (f"Parts des thèmes comparées entre les groupes de la colonne « {key[3:]} » des "
                 "documents : nombre de déclarations, part moyenne des unités, part des "
                 "déclarations où le thème est présent.")
+    if key.startswith("trace_by_"):
+        return (f"Suivi des engagements additionné par groupe de la colonne « {key[9:]} » des "
+                "documents : CPAS, promesses, promesses reprises dans le PST (part), actions "
+                "sans ancrage dans la déclaration (part), par thème (vide = tous).")
     return ""
 
 

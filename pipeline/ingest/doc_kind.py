@@ -1,4 +1,5 @@
-"""What kind of publication a document is: ``declaration``, ``council_decision``, ``news``, ``other``.
+"""What kind of publication a document is: ``declaration``, ``pst`` (a strategic plan),
+``council_decision``, ``news``, ``other``.
 
 Cues, weights, thresholds and the French warnings live in ``pipeline/data/doc_kinds.toml``
 (the decision rule is written at the top of that file).  A council decision that holds the
@@ -17,7 +18,9 @@ import tomllib
 
 KINDS_FILE = Path(__file__).resolve().parents[1] / "data" / "doc_kinds.toml"
 #: Values of the ``doc_kind`` column of documents.csv.
-DOC_KINDS = ("declaration", "council_decision", "news", "other")
+DOC_KINDS = ("declaration", "pst", "council_decision", "news", "other")
+#: kinds that are expected in a corpus (no warning)
+EXPECTED_KINDS = ("declaration", "pst")
 #: Cues named in a warning (the strongest first, as listed in the data file).
 MAX_EVIDENCE = 3
 
@@ -35,6 +38,7 @@ class _Config:
     thresholds: dict[str, int]
     annex_threshold: int
     warnings: dict[str, str]
+    not_plan: re.Pattern
 
 
 @dataclass
@@ -61,13 +65,14 @@ def _config(path: Path = KINDS_FILE) -> _Config:
     thresholds = {k: int(d[k]["threshold"]) for k in DOC_KINDS if "threshold" in d[k]}
     return _Config(cues=cues, thresholds=thresholds,
                    annex_threshold=int(d["decision"]["annex_threshold"]),
-                   warnings=dict(d["warnings"]))
+                   warnings=dict(d["warnings"]), not_plan=re.compile(d["pst"]["not_if"]))
 
 
 def check_kind(text: str) -> KindCheck:
     """Text of a document (its normalised text, plus e.g. an HTML <title>) → :class:`KindCheck`.
 
-    ``warning`` is a one-line French message when the kind is not ``declaration``, else "".
+    ``warning`` is a one-line French message when the kind is not ``declaration`` or ``pst``,
+    else "".
     """
     cfg = _config()
     scores: dict[str, int] = {}
@@ -77,7 +82,9 @@ def check_kind(text: str) -> KindCheck:
         scores[kind] = sum(c.weight for c in found)
         evidence[kind] = [c.name for c in found]
     decl = scores["declaration"]
-    if scores["council_decision"] >= cfg.thresholds["council_decision"]:
+    if scores["pst"] >= cfg.thresholds["pst"] and not cfg.not_plan.search(text or ""):
+        kind = "pst"
+    elif scores["council_decision"] >= cfg.thresholds["council_decision"]:
         kind = "declaration" if decl >= cfg.annex_threshold else "council_decision"
     elif scores["news"] >= cfg.thresholds["news"] and scores["news"] > decl:
         kind = "news"
@@ -86,7 +93,7 @@ def check_kind(text: str) -> KindCheck:
     else:
         kind = "declaration"
     warning = ""
-    if kind != "declaration":
+    if kind not in EXPECTED_KINDS:
         shown = evidence[kind][:MAX_EVIDENCE]  # the warning stays one short line
         warning = cfg.warnings[kind].format(evidence=", ".join(shown))
     return KindCheck(kind=kind, scores=scores, evidence=evidence, warning=warning)

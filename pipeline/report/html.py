@@ -42,6 +42,7 @@ KIND_LABELS = {
     "objective": "objectif",
     "action": "action",
     "statement": "énoncé",
+    "detail": "détail du plan",
 }
 KIND_PLURALS = {
     "axis": "axes", "group": "groupes", "objective": "objectifs", "action": "actions",

@@ -65,6 +65,8 @@ class Patterns:
     bold_max_words: int = 25
     numbered_max_words: int = 20
     abbreviations: frozenset[str] = field(default_factory=frozenset)
+    #: (field, regex of its label) of a plan's details: service, deadline, budget, indicator
+    details: tuple[tuple[str, re.Pattern], ...] = ()
     raw: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
@@ -122,6 +124,8 @@ def parse_patterns(data: dict) -> Patterns:
         bold_max_words=int(head.get("bold_max_words", 25)),
         numbered_max_words=int(head.get("numbered_max_words", 20)),
         abbreviations=frozenset(data.get("sentence", {}).get("abbreviations", ())),
+        details=tuple((k, _rx(v)) for k, v in data.get("details", {}).items()
+                      if k not in ("examples", "counter")),
         raw=data,
     )
 
@@ -145,3 +149,42 @@ def word_list(name: str) -> frozenset[str]:
     """A French word list of ``pipeline/data/words.toml`` (determiners, not_infinitive,
     name_particles)."""
     return frozenset(tomllib.loads(WORDS_PATH.read_text(encoding="utf-8"))[name])
+
+
+#: longest value of one detail segment (words)
+DETAIL_MAX_WORDS = 20
+_TWO_SENTENCES = re.compile(r"[.!?]\s+[A-ZÀ-Ý]")
+#: the separators of several "Label : value" segments on one line of a plan
+_DETAIL_SPLIT = re.compile(r"\s+[–—|]\s+|\s*;\s*|\s{2,}|\s+-\s+(?=[^\W\d_][^:]{0,30}:)")
+_DETAIL_SEGMENT = re.compile(r"^\s*(?P<label>[^\W\d_][^:]{0,40}?)\s*:\s*(?P<value>.*\S)?\s*$")
+
+
+def field_of(label: str, patterns: Patterns) -> str:
+    """The detail field (service, deadline, budget, indicator) a column header or a line label
+    names, or "" (patterns.toml, [details])."""
+    label = " ".join(label.split()).strip(" :")
+    for name, rx in patterns.details:
+        if rx.match(label):
+            return name
+    return ""
+
+
+def detail_fields(line: str, patterns: Patterns) -> dict[str, str] | None:
+    """A plan's detail line ("Pilote : service social – Échéance : 2027") → {field: value};
+    None when the line is not made only of detail segments."""
+    segments = [x for x in _DETAIL_SPLIT.split(line.strip()) if x.strip()]
+    if not segments or not patterns.details:
+        return None
+    out: dict[str, str] = {}
+    for seg in segments:
+        m = _DETAIL_SEGMENT.match(seg)
+        if not m:
+            return None
+        f = field_of(m.group("label"), patterns)
+        if not f:
+            return None
+        value = (m.group("value") or "").strip()
+        if len(value.split()) > DETAIL_MAX_WORDS or _TWO_SENTENCES.search(value):
+            return None  # prose that happens to start with "Pilote :"
+        out[f] = f"{out[f]} ; {value}" if out.get(f) and value else (value or out.get(f, ""))
+    return out

@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from pipeline.models import Document, Unit
 from pipeline.segment.content import continues_policy, is_policy_sentence, load_cues
 from pipeline.segment.lines import Line, Role
-from pipeline.segment.patterns import Patterns, word_list
+from pipeline.segment.patterns import Patterns, detail_fields, field_of, word_list
 from pipeline.segment.sentences import split_sentences
 
 _WS_RE = re.compile(r"\s+")
 _HEADER_CELL_RE = re.compile(
     r"^(?:axes?|objectifs?|actions?|projets?|intitul|pilote|responsable|[ée]ch[ée]ance|budget|"
-    r"indicateur|partenaires?|calendrier|d[ée]lai|os\b|oo\b|n°|th[èe]me|priorit)", re.IGNORECASE)
+    r"indicateur|partenaires?|calendrier|d[ée]lai|os\b|oo\b|n°|th[èe]me|priorit|services?\b|"
+    r"porteur|co[ûu]t|montant|moyens|timing|r[ée]f[ée]ren|num[ée]ro\b|r[ée]f\b)", re.IGNORECASE)
+_NUMBER_HEADER_RE = re.compile(r"^(?:n°|no\.?|num[ée]ro|r[ée]f(?:[ée]rence)?\.?|code)$", re.IGNORECASE)
+_NUMBER_CELL_RE = re.compile(r"^\d{1,2}(?:\.\d{1,2}){0,3}\.?$")
 _CELL_SPLIT_RE = re.compile(r"(?<=;)\s+|\s+(?=[-•–]\s)")
 _CELL_BULLET_RE = re.compile(r"([-•–*])\s*")
 _DETERMINERS = word_list("determiners")
@@ -43,6 +46,7 @@ class _Node:
     numbered: bool = False
     children: list[int] = field(default_factory=list)
     generic: bool = False
+    fields: dict[str, str] = field(default_factory=dict)  # a plan's detail: field → value
 
 
 def _clean(text: str) -> str:
@@ -61,6 +65,7 @@ class _Builder:
         self.block_owner = -2
         self.preamble_mode = False
         self.cues = load_cues()
+        self.plan = (doc.metadata or {}).get("doc_kind") == "pst"
 
     # -- helpers
     def add(self, kind, start, end, label="", body=None, parent=-1, block="", page=None,
@@ -97,9 +102,29 @@ class _Builder:
         self.block, self.block_owner = "", -2
 
     # -- line handlers
+    def detail(self, start: int, end: int, fields: dict[str, str], page, parent: int) -> int:
+        """A plan's detail (pilot, deadline, budget, indicator) of node ``parent``."""
+        idx = self.add("detail", start, end, parent=parent, page=page, cls="P")
+        self.nodes[idx].fields = dict(fields)
+        return idx
+
+    def described(self) -> int:
+        """The node a plan's detail line describes: the last action, objective or group."""
+        for k in range(len(self.nodes) - 1, -1, -1):
+            if self.nodes[k].kind in ("action", "objective", "group", "statement"):
+                return k
+            if self.nodes[k].kind in ("axis", "section"):
+                break
+        return self.top()
+
     def line(self, ln: Line) -> None:
         role = ln.role
         page = ln.page
+        if self.plan and role not in (Role.NAVIGATION, Role.TITLE, Role.SIGNATURE):
+            fields = detail_fields(self.doc.text[ln.start:ln.end], self.pat)
+            if fields is not None:
+                self.detail(ln.start, ln.end, fields, page, self.described())
+                return
         if role == Role.NAVIGATION:
             self.add("navigation", ln.start, ln.end, body=[(ln.start, ln.end)], page=page)
         elif role == Role.TITLE:
@@ -313,6 +338,8 @@ class _Builder:
         axis = obj = -1
         axis_text = obj_text = None
         header_rows: set[tuple] = set()
+        col_field: dict[int, str] = {}  # a plan's detail columns (pilot, deadline, …)
+        num_col: int | None = None  # a "N°" column: 1 = OS, 1.1 = OO, 1.1.1 = action
         first_of_table: dict[int, tuple] = {}
         for key in order:
             first_of_table.setdefault(key[0], key)
@@ -322,7 +349,12 @@ class _Builder:
                 header_rows.add(key)
                 for col, cs in by_row[key].items():
                     low = " ".join(c.text for c in cs).lower()
-                    if "action" in low or "projet" in low:
+                    fld = field_of(low, self.pat) if self.plan else ""
+                    if fld:
+                        col_field[col] = fld
+                    elif _NUMBER_HEADER_RE.match(low.strip()):
+                        num_col = col
+                    elif "action" in low or "projet" in low:
                         col_act = col
                     elif "op" in low and "objectif" in low:
                         col_obj = col
@@ -338,37 +370,87 @@ class _Builder:
                 continue
             for col in sorted(row):
                 for c in row[col]:
-                    emitted.append((c.start, c, {col_axis: "axis", col_obj: "obj",
-                                                 col_act: "act"}.get(col, "other")))
+                    what = {col_axis: "axis", col_obj: "obj", col_act: "act"}.get(col, "other")
+                    if col in col_field:
+                        what = "detail:" + col_field[col]
+                    emitted.append((c.start, c, what))
         emitted.sort(key=lambda x: x[0])
+        row_of = {id(c): (c.hint.table if c.hint.table is not None else 0,
+                          c.hint.row if c.hint.row is not None else 0) for _, c, _ in emitted}
+        pending: list[tuple[Line, str]] = []  # detail cells of the current row
+        row_node = -1  # the most specific node of the current row
+        current_row = None
+
+        def flush() -> None:
+            for c, fld in pending:
+                owner = row_node if row_node >= 0 else (obj if obj >= 0 else axis)
+                if fld:
+                    self.detail(c.start, c.end, {fld: _clean(c.text)}, c.page, owner)
+                else:  # the row's number (N° column): printed label, no content
+                    self.add("title", c.start, c.end, parent=owner, page=c.page)
+            pending.clear()
+
+        last_act = -1  # the last action made (a cell cut by a page break continues it)
+        prev_page = None
         for _, c, what in emitted:
+            if row_of[id(c)] != current_row:
+                flush()
+                current_row, row_node, row_level = row_of[id(c)], -1, 0
+                new_page = prev_page is not None and c.page != prev_page
+                if what != "head":  # a header row said again on each page is not content
+                    prev_page = c.page
             norm = _clean(c.text).casefold()
+            if what.startswith("detail:"):
+                pending.append((c, what.split(":", 1)[1]))
+                continue
+            if what == "num" or (num_col is not None and c.hint.col == num_col
+                                 and _NUMBER_CELL_RE.match(c.text.strip())):
+                row_level = c.text.strip().rstrip(".").count(".") + 1
+                pending.append((c, ""))
+                continue
+            if row_level and what in ("axis", "obj", "act"):
+                what = "axis" if row_level == 1 else ("obj" if row_level == 2 else "act")
+            if new_page and what in ("axis", "obj", "act") and c.text.strip()[:1].islower():
+                # the rest of a cell cut by a page break: read with the unit it continues
+                target = {"axis": axis, "obj": obj, "act": last_act}[what]
+                if target >= 0:
+                    self.nodes[target].body.append((c.start, c.end))
+                    self.add("title", c.start, c.end, parent=target, page=c.page)
+                    row_node = target
+                    continue
             if what == "head":
                 self.add("title", c.start, c.end, page=c.page)
             elif what == "axis":
-                if norm and norm == axis_text:
+                if norm and (norm == axis_text or (axis_text and _repeats(norm, axis_text))):
                     self.add("title", c.start, c.end, parent=axis, page=c.page)
                 else:
                     axis = self.add("axis", c.start, c.end, body=[(c.start, c.end)], parent=sect,
                                     page=c.page, cls=Role.AXIS)
                     axis_text, obj, obj_text = norm, -1, None
+                row_node = axis
             elif what == "obj":
-                if norm and norm == obj_text:
+                if norm and (norm == obj_text or (obj_text and _repeats(norm, obj_text))):
                     self.add("title", c.start, c.end, parent=obj, page=c.page)
                 else:
                     obj = self.add("objective", c.start, c.end, parent=axis, page=c.page, cls=Role.ITEM)
                     obj_text = norm
+                row_node = obj
             elif what == "act":
-                self.cell_actions(c, obj if obj >= 0 else axis)
+                made = self.cell_actions(c, obj if obj >= 0 else axis)
+                if made:
+                    row_node = last_act = made[-1]
             else:
                 self.add("statement", c.start, c.end, parent=obj if obj >= 0 else axis,
                          page=c.page, cls="P")
+        flush()
         self.stack = [i for i in [sect] if i >= 0]
         if axis >= 0:
             self.stack.append(axis)
         self.reset_block()
 
-    def cell_actions(self, c: Line, parent: int) -> None:
+    def cell_actions(self, c: Line, parent: int) -> list[int]:
+        """The actions of one table cell (split on bullets and ";"), as nodes; their indices."""
+        made: list[int] = []
         text = self.doc.text
         pos = c.start
         parts = []
@@ -388,8 +470,15 @@ class _Builder:
             if m:
                 label = m.group(1)
                 body_s = m.end()
-            self.add("action", s, e, label=label, body=[(body_s, e)], parent=parent, page=c.page,
-                     cls=Role.ITEM)
+            made.append(self.add("action", s, e, label=label, body=[(body_s, e)], parent=parent,
+                                 page=c.page, cls=Role.ITEM))
+        return made
+
+
+def _repeats(cell: str, text: str) -> bool:
+    """A table cell that repeats, shortened, the OS/OO it belongs to ("OS 1" under
+    "OS 1 – Garantir l'accès aux droits")."""
+    return len(cell) < len(text) and text.startswith(cell) and not text[len(cell)].isalnum()
 
 
 def _nominal_item(ln: Line) -> bool:
@@ -506,6 +595,13 @@ def build_units(doc: Document, lines: list[Line], patterns: Patterns) -> list[Un
         depth[k] = d
         return d
 
+    described: dict[int, dict[str, str]] = {}  # node → its plan details (from detail nodes)
+    for nd in nodes:
+        if nd.kind == "detail" and nd.parent >= 0:
+            got = described.setdefault(nd.parent, {})
+            for f, v in nd.fields.items():
+                if v:
+                    got[f] = f"{got[f]} ; {v}" if got.get(f) else v
     units = []
     for k in order:
         nd = nodes[k]
@@ -516,5 +612,6 @@ def build_units(doc: Document, lines: list[Line], patterns: Patterns) -> list[Un
                           start=nd.start, end=nd.end,
                           page=nd.page if nd.page is not None else (
                               doc.page_at(nd.start) if doc.pages else None),
-                          depth=depth_of(k), block=nd.block))
+                          depth=depth_of(k), block=nd.block,
+                          **{f: " ".join(v.split()) for f, v in described.get(k, {}).items()}))
     return units

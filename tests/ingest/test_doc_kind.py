@@ -85,7 +85,7 @@ def test_examples_of_the_data_file(example):
 def test_every_kind_has_an_example_and_a_warning():
     data = load_kinds()
     assert {ex["kind"] for ex in data["examples"]} == set(DOC_KINDS)
-    assert set(data["warnings"]) == set(DOC_KINDS) - {"declaration"}
+    assert set(data["warnings"]) == set(DOC_KINDS) - {"declaration", "pst"}
 
 
 def test_known_declarations_stay_declarations():
@@ -93,7 +93,8 @@ def test_known_declarations_stay_declarations():
     segment layouts) is a declaration, without warning: the check never cries wolf."""
     paths = [p for sub in ("seeds", "samples", "real_world", "web", "segment", "ingest", "qdpx")
              for p in sorted((FIX / sub).rglob("*"))
-             if p.suffix in (".txt", ".md", ".html", ".pdf", ".docx") and "scan" not in p.name]
+             if p.suffix in (".txt", ".md", ".html", ".pdf", ".docx") and "scan" not in p.name
+             and "pst" not in p.stem]  # strategic plans, checked below
     assert len(paths) > 30
     for p in paths:
         doc = ingest_file(p, p.stem)
@@ -188,3 +189,22 @@ def test_run_passes_doc_kind_warnings_and_skips(tmp_path, monkeypatch):
 
     again = read_corpus(corpus, tmp_path / "out" / ".cache", n_process=1, quiet=True)
     assert again.warnings == prepared.warnings  # from the cache: same warnings
+
+
+def test_a_strategic_plan_is_a_pst_without_warning():
+    plans = [p for sub in ("segment", "ingest") for p in sorted((FIX / sub).rglob("*pst*"))
+             if p.suffix in (".txt", ".pdf", ".docx")]
+    assert len(plans) >= 2
+    for p in plans:
+        doc = ingest_file(p, p.stem)
+        assert doc.metadata["doc_kind"] == "pst", p
+        assert not any("indices :" in w for w in doc.warnings)
+
+
+def test_a_declaration_announcing_its_plan_stays_a_declaration():
+    text = ("Déclaration de politique sociale 2025-2030\n"
+            "Programme stratégique transversal : nos objectifs y seront déclinés.\n"
+            "Objectif opérationnel 1.1 : créer deux logements d'urgence.\n"
+            "Pilote : service logement\nÉchéance : 2027\n")
+    assert check_kind(text).kind == "declaration"
+    assert check_kind(text.replace("Déclaration de politique sociale", "PST")).kind == "pst"

@@ -126,3 +126,14 @@ def test_render_tree_plain_and_color():
     colored = render_tree(units, width=60, color=True).splitlines()
     assert colored[0].startswith("\x1b[2m") and "[nav]" not in colored[0]
     assert render_tree([]) == "(aucune unité)"
+
+
+def test_detail_examples():
+    from pipeline.segment.patterns import detail_fields
+
+    for ex in RAW["details"]["examples"]:
+        assert detail_fields(ex, PATS), ex
+    for ex in RAW["details"]["counter"]:
+        assert detail_fields(ex, PATS) is None, ex
+    assert detail_fields("Pilote : service énergie – Échéance : 2026 – Budget : 5.000 €", PATS) == {
+        "service": "service énergie", "deadline": "2026", "budget": "5.000 €"}

@@ -1,0 +1,325 @@
+"""Scoring (promise, plan unit) pairs: the signals of ``pipeline/data/trace.toml`` and the
+logistic score over them.
+
+In: two :class:`Side` objects (the units of one document that can be linked, with their
+lemmas, word tokens, parent texts and themes). Out: :class:`PairScores`, one matrix per
+signal (sources × targets) and the score matrix; :func:`select_links` keeps the links.
+Pure functions; the same inputs give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.models import NON_CONTENT_KINDS
+
+SETTINGS_FILE = Path(__file__).resolve().parents[1] / "data" / "trace.toml"
+#: the signals of a pair, in the order of the model's weights
+SIGNALS = ("tfidf", "vector", "align", "parent_tfidf", "parent_vector", "parent_align",
+           "family_tfidf", "family_align", "family_best", "parent_best", "axis", "themes",
+           "best", "mutual", "gap", "reverse_best", "reverse_gap")
+#: kinds whose text is the "parent" of a plan unit or a promise (nearest first is taken)
+PARENT_KINDS = ("group", "objective", "axis", "section")
+#: kinds whose text is the "top" of a unit (its axis, or OS in a plan)
+TOP_KINDS = ("axis", "section")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A logistic model over ``SIGNALS``: ``intercept``, ``weights`` (signal → weight),
+    ``threshold`` (a pair is a link from this score) and ``max_links`` per promise."""
+
+    intercept: float
+    weights: dict[str, float]
+    threshold: float
+    max_links: int = 4
+    kept_min: float = 0.7
+
+    def score(self, signals: dict[str, np.ndarray]) -> np.ndarray:
+        z = np.full(next(iter(signals.values())).shape, self.intercept, dtype=np.float64)
+        for name in SIGNALS:
+            z += self.weights.get(name, 0.0) * signals[name]
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@lru_cache(maxsize=4)
+def load_settings(path: Path = SETTINGS_FILE) -> dict:
+    """The raw content of ``trace.toml``."""
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def model(section: str = "link", path: Path = SETTINGS_FILE) -> Model:
+    """The ``[link]`` (declaration → plan) or ``[versions]`` (declaration → declaration) model."""
+    s = load_settings(path)[section]
+    unknown = set(s["weights"]) - set(SIGNALS)
+    if unknown:
+        raise ValueError(f"{path} : [{section}] poids inconnus {sorted(unknown)} "
+                         f"(signaux : {', '.join(SIGNALS)})")
+    return Model(intercept=float(s["intercept"]),
+                 weights={k: float(v) for k, v in s["weights"].items()},
+                 threshold=float(s["threshold"]), max_links=int(s.get("max_links", 4)),
+                 kept_min=float(s.get("kept_min", 0.7)))
+
+
+@dataclass
+class Side:
+    """The linkable units of one document, in text order: ids, kinds, texts, lemma strings,
+    word strings (for vectors), the nearest parent's text and lemmas, theme sets."""
+
+    doc_id: str
+    unit_ids: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    lemmas: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    parent_texts: list[str] = field(default_factory=list)
+    parent_lemmas: list[str] = field(default_factory=list)
+    parent_words: list[str] = field(default_factory=list)
+    parent_ids: list[str] = field(default_factory=list)
+    top_lemmas: list[str] = field(default_factory=list)
+    themes: list[frozenset] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.unit_ids)
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def build_side(doc_id: str, units: pd.DataFrame, lemmas: dict, tokens: dict,
+               themes: dict, kinds: tuple[str, ...], leaves_only: bool) -> Side:
+    """One document's linkable units.
+
+    ``units``: that document's rows of units.csv; ``lemmas``/``tokens``: unit_id → the
+    space-separated lemmas / tokens of unit_nlp (the unit's own words when missing);
+    ``themes``: unit_id → set of themes; ``kinds``: the unit kinds kept; ``leaves_only``: an
+    objective or group with an action or objective under it is left out (a plan's OO is a
+    target only when it has no action)."""
+    ids = units["unit_id"].astype(str).tolist()
+    ukinds = units["kind"].astype(str).tolist()
+    texts = units["text"].fillna("").astype(str).tolist()
+    parents = units["parent_id"].fillna("").astype(str).tolist()
+    at = {u: k for k, u in enumerate(ids)}
+    has_child: set[str] = set()
+    for p, k in zip(parents, ukinds, strict=True):
+        if p and k in ("action", "objective", "group"):
+            has_child.add(p)
+    side = Side(doc_id=doc_id)
+    for k, uid in enumerate(ids):
+        kind = ukinds[k]
+        if kind not in kinds or kind in NON_CONTENT_KINDS or not texts[k].strip():
+            continue
+        if leaves_only and kind in ("objective", "group") and uid in has_child:
+            continue
+        parent, seen = parents[k], set()
+        ptext = top = ""
+        while parent and parent in at and parent not in seen:
+            seen.add(parent)
+            j = at[parent]
+            if ukinds[j] in PARENT_KINDS and texts[j].strip() and not ptext:
+                ptext = parent
+            if ukinds[j] in TOP_KINDS and texts[j].strip():
+                top = parent
+                break
+            parent = parents[j]
+        side.unit_ids.append(uid)
+        side.kinds.append(kind)
+        side.texts.append(texts[k])
+        side.lemmas.append(lemmas.get(uid) or _words(texts[k]))
+        side.words.append(tokens.get(uid) or _words(texts[k]))
+        pt = texts[at[ptext]] if ptext else ""
+        side.parent_texts.append(pt)
+        side.parent_lemmas.append((lemmas.get(ptext) or _words(pt)) if ptext else "")
+        side.parent_words.append((tokens.get(ptext) or _words(pt)) if ptext else "")
+        side.parent_ids.append(ptext)
+        side.top_lemmas.append((lemmas.get(top) or _words(texts[at[top]])) if top else "")
+        side.themes.append(frozenset(themes.get(uid, ())))
+    return side
+
+
+def _analyzer(text: str) -> list[str]:
+    toks = text.split()
+    return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
+
+
+def _tfidf(fit_texts: list[str]):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True, norm="l2", dtype=np.float64)
+    if not any(t.strip() for t in fit_texts):
+        return None
+    vec.fit(fit_texts)
+    return vec
+
+
+def _cos(vec, a: list[str], b: list[str]) -> np.ndarray:
+    if vec is None or not a or not b:
+        return np.zeros((len(a), len(b)))
+    return (vec.transform(a) @ vec.transform(b).T).toarray()
+
+
+def _vcos(a: list[str], b: list[str]) -> np.ndarray:
+    from pipeline.classify.vectors import mean_vectors
+
+    va, vb = mean_vectors(a), mean_vectors(b)
+    if va is None or vb is None or not a or not b:
+        return np.zeros((len(a), len(b)))
+    return np.clip(va @ vb.T, 0.0, 1.0)
+
+
+def _align(a: list[str], b: list[str]) -> np.ndarray:
+    """Soft word overlap of each (a, b) pair of word strings: the mean, over the words of one
+    text, of the best cosine of their word vectors to a word of the other (the same word
+    counts 1 even without a vector), averaged over both directions; 0 when a text has no
+    word."""
+    from pipeline.classify.vectors import word_vectors
+
+    n, m = len(a), len(b)
+    out = np.zeros((n, m))
+    vocab = sorted({w for t in a + b for w in t.split()})
+    if not vocab or not n or not m:
+        return out
+    vec = word_vectors(vocab)
+    if vec is None:
+        return out
+    index = {w: i for i, w in enumerate(vocab)}
+    sims = np.clip(vec @ vec.T, 0.0, 1.0)
+    np.fill_diagonal(sims, 1.0)
+    sa = [np.array(sorted({index[w] for w in t.split()}), dtype=np.int64) for t in a]
+    sb = [np.array(sorted({index[w] for w in t.split()}), dtype=np.int64) for t in b]
+    nonempty = [j for j in range(m) if len(sb[j])]
+    if not nonempty:
+        return out
+    cat = np.concatenate([sb[j] for j in nonempty])
+    lengths = np.array([len(sb[j]) for j in nonempty])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    cols = np.array(nonempty)
+    for i in range(n):
+        if not len(sa[i]):
+            continue
+        block = sims[np.ix_(sa[i], cat)]  # words of a[i] × words of every b
+        a_to_b = np.maximum.reduceat(block, starts, axis=1).mean(axis=0)
+        b_to_a = np.add.reduceat(block.max(axis=0), starts) / lengths
+        out[i, cols] = (a_to_b + b_to_a) / 2
+    return out
+
+
+@dataclass
+class PairScores:
+    """Signals (name → sources × targets matrix) and the model's score matrix."""
+
+    signals: dict[str, np.ndarray]
+    score: np.ndarray
+
+
+def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
+    """Every signal of ``SIGNALS`` for every (source, target) pair (sources × targets)."""
+    n, m = len(src), len(dst)
+    if n == 0 or m == 0:
+        return {s: np.zeros((n, m)) for s in SIGNALS}
+    vec = _tfidf(src.lemmas + dst.lemmas + [p for p in dst.parent_lemmas if p]
+                 + [p for p in src.top_lemmas + dst.top_lemmas if p])
+    tfidf = _cos(vec, src.lemmas, dst.lemmas)
+    vector = _vcos(src.words, dst.words)
+    align = _align(src.lemmas, dst.lemmas)
+    parent_tfidf = _cos(vec, src.lemmas, dst.parent_lemmas)
+    parent_vector = _vcos(src.words, dst.parent_words)
+    has_parent = np.array([bool(p) for p in dst.parent_lemmas])[None, :]
+    parent_tfidf = np.where(has_parent, parent_tfidf, 0.0)
+    parent_vector = np.where(has_parent, parent_vector, 0.0)
+    parent_align = _align(src.lemmas, dst.parent_lemmas)
+    # the plan objective (OO) closest to the promise: every action under it is a candidate
+    parent_score = parent_tfidf + parent_align
+    parent_best = np.zeros((n, m))
+    for i in range(n):
+        j = int(np.argmax(parent_score[i]))
+        if parent_tfidf[i, j] > 0:
+            best_parent = dst.parent_ids[j]
+            parent_best[i] = [1.0 if p == best_parent and p else 0.0 for p in dst.parent_ids]
+    # an objective's "family": its text and every action under it, matched as one text
+    families: dict[str, list[int]] = {}
+    for j, p in enumerate(dst.parent_ids):
+        families.setdefault(p or f"#{j}", []).append(j)
+    keys = list(families)
+    fam_lemmas = [" ".join(([dst.parent_lemmas[families[k][0]]] if not k.startswith("#") else [])
+                           + [dst.lemmas[j] for j in families[k]]) for k in keys]
+    fam_t = _cos(vec, src.lemmas, fam_lemmas)
+    fam_a = _align(src.lemmas, fam_lemmas)
+    col = np.zeros(m, dtype=np.int64)
+    for f, k in enumerate(keys):
+        col[families[k]] = f
+    family_tfidf, family_align = fam_t[:, col], fam_a[:, col]
+    fam_best = (fam_t + fam_a).argmax(axis=1) if len(keys) else np.zeros(n, dtype=np.int64)
+    family_best = (col[None, :] == fam_best[:, None]).astype(np.float64)
+    axis = _cos(vec, [t or "" for t in src.top_lemmas], [t or "" for t in dst.top_lemmas])
+    themes = np.zeros((n, m))
+    for i, a in enumerate(src.themes):
+        if not a:
+            continue
+        for j, b in enumerate(dst.themes):
+            if b:
+                themes[i, j] = len(a & b) / len(a | b)
+    combined = tfidf + align + 0.5 * parent_tfidf
+    best_j = combined.argmax(axis=1)
+    best_i = combined.argmax(axis=0)
+    best = np.zeros((n, m))
+    best[np.arange(n), best_j] = 1.0
+    mutual = np.zeros((n, m))
+    for i, j in enumerate(best_j):
+        if best_i[j] == i:
+            mutual[i, j] = 1.0
+    gap = combined.max(axis=1, keepdims=True) - combined
+    # the plan unit's side: is this promise the one it is closest to?
+    reverse_best = np.zeros((n, m))
+    reverse_best[best_i, np.arange(m)] = 1.0
+    reverse_gap = combined.max(axis=0, keepdims=True) - combined
+    return {"tfidf": tfidf, "vector": vector, "align": align, "parent_tfidf": parent_tfidf,
+            "parent_vector": parent_vector, "parent_align": parent_align,
+            "family_tfidf": family_tfidf, "family_align": family_align,
+            "family_best": family_best, "parent_best": parent_best, "axis": axis,
+            "themes": themes, "best": best, "mutual": mutual, "gap": gap,
+            "reverse_best": reverse_best, "reverse_gap": reverse_gap}
+
+
+def score_pairs(src: Side, dst: Side, mdl: Model) -> PairScores:
+    """:func:`pair_signals` and the model's score of each pair."""
+    sig = pair_signals(src, dst)
+    if not len(src) or not len(dst):
+        return PairScores(sig, np.zeros((len(src), len(dst))))
+    return PairScores(sig, mdl.score(sig))
+
+
+def select_links(scores: np.ndarray, mdl: Model) -> list[list[int]]:
+    """Per source row, the target columns that are links: score ≥ threshold, best first,
+    at most ``max_links`` (ties broken by column, so the result is deterministic)."""
+    out = []
+    for row in scores:
+        order = sorted(range(len(row)), key=lambda j: (-row[j], j))
+        out.append([j for j in order[:mdl.max_links] if row[j] >= mdl.threshold])
+    return out
+
+
+def shared_lemmas(a: str, b: str, limit: int) -> list[str]:
+    """Lemmas of ``a`` also in ``b`` (order of ``a``, each once, at most ``limit``)."""
+    bs = set(b.split())
+    seen: list[str] = []
+    for w in a.split():
+        if w in bs and w not in seen:
+            seen.append(w)
+    return seen[:limit]
+
+
+def fmt(x: float) -> str:
+    """A score as a French decimal with two digits ("0,83")."""
+    return f"{x:.2f}".replace(".", ",") if not math.isnan(x) else ""

@@ -1,0 +1,307 @@
+"""The tables of the tracing stage (see :mod:`pipeline.trace` for their columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pipeline.models import NON_CONTENT_KINDS
+from pipeline.trace.link import (
+    Model,
+    Side,
+    build_side,
+    fmt,
+    load_settings,
+    model,
+    score_pairs,
+    select_links,
+    shared_lemmas,
+)
+from pipeline.trace.pairs import PLAN_KIND, Pairs, find_pairs
+
+#: the plan's table columns kept per unit (units.csv), in this order
+DETAIL_FIELDS = ("service", "deadline", "budget", "indicator")
+TRACE_COLUMNS = ["commune", "mandate", "dps_doc", "dps_unit", "dps_kind", "dps_text",
+                 "pst_doc", "pst_unit", "pst_kind", "pst_objective", "pst_text",
+                 *DETAIL_FIELDS, "status", "score", "tfidf", "vector", "shared_lemmas",
+                 "shared_themes", "evidence"]
+SUMMARY_COLUMNS = ["commune", "mandate", "dps_doc", "pst_doc", "theme", "n_promises",
+                   "n_carried", "share_carried", "n_not_carried", "n_plan_units",
+                   "n_unanchored", "share_unanchored"]
+BY_COLUMNS = ["theme", "n_cpas", "n_promises", "n_carried", "share_carried", "n_not_carried",
+              "n_plan_units", "n_unanchored", "share_unanchored"]
+VERSION_COLUMNS = ["commune", "old_doc", "new_doc", "old_mandate", "new_mandate", "old_unit",
+                   "old_text", "new_unit", "new_text", "status", "score", "tfidf",
+                   "shared_lemmas", "evidence"]
+VERSION_THEME_COLUMNS = ["commune", "old_doc", "new_doc", "theme", "share_old", "share_new",
+                         "change"]
+#: values of trace.status
+LINKED, NOT_CARRIED, UNANCHORED = "dans le PST", "pas dans le PST", "sans ancrage dans la DPS"
+#: values of versions.status
+VERSION_STATUSES = ("kept", "reworded", "dropped", "new")
+
+
+class _Corpus:
+    """Per-document lookups built once: units, lemmas, tokens, themes."""
+
+    def __init__(self, units: pd.DataFrame, nlp: pd.DataFrame | None,
+                 unit_themes: pd.DataFrame | None):
+        self.units = {d: g for d, g in units.groupby("doc_id", sort=False)} if len(units) else {}
+        self.lemmas: dict[str, dict[str, str]] = {}
+        self.tokens: dict[str, dict[str, str]] = {}
+        if nlp is not None and len(nlp):
+            for col, target in (("lemmas", self.lemmas), ("tokens", self.tokens)):
+                if col not in nlp.columns:
+                    continue
+                for d, u, v in zip(nlp["doc_id"].astype(str), nlp["unit_id"].astype(str),
+                                   nlp[col].fillna("").astype(str), strict=True):
+                    target.setdefault(d, {})[u] = v
+        self.themes: dict[str, dict[str, set]] = {}
+        if unit_themes is not None and len(unit_themes):
+            for d, u, t in zip(unit_themes["doc_id"].astype(str),
+                               unit_themes["unit_id"].astype(str),
+                               unit_themes["theme"].astype(str), strict=True):
+                self.themes.setdefault(d, {}).setdefault(u, set()).add(t)
+
+    def side(self, doc_id: str, kinds, leaves_only: bool) -> Side:
+        g = self.units.get(doc_id)
+        if g is None:
+            return Side(doc_id=doc_id)
+        return build_side(doc_id, g, self.lemmas.get(doc_id, {}), self.tokens.get(doc_id, {}),
+                          self.themes.get(doc_id, {}), tuple(kinds), leaves_only)
+
+    def details(self, doc_id: str) -> dict[str, dict[str, str]]:
+        g = self.units.get(doc_id)
+        if g is None:
+            return {}
+        cols = [c for c in DETAIL_FIELDS if c in g.columns]
+        out: dict[str, dict[str, str]] = {}
+        for rec in g[["unit_id", *cols]].to_dict("records"):
+            vals = {c: rec[c] for c in cols if isinstance(rec[c], str) and rec[c]}
+            if vals:
+                out[str(rec["unit_id"])] = vals
+        return out
+
+    def content_shares(self, doc_id: str) -> dict[str, float]:
+        g = self.units.get(doc_id)
+        if g is None:
+            return {}
+        content = [u for u, k in zip(g["unit_id"].astype(str), g["kind"].astype(str), strict=True)
+                   if k not in NON_CONTENT_KINDS]
+        if not content:
+            return {}
+        th = self.themes.get(doc_id, {})
+        counts: dict[str, int] = {}
+        for u in content:
+            for t in th.get(u, ()):
+                counts[t] = counts.get(t, 0) + 1
+        return {t: c / len(content) for t, c in counts.items()}
+
+
+def _evidence(src: Side, i: int, dst: Side, j: int, sig: dict, limit: int) -> tuple[str, str, str]:
+    """(shared lemmas, shared themes, one French sentence saying why)."""
+    lem = shared_lemmas(src.lemmas[i], dst.lemmas[j], limit)
+    via = shared_lemmas(src.lemmas[i], dst.parent_lemmas[j], limit) if dst.parent_lemmas[j] else []
+    via = [w for w in via if w not in lem]
+    themes = sorted(src.themes[i] & dst.themes[j])
+    parts = []
+    if lem:
+        parts.append("mots communs : " + ", ".join(lem))
+    if via:
+        parts.append("par l'objectif au-dessus : " + ", ".join(via))
+    if themes:
+        parts.append("thèmes communs : " + ", ".join(themes))
+    parts.append(f"proximité des vecteurs de mots {fmt(float(sig['vector'][i, j]))}")
+    return ", ".join(lem), ", ".join(themes), " ; ".join(parts)
+
+
+def _meta(documents: pd.DataFrame) -> dict[str, dict[str, str]]:
+    cols = [c for c in ("commune", "mandate", "adopted_on") if c in documents.columns]
+    out = {}
+    for rec in documents[["doc_id", *cols]].to_dict("records"):
+        out[str(rec["doc_id"])] = {c: (rec[c] if isinstance(rec[c], str) else "") for c in cols}
+    return out
+
+
+def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: dict,
+               limit: int) -> tuple[list[dict], Side, Side, list[list[int]]]:
+    src = c.side(dps, kinds["source_kinds"], leaves_only=False)
+    dst = c.side(pst, kinds["target_kinds"], leaves_only=True)
+    ps = score_pairs(src, dst, mdl)
+    links = select_links(ps.score, mdl) if len(src) and len(dst) else [[] for _ in range(len(src))]
+    details = c.details(pst)
+    base = {"commune": meta.get(dps, {}).get("commune", ""),
+            "mandate": meta.get(dps, {}).get("mandate", ""), "dps_doc": dps, "pst_doc": pst}
+    rows: list[dict] = []
+
+    def plan_side(j: int) -> dict:
+        d = details.get(dst.unit_ids[j], {})
+        return {"pst_unit": dst.unit_ids[j], "pst_kind": dst.kinds[j],
+                "pst_objective": dst.parent_texts[j], "pst_text": dst.texts[j],
+                **{f: d.get(f, "") for f in ("service", "deadline", "budget", "indicator")}}
+
+    anchored: set[int] = set()
+    for i in range(len(src)):
+        promise = {"dps_unit": src.unit_ids[i], "dps_kind": src.kinds[i],
+                   "dps_text": src.texts[i]}
+        for j in links[i]:
+            anchored.add(j)
+            lem, th, ev = _evidence(src, i, dst, j, ps.signals, limit)
+            rows.append({**base, **promise, **plan_side(j), "status": "dans le PST",
+                         "score": round(float(ps.score[i, j]), 3),
+                         "tfidf": round(float(ps.signals["tfidf"][i, j]), 3),
+                         "vector": round(float(ps.signals["vector"][i, j]), 3),
+                         "shared_lemmas": lem, "shared_themes": th, "evidence": ev})
+        if not links[i]:
+            ev = ""
+            if len(dst):
+                j = int(np.argmax(ps.score[i]))
+                ev = (f"meilleur candidat {dst.unit_ids[j]} « {dst.texts[j][:80]} » "
+                      f"(score {fmt(float(ps.score[i, j]))}, sous le seuil "
+                      f"{fmt(mdl.threshold)})")
+            rows.append({**base, **promise, "status": "pas dans le PST", "evidence": ev})
+    for j in range(len(dst)):
+        if j not in anchored:
+            rows.append({**base, **plan_side(j), "status": "sans ancrage dans la DPS"})
+    return rows, src, dst, links
+
+
+def _summary_rows(base: dict, src: Side, dst: Side, links: list[list[int]]) -> list[dict]:
+    anchored = {j for js in links for j in js}
+    themes = sorted(set().union(*src.themes, *dst.themes)) if (len(src) or len(dst)) else []
+    rows = []
+    for theme in ["", *themes]:
+        si = [i for i in range(len(src)) if not theme or theme in src.themes[i]]
+        dj = [j for j in range(len(dst)) if not theme or theme in dst.themes[j]]
+        carried = sum(1 for i in si if links[i])
+        unanch = sum(1 for j in dj if j not in anchored)
+        rows.append({**base, "theme": theme, "n_promises": len(si), "n_carried": carried,
+                     "share_carried": round(carried / len(si), 4) if si else float("nan"),
+                     "n_not_carried": len(si) - carried, "n_plan_units": len(dj),
+                     "n_unanchored": unanch,
+                     "share_unanchored": round(unanch / len(dj), 4) if dj else float("nan")})
+    return rows
+
+
+def _version_rows(c: _Corpus, old: str, new: str, meta: dict, mdl: Model, kinds,
+                  limit: int) -> list[dict]:
+    src = c.side(old, kinds, leaves_only=False)
+    dst = c.side(new, kinds, leaves_only=False)
+    ps = score_pairs(src, dst, mdl)
+    base = {"commune": meta.get(new, {}).get("commune", "") or meta.get(old, {}).get("commune", ""),
+            "old_doc": old, "new_doc": new, "old_mandate": meta.get(old, {}).get("mandate", ""),
+            "new_mandate": meta.get(new, {}).get("mandate", "")}
+    rows, reached = [], set()
+    for i in range(len(src)):
+        row = {**base, "old_unit": src.unit_ids[i], "old_text": src.texts[i]}
+        if len(dst):
+            j = int(min(range(len(dst)), key=lambda k: (-ps.score[i, k], k)))
+            s = float(ps.score[i, j])
+        else:
+            j, s = -1, float("nan")
+        if j >= 0 and s >= mdl.threshold:
+            reached.add(j)
+            tf = float(ps.signals["tfidf"][i, j])
+            lem, _, ev = _evidence(src, i, dst, j, ps.signals, limit)
+            row.update({"new_unit": dst.unit_ids[j], "new_text": dst.texts[j],
+                        "status": "kept" if tf >= mdl.kept_min else "reworded",
+                        "score": round(s, 3), "tfidf": round(tf, 3), "shared_lemmas": lem,
+                        "evidence": ev})
+        else:
+            row.update({"status": "dropped", "score": round(s, 3) if j >= 0 else float("nan"),
+                        "evidence": (f"plus proche : « {dst.texts[j][:80]} » (score {fmt(s)})"
+                                     if j >= 0 else "")})
+        rows.append(row)
+    for j in range(len(dst)):
+        if j not in reached:
+            rows.append({**base, "new_unit": dst.unit_ids[j], "new_text": dst.texts[j],
+                         "status": "new"})
+    return rows
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=columns)
+    for col in columns:
+        if df[col].dtype == object:
+            df[col] = df[col].fillna("")
+    return df
+
+
+def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | None,
+                unit_themes: pd.DataFrame | None, *, by: Sequence[str] = (),
+                pairs: Pairs | None = None) -> dict[str, pd.DataFrame]:
+    """Documents, units, unit_nlp and unit_themes → ``{"trace", "trace_summary", "versions",
+    "versions_themes", "trace_by_<col>"…}`` (columns: :mod:`pipeline.trace`). Tables are
+    empty (with their columns) when the corpus holds no plan / no two declarations of one
+    CPAS. ``pairs`` defaults to :func:`find_pairs` of ``documents``."""
+    settings = load_settings()
+    kinds = settings["units"]
+    limit = int(settings["evidence"]["max_lemmas"])
+    pairs = find_pairs(documents) if pairs is None else pairs
+    meta = _meta(documents)
+    c = _Corpus(units, nlp, unit_themes)
+    link_model, version_model = model("link"), model("versions")
+    trace_rows: list[dict] = []
+    summary_rows: list[dict] = []
+    for dps, pst in pairs.plans:
+        rows, src, dst, links = _plan_rows(c, dps, pst, meta, link_model, kinds, limit)
+        trace_rows += rows
+        base = {"commune": meta.get(dps, {}).get("commune", ""),
+                "mandate": meta.get(dps, {}).get("mandate", ""), "dps_doc": dps, "pst_doc": pst}
+        summary_rows += _summary_rows(base, src, dst, links)
+    version_rows: list[dict] = []
+    theme_rows: list[dict] = []
+    for old, new in pairs.versions:
+        version_rows += _version_rows(c, old, new, meta, version_model,
+                                      tuple(kinds["source_kinds"]), limit)
+        so, sn = c.content_shares(old), c.content_shares(new)
+        commune = meta.get(new, {}).get("commune", "") or meta.get(old, {}).get("commune", "")
+        for t in sorted(set(so) | set(sn)):
+            theme_rows.append({"commune": commune, "old_doc": old, "new_doc": new, "theme": t,
+                               "share_old": round(so.get(t, 0.0), 4),
+                               "share_new": round(sn.get(t, 0.0), 4),
+                               "change": round(sn.get(t, 0.0) - so.get(t, 0.0), 4)})
+    summary = _frame(summary_rows, SUMMARY_COLUMNS)
+    out = {"trace": _frame(trace_rows, TRACE_COLUMNS), "trace_summary": summary,
+           "versions": _frame(version_rows, VERSION_COLUMNS),
+           "versions_themes": _frame(theme_rows, VERSION_THEME_COLUMNS)}
+    for col in by:
+        out[f"trace_by_{col}"] = summary_by(summary, documents, col)
+    return out
+
+
+def summary_by(summary: pd.DataFrame, documents: pd.DataFrame, col: str) -> pd.DataFrame:
+    """``trace_summary`` summed per value of the documents column ``col`` (of the
+    declaration): one row per (value, theme)."""
+    columns = [col, *BY_COLUMNS]
+    if not len(summary) or col not in documents.columns:
+        return pd.DataFrame(columns=columns)
+    values = dict(zip(documents["doc_id"].astype(str), documents[col].fillna("").astype(str),
+                      strict=True))
+    s = summary.copy()
+    s[col] = [values.get(d, "") for d in s["dps_doc"].astype(str)]
+    g = s.groupby([col, "theme"], sort=True, dropna=False).agg(
+        n_cpas=("dps_doc", "nunique"), n_promises=("n_promises", "sum"),
+        n_carried=("n_carried", "sum"), n_not_carried=("n_not_carried", "sum"),
+        n_plan_units=("n_plan_units", "sum"), n_unanchored=("n_unanchored", "sum")).reset_index()
+    g["share_carried"] = (g["n_carried"] / g["n_promises"].where(g["n_promises"] > 0)).round(4)
+    g["share_unanchored"] = (g["n_unanchored"]
+                             / g["n_plan_units"].where(g["n_plan_units"] > 0)).round(4)
+    return g[columns]
+
+
+def trace_note(documents: pd.DataFrame, pairs: Pairs) -> list[str]:
+    """What a run says about tracing, in French, one line each (the first line says how many
+    declarations were traced against a plan, or that the corpus holds no plan)."""
+    kinds = documents["doc_kind"].astype(str).tolist() if "doc_kind" in documents.columns else []
+    n_plans = sum(k == PLAN_KIND for k in kinds)
+    if not n_plans:
+        lines = ["Suivi des engagements : aucun plan stratégique (PST) dans le corpus, "
+                 "trace.csv est vide (ajoutez le PST d'un CPAS pour suivre ses engagements)."]
+    else:
+        lines = [f"Suivi des engagements : {len(pairs.plans)} déclaration(s) reliée(s) à "
+                 f"{n_plans} plan(s) stratégique(s) ; {len(pairs.versions)} paire(s) de "
+                 "déclarations d'un même CPAS comparées."]
+    return lines + [f"suivi : {n}" for n in pairs.notes]
