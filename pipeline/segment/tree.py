@@ -333,6 +333,9 @@ class _Builder:
             by_row[key].setdefault(h.col if h.col is not None else 0, []).append(c)
         ncols = max((max(r) for r in by_row.values() if r), default=0) + 1
         col_axis, col_obj, col_act = 0, (1 if ncols > 1 else -1), (2 if ncols > 2 else -1)
+        # the OS heading above a table that has no OS column ("Objectif stratégique 1 : …"
+        # then a table OO | Action | …) stays the parent of the table's rows
+        open_axis = next((i for i in reversed(self.stack) if self.nodes[i].kind == "axis"), -1)
         self.pop_until(lambda nd: nd.cls == Role.SECTION)
         sect = self.top()
         axis = obj = -1
@@ -360,6 +363,13 @@ class _Builder:
                         col_obj = col
                     elif "strat" in low or low.startswith("axe"):
                         col_axis = col
+        axis_column = bool(header_rows) and any(
+            "strat" in " ".join(c.text for c in cs).lower()
+            or " ".join(c.text for c in cs).lower().startswith("axe")
+            for key in header_rows for cs in by_row[key].values())
+        if header_rows and not axis_column and col_axis in (col_obj, col_act, *col_field):
+            col_axis = -2  # no OS column: rows belong to the OS heading above the table
+            axis = open_axis
         emitted: list[tuple[int, Line, str]] = []  # (order index, line, role) to keep text order
         for key in order:
             row = by_row[key]

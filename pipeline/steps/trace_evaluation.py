@@ -168,11 +168,23 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
         print(f"{name:34}{_fmt(s.precision):>10}{_fmt(s.recall):>8}{_fmt(s.f1):>6}{s.n_pred:>9}")
         rows.append({"what": name, "precision": s.precision, "recall": s.recall, "f1": s.f1,
                      "n_pred": s.n_pred, "n_gold": s.n_gold, "tp": s.tp})
+    # promise level: carried out by the plan (≥ 1 link) or not, what trace_summary counts
+    carried_gold = {(a, b) for a, b, _, _ in gold}
+    carried_pred = {(a, b) for a, b, _, _ in pred_links if (a, b) in promises}
+    right = sum(((p in carried_gold) == (p in carried_pred)) for p in promises)
+    print(f"Promesses reprises ou non (ce que compte trace_summary) : {right}/{len(promises)} "
+          f"justes ({right / max(len(promises), 1):.2f}) ; promesses reprises : "
+          f"{len(carried_pred)} prédites, {len(carried_gold)} selon la référence")
+    rows.append({"what": "promesses reprises ou non : justes", "precision":
+                 right / max(len(promises), 1), "n_gold": len(promises), "tp": right})
     for d in link_data:
         g1, p1 = gold_sets([d])
         s = score_links(pred_links, g1, p1)
+        share_g = len({(a, b) for a, b, _, _ in g1}) / max(len(p1), 1)
+        share_p = len({(a, b) for a, b, _, _ in pred_links if (a, b) in p1}) / max(len(p1), 1)
         print(f"  {d.dps} → {d.pst} : précision {_fmt(s.precision)}, rappel {_fmt(s.recall)} "
-              f"({s.tp}/{s.n_gold} liens, {s.n_pred} prédits)")
+              f"({s.tp}/{s.n_gold} liens, {s.n_pred} prédits) ; part reprise {share_p:.0%} "
+              f"(référence {share_g:.0%})")
         rows.append({"what": f"{d.dps} → {d.pst}", "precision": s.precision, "recall": s.recall,
                      "f1": s.f1, "n_pred": s.n_pred, "n_gold": s.n_gold, "tp": s.tp})
     if status_pairs:

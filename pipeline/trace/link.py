@@ -25,7 +25,8 @@ SETTINGS_FILE = Path(__file__).resolve().parents[1] / "data" / "trace.toml"
 #: the signals of a pair, in the order of the model's weights
 SIGNALS = ("tfidf", "vector", "align", "parent_tfidf", "parent_vector", "parent_align",
            "family_tfidf", "family_align", "family_best", "parent_best", "axis", "themes",
-           "best", "mutual", "gap", "reverse_best", "reverse_gap")
+           "best", "mutual", "gap", "reverse_best", "reverse_gap", "order",
+           "family_reverse_best")
 #: kinds whose text is the "parent" of a plan unit or a promise (nearest first is taken)
 PARENT_KINDS = ("group", "objective", "axis", "section")
 #: kinds whose text is the "top" of a unit (its axis, or OS in a plan)
@@ -178,11 +179,12 @@ def _vcos(a: list[str], b: list[str]) -> np.ndarray:
     return np.clip(va @ vb.T, 0.0, 1.0)
 
 
-def _align(a: list[str], b: list[str]) -> np.ndarray:
+def _align(a: list[str], b: list[str], idf: dict[str, float] | None = None) -> np.ndarray:
     """Soft word overlap of each (a, b) pair of word strings: the mean, over the words of one
     text, of the best cosine of their word vectors to a word of the other (the same word
     counts 1 even without a vector), averaged over both directions; 0 when a text has no
-    word."""
+    word. With ``idf`` (word → inverse document frequency) the mean is weighted by it: the
+    rare, specific words of a text count more than the ones every unit uses."""
     from pipeline.classify.vectors import word_vectors
 
     n, m = len(a), len(b)
@@ -205,12 +207,17 @@ def _align(a: list[str], b: list[str]) -> np.ndarray:
     lengths = np.array([len(sb[j]) for j in nonempty])
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     cols = np.array(nonempty)
+    default = max(idf.values()) if idf else 1.0
+    weight = np.array([idf.get(w, default) if idf else 1.0 for w in vocab])
+    wb = weight[cat]
+    wb_sum = np.add.reduceat(wb, starts)
     for i in range(n):
         if not len(sa[i]):
             continue
         block = sims[np.ix_(sa[i], cat)]  # words of a[i] × words of every b
-        a_to_b = np.maximum.reduceat(block, starts, axis=1).mean(axis=0)
-        b_to_a = np.add.reduceat(block.max(axis=0), starts) / lengths
+        wa = weight[sa[i]]
+        a_to_b = (wa[:, None] * np.maximum.reduceat(block, starts, axis=1)).sum(axis=0) / wa.sum()
+        b_to_a = np.add.reduceat(wb * block.max(axis=0), starts) / wb_sum
         out[i, cols] = (a_to_b + b_to_a) / 2
     return out
 
@@ -232,13 +239,15 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
                  + [p for p in src.top_lemmas + dst.top_lemmas if p])
     tfidf = _cos(vec, src.lemmas, dst.lemmas)
     vector = _vcos(src.words, dst.words)
-    align = _align(src.lemmas, dst.lemmas)
+    idf = ({t: float(w) for t, w in zip(vec.get_feature_names_out(), vec.idf_, strict=True)
+            if " " not in t} if vec is not None else None)
+    align = _align(src.lemmas, dst.lemmas, idf)
     parent_tfidf = _cos(vec, src.lemmas, dst.parent_lemmas)
     parent_vector = _vcos(src.words, dst.parent_words)
     has_parent = np.array([bool(p) for p in dst.parent_lemmas])[None, :]
     parent_tfidf = np.where(has_parent, parent_tfidf, 0.0)
     parent_vector = np.where(has_parent, parent_vector, 0.0)
-    parent_align = _align(src.lemmas, dst.parent_lemmas)
+    parent_align = _align(src.lemmas, dst.parent_lemmas, idf)
     # the plan objective (OO) closest to the promise: every action under it is a candidate
     parent_score = parent_tfidf + parent_align
     parent_best = np.zeros((n, m))
@@ -255,13 +264,16 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     fam_lemmas = [" ".join(([dst.parent_lemmas[families[k][0]]] if not k.startswith("#") else [])
                            + [dst.lemmas[j] for j in families[k]]) for k in keys]
     fam_t = _cos(vec, src.lemmas, fam_lemmas)
-    fam_a = _align(src.lemmas, fam_lemmas)
+    fam_a = _align(src.lemmas, fam_lemmas, idf)
     col = np.zeros(m, dtype=np.int64)
     for f, k in enumerate(keys):
         col[families[k]] = f
     family_tfidf, family_align = fam_t[:, col], fam_a[:, col]
     fam_best = (fam_t + fam_a).argmax(axis=1) if len(keys) else np.zeros(n, dtype=np.int64)
     family_best = (col[None, :] == fam_best[:, None]).astype(np.float64)
+    # the promise the objective's family is closest to ("this OO was written for it")
+    fam_rev = (fam_t + fam_a).argmax(axis=0) if n else np.zeros(len(keys), dtype=np.int64)
+    family_reverse_best = (np.arange(n)[:, None] == fam_rev[col][None, :]).astype(np.float64)
     axis = _cos(vec, [t or "" for t in src.top_lemmas], [t or "" for t in dst.top_lemmas])
     themes = np.zeros((n, m))
     for i, a in enumerate(src.themes):
@@ -284,12 +296,19 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     reverse_best = np.zeros((n, m))
     reverse_best[best_i, np.arange(m)] = 1.0
     reverse_gap = combined.max(axis=0, keepdims=True) - combined
-    return {"tfidf": tfidf, "vector": vector, "align": align, "parent_tfidf": parent_tfidf,
+    # plans follow their declaration's order more often than not: 1 - distance of the two
+    # units' relative positions in their documents
+    pos_s = np.arange(n) / max(n - 1, 1)
+    pos_d = np.arange(m) / max(m - 1, 1)
+    order = 1.0 - np.abs(pos_s[:, None] - pos_d[None, :])
+    return {"order": order, "tfidf": tfidf, "vector": vector, "align": align,
+            "parent_tfidf": parent_tfidf,
             "parent_vector": parent_vector, "parent_align": parent_align,
             "family_tfidf": family_tfidf, "family_align": family_align,
             "family_best": family_best, "parent_best": parent_best, "axis": axis,
             "themes": themes, "best": best, "mutual": mutual, "gap": gap,
-            "reverse_best": reverse_best, "reverse_gap": reverse_gap}
+            "reverse_best": reverse_best, "reverse_gap": reverse_gap,
+            "family_reverse_best": family_reverse_best}
 
 
 def score_pairs(src: Side, dst: Side, mdl: Model) -> PairScores:
