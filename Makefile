@@ -10,10 +10,10 @@ PEERS  ?=
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install analyze show evaluate peers profile import-qdpx benchmark test lint clean
+.PHONY: help install analyze show trace evaluate evaluate-trace peers profile import-qdpx demo benchmark test lint clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  Variables: CORPUS=$(CORPUS) OUTPUT=$(OUTPUT) DOC=<doc_id> PEERS=<groupe> ARGS='<extra CLI options>'"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -33,8 +33,17 @@ show: $(STAMP) ## Print the tree of one declaration: make show DOC=trooz-dps-201
 	$(NEED_DOC)
 	$(PY) -m pipeline show "$(DOC)" --out $(OUTPUT) $(ARGS)
 
+trace: $(STAMP) ## One CPAS's promises and the plan actions that carry them out: make trace DOC=Corvallon
+	$(NEED_DOC)
+	$(PY) -m pipeline trace "$(DOC)" --out $(OUTPUT) $(ARGS)
+
 evaluate: $(STAMP) ## Leave-one-document-out evaluation of the theme classifier
 	$(PY) -m pipeline evaluate $(CORPUS) --out $(OUTPUT) $(ARGS)
+
+TRACE_TUNE    ?= tests/data/trace/tune-a tests/data/trace/tune-b
+TRACE_HELDOUT ?= tests/data/trace/heldout-c tests/data/trace/heldout-d
+evaluate-trace: $(STAMP) ## Score declaration → plan links against the held-out gold links
+	$(PY) -m pipeline evaluate-trace $(TRACE_HELDOUT) --out outputs-suivi $(ARGS)
 
 peers: $(STAMP) ## One CPAS against its peers: make peers DOC=trooz-dps-2019
 	$(NEED_DOC)
@@ -47,6 +56,14 @@ profile: $(STAMP) ## Printable profile (HTML + PDF) of one CPAS: make profile DO
 import-qdpx: $(STAMP) ## Reviewed QDA project back into CORPUS/annotations.csv: make import-qdpx FILE=revu.qdpx
 	@test -n "$(FILE)" || { echo "indiquez le projet relu : make import-qdpx FILE=outputs/cpas-compare.qdpx" >&2; exit 3; }
 	$(PY) -m pipeline import-qdpx "$(FILE)" --into $(CORPUS)/annotations.csv $(ARGS)
+
+DEMO := build/demo-corpus
+demo: $(STAMP) ## Seed corpus + 6 synthetic CPAS with their plans (PST) analysed into outputs-demo
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	cp corpus/*.txt corpus/annotations.csv $(DEMO)/
+	for d in $(TRACE_TUNE); do cp $$d/*.txt $$d/*.pdf $$d/*.docx $(DEMO)/ 2>/dev/null || true; done
+	$(PY) -c "import sys, pandas as pd; pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in sys.argv[2:]]).fillna('').to_csv(sys.argv[1], index=False)" $(DEMO)/metadata.csv corpus/metadata.csv $(addsuffix /metadata.csv,$(TRACE_TUNE))
+	$(PY) -m pipeline analyze $(DEMO) --out outputs-demo $(ARGS)
 
 benchmark: $(STAMP) ## Speed/memory benchmark on a synthetic corpus of 300 declarations
 	$(PY) -m benchmarks --out $(OUTPUT) $(ARGS)

@@ -35,6 +35,7 @@ TARGETS = {
     "add_one_s": 10.0,
     "peak_rss_mb": 2048.0,
     "ratio_to_bare": 1.5,
+    "trace_s": 10.0,
 }
 
 LABELS = {
@@ -44,6 +45,7 @@ LABELS = {
     "correct_label_s": "Correction d'un label / correct one label (s)",
     "peak_rss_mb": "Mémoire max. / peak RSS, process tree (Mo/MB)",
     "ratio_to_bare": "Pipeline ÷ travail nu / pipeline ÷ bare",
+    "trace_s": "Suivi DPS → PST, 300 paires / tracing 300 pairs (s)",
 }
 
 
@@ -344,6 +346,38 @@ def correct_label(annotations: Path) -> str:
     return ann.loc[row, "text"]
 
 
+def bare_trace(aout: Path) -> tuple[float, int]:
+    """Time the tracing stage (``pipeline.trace.build_trace``) on as many (declaration, plan)
+    pairs as there are declarations in ``aout``: each declaration's plan stands in as the next
+    declaration's units, renamed (the synthetic corpus has no plan; a plan has the size of a
+    declaration). Returns (seconds, number of pairs)."""
+    import pandas as pd
+
+    from pipeline.results import load_results
+    from pipeline.trace import Pairs, build_trace
+
+    res = load_results(aout)
+    ids = res.documents.loc[res.documents["status"] == "ok", "doc_id"].tolist()
+    if len(ids) < 2:
+        return 0.0, 0
+    plan_of = {d: f"{d}--plan" for d in ids}
+    nxt = dict(zip(ids, ids[1:] + ids[:1], strict=True))
+    parts = {"units": [res.units], "nlp": [res.nlp], "themes": [res.unit_themes]}
+    for key, df in (("units", res.units), ("nlp", res.nlp), ("themes", res.unit_themes)):
+        copy = df[df["doc_id"].isin(ids)].copy()
+        copy["doc_id"] = copy["doc_id"].map(lambda d: plan_of[nxt[d]])
+        parts[key].append(copy)
+    docs = pd.concat([res.documents, res.documents.assign(
+        doc_id=res.documents["doc_id"].map(lambda d: plan_of.get(nxt.get(d, d), d)),
+        doc_kind="pst")], ignore_index=True)
+    pairs = Pairs(plans=[(d, plan_of[d]) for d in ids])
+    t = time.perf_counter()
+    build_trace(docs, pd.concat(parts["units"], ignore_index=True),
+                pd.concat(parts["nlp"], ignore_index=True),
+                pd.concat(parts["themes"], ignore_index=True), pairs=pairs)
+    return time.perf_counter() - t, len(pairs.plans)
+
+
 def verdict(key: str, value: float) -> str:
     """"OK" if ``value`` meets the target of ``key``, "DÉPASSÉ" otherwise, "" if no target."""
     if key not in TARGETS:
@@ -428,6 +462,7 @@ def run_benchmark(out: Path, n_docs: int = 300, workdir: Path | None = None,
         n_pages = int(pd.to_numeric(before["n_pages"], errors="coerce").fillna(0).sum())
 
         texts = content_texts(aout)
+        trace_s, n_trace = bare_trace(aout)
         load_s, pipe_s = bare_nlp(texts, n_process)
         pdfs = [p for p in files if p.suffix == ".pdf"]
         # the ingest reads PDF text with pypdfium2 (pdfplumber only for table pages)
@@ -458,6 +493,8 @@ def run_benchmark(out: Path, n_docs: int = 300, workdir: Path | None = None,
             "warm_s": round(warm.wall_s, 3),
             "add_one_s": round(add_one.wall_s, 3),
             "correct_label_s": round(correct.wall_s, 3) if correct else None,
+            "trace_s": round(trace_s, 3),
+            "n_trace_pairs": n_trace,
             "peak_rss_mb": round(max(m.peak_rss_mb for m in runs.values()), 1),
             "peak_pss_mb": round(max(m.peak_pss_mb for m in runs.values()), 1),
             "peak_rss_mb_by_run": {k: round(m.peak_rss_mb, 1) for k, m in runs.items()},

@@ -6,8 +6,11 @@ Public API (what notebooks use)::
     res = load_results("outputs")          # DataFrames: res.documents, res.units, res.tables[...]
     res.tables["theme_matrix"]             # document × theme shares
     benchmark("trooz-dps-2019", res.tables).to_text()
+    res.tables["trace"]                    # each promise → the plan (PST) actions carrying it out
+    print(render_trace("corvallon-dps-2025", res.tables["trace"], res.tables["versions"]))
 
-Stages, each importable on its own: ingest → segment → nlp → classify → compare → report/qdpx.
+Stages, each importable on its own: ingest → segment → nlp → classify → trace → compare →
+export/report.
 Imports are lazy so that ``import pipeline`` stays instant.
 """
 
@@ -26,6 +29,8 @@ __all__ = [
     "theme_pivot",
     "plot_theme_heatmap",
     "compare_communes",
+    "build_trace",
+    "render_trace",
 ]
 
 
@@ -118,3 +123,20 @@ def compare_communes(theme_matrix, a, b, value="share_units"):
     out = pivot.loc[[a, b]].T
     out["écart"] = out[a] - out[b]
     return out.sort_values("écart", key=abs, ascending=False)
+
+
+def build_trace(documents, units, nlp, unit_themes, **kwargs):
+    """Declarations → strategic plans and declaration → next declaration of one CPAS: the
+    tables trace, trace_summary, versions, versions_themes (``pipeline.trace.build_trace``;
+    its docstring lists the columns)."""
+    from pipeline.trace import build_trace as _build
+
+    return _build(documents, units, nlp, unit_themes, **kwargs)
+
+
+def render_trace(doc_id, trace, versions=None, **kwargs):
+    """One declaration's trace as text: each promise with its plan actions or "pas dans le
+    PST", the plan's actions with no anchor, the changes since the previous declaration."""
+    from pipeline.trace.render import render_trace as _render
+
+    return _render(doc_id, trace, versions, **kwargs)

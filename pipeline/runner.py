@@ -94,13 +94,14 @@ def declarations_only(documents: pd.DataFrame, units: pd.DataFrame
 
 
 def trace_step(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFrame,
-               unit_themes: pd.DataFrame, by: Sequence[str] = (), quiet: bool = False
-               ) -> dict[str, pd.DataFrame]:
+               unit_themes: pd.DataFrame, by: Sequence[str] = (), quiet: bool = False,
+               theme_labels: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """The tracing stage (``pipeline.trace``) and its one-line French note on stderr."""
     from pipeline import trace
 
     pairs = trace.find_pairs(documents)
-    tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs)
+    tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs,
+                               theme_labels=theme_labels)
     if not quiet:
         for line in trace.trace_note(documents, pairs):
             print(line, file=sys.stderr)
@@ -220,7 +221,8 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
 
     # 3. trace: declarations → strategic plans, and one CPAS's declarations between them
     t = time.perf_counter()
-    traced = trace_step(documents, units, nlp_df, unit_themes, by=by, quiet=quiet)
+    traced = trace_step(documents, units, nlp_df, unit_themes, by=by, quiet=quiet,
+                        theme_labels={t.id: t.label for t in codebook_themes})
     timings["trace"] = time.perf_counter() - t
     # plans are traced, never compared with declarations (theme shares, peers, similarity)
     compared, compared_units = declarations_only(documents, units)

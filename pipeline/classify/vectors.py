@@ -86,12 +86,22 @@ def word_vectors(words: list[str]) -> np.ndarray | None:
     if tab is None:
         return None
     table, key2row = tab
+    rows = np.array([_row(w.lower(), key2row) for w in words], dtype=np.int64)
     out = np.zeros((len(words), table.shape[1]), dtype=np.float32)
-    for i, w in enumerate(words):
-        row = key2row.get(_hash(w.lower()), -1)
-        if row >= 0:
-            v = table[row]
-            n = float(np.linalg.norm(v))
-            if n > 0:
-                out[i] = v / n
+    known = rows >= 0
+    if known.any():
+        v = table[rows[known]]
+        n = np.linalg.norm(v, axis=1, keepdims=True)
+        out[known] = np.divide(v, n, out=np.zeros_like(v), where=n > 0)
     return out
+
+
+_ROWS: dict[str, int] = {}
+
+
+def _row(word: str, key2row: dict) -> int:
+    """Row of ``word`` in the vector table (-1 when unknown), remembered."""
+    row = _ROWS.get(word)
+    if row is None:
+        row = _ROWS[word] = key2row.get(_hash(word), -1)
+    return row

@@ -1195,10 +1195,14 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
     summary = _summary(documents, table, themes) + _agreement_html(agreement)
     legend = _legend(themes, coverage, n_docs)
     documents_table = _documents_table(documents, order, labels, anchors)
+    suivi, toc_suivi, legis, toc_legis = _trace_sections(tables, table, themes, labels, anchors,
+                                                         ok_docs, max_units)
     toc = ('<nav class="toc" aria-label="Sommaire"><p class="toc-title">Sommaire</p><ol>'
            '<li><a href="#apercu">Vue d\'ensemble</a></li>'
            f'<li><a href="#documents">Documents{f" ({n_err} en erreur)" if n_err else ""}</a></li>'
            f'<li><a href="#declarations">Déclarations</a><ol>{toc_docs}</ol></li>'
+           f'<li><a href="#suivi">Suivi des engagements</a>{toc_suivi}</li>'
+           f'<li><a href="#legislatures">D\'une législature à l\'autre</a>{toc_legis}</li>'
            '<li><a href="#cote-a-cote">Deux déclarations côte à côte</a></li>'
            '<li><a href="#objectifs">Objectifs et actions</a></li></ol></nav>')
     matrix = _matrix_html(tm, ok_docs, labels, themes)
@@ -1238,7 +1242,7 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
             "l'ont décidée. Les éléments sans contenu politique (titre, préambule, signature, "
             "navigation) sont repliés.</p>",
             *(articles or ["<p class=muted>Aucune déclaration analysée.</p>"]),
-            "</section>" + SIDE_BY_SIDE +
+            "</section>" + suivi + legis + SIDE_BY_SIDE +
             '<section id="objectifs"><h2>Tous les objectifs et actions</h2>'
             '<div class="filters" role="search">'
             '<label>Recherche <input type="search" id="f-q" placeholder="mots du texte…"></label>'
@@ -1262,6 +1266,27 @@ def prepare_html(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,
         return "".join(_fill(template, {**values, "body": body}))
 
     return finish
+
+
+def _trace_sections(tables: Mapping[str, pd.DataFrame], table: _UnitTable,
+                    themes: Mapping[str, ThemeInfo], labels: Mapping[str, str],
+                    anchors: Mapping[str, str], ok_docs: list[str],
+                    max_units: int | None) -> tuple[str, str, str, str]:
+    """The sections « Suivi des engagements » and « D'une législature à l'autre »
+    (``pipeline.report.trace``) and their entries of the table of contents: (suivi, its toc
+    entries, législatures, their toc entries)."""
+    from pipeline.report import trace as tr  # it builds on the helpers of this module
+
+    docs = tr.doc_ids_of(tables)
+    unit_ids = {d: [table.unit_id[r] for r in table.rows.get(d, [])] for d in docs}
+    unit_themes = {d: [table.themes[r] for r in table.rows.get(d, [])] for d in docs}
+    positions = {d: i + 1 for i, d in enumerate(ok_docs)}
+    ctx = tr.Context(themes, labels, anchors,
+                     tr.unit_infos(docs, unit_ids, unit_themes, positions, max_units))
+    suivi, toc_suivi = tr.engagements(tables, ctx)
+    legis, toc_legis = tr.legislatures(tables, ctx)
+    return (suivi, f"<ol>{toc_suivi}</ol>" if toc_suivi else "",
+            legis, f"<ol>{toc_legis}</ol>" if toc_legis else "")
 
 
 def model_note(unit_themes: pd.DataFrame, model_info: Mapping | None,

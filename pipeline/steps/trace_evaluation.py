@@ -179,6 +179,8 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
                  right / max(len(promises), 1), "n_gold": len(promises), "tp": right})
     for d in link_data:
         g1, p1 = gold_sets([d])
+        if not p1:  # a declaration the gold file does not annotate (e.g. a revised one)
+            continue
         s = score_links(pred_links, g1, p1)
         share_g = len({(a, b) for a, b, _, _ in g1}) / max(len(p1), 1)
         share_p = len({(a, b) for a, b, _, _ in pred_links if (a, b) in p1}) / max(len(p1), 1)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import tomllib
 
 from pipeline.models import NON_CONTENT_KINDS
 
@@ -164,10 +164,22 @@ def _tfidf(fit_texts: list[str]):
     return vec
 
 
-def _cos(vec, a: list[str], b: list[str]) -> np.ndarray:
-    if vec is None or not a or not b:
-        return np.zeros((len(a), len(b)))
-    return (vec.transform(a) @ vec.transform(b).T).toarray()
+class _Rows:
+    """TF-IDF rows of many texts, transformed in one call (a text is transformed once)."""
+
+    def __init__(self, vec, texts: list[str]):
+        self.vec = vec
+        self.index: dict[str, int] = {}
+        for t in texts:
+            self.index.setdefault(t, len(self.index))
+        self.matrix = vec.transform(list(self.index)) if vec is not None and self.index else None
+
+    def cos(self, a: list[str], b: list[str]) -> np.ndarray:
+        if self.matrix is None or not a or not b:
+            return np.zeros((len(a), len(b)))
+        ma = self.matrix[[self.index[t] for t in a]]
+        mb = self.matrix[[self.index[t] for t in b]]
+        return (ma @ mb.T).toarray()
 
 
 def _vcos(a: list[str], b: list[str]) -> np.ndarray:
@@ -237,12 +249,21 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
         return {s: np.zeros((n, m)) for s in SIGNALS}
     vec = _tfidf(src.lemmas + dst.lemmas + [p for p in dst.parent_lemmas if p]
                  + [p for p in src.top_lemmas + dst.top_lemmas if p])
-    tfidf = _cos(vec, src.lemmas, dst.lemmas)
+    tops_s = [t or "" for t in src.top_lemmas]
+    tops_d = [t or "" for t in dst.top_lemmas]
+    families: dict[str, list[int]] = {}
+    for j, p in enumerate(dst.parent_ids):
+        families.setdefault(p or f"#{j}", []).append(j)
+    keys = list(families)
+    fam_lemmas = [" ".join(([dst.parent_lemmas[families[k][0]]] if not k.startswith("#") else [])
+                           + [dst.lemmas[j] for j in families[k]]) for k in keys]
+    rows = _Rows(vec, src.lemmas + dst.lemmas + dst.parent_lemmas + fam_lemmas + tops_s + tops_d)
+    tfidf = rows.cos(src.lemmas, dst.lemmas)
     vector = _vcos(src.words, dst.words)
     idf = ({t: float(w) for t, w in zip(vec.get_feature_names_out(), vec.idf_, strict=True)
             if " " not in t} if vec is not None else None)
     align = _align(src.lemmas, dst.lemmas, idf)
-    parent_tfidf = _cos(vec, src.lemmas, dst.parent_lemmas)
+    parent_tfidf = rows.cos(src.lemmas, dst.parent_lemmas)
     parent_vector = _vcos(src.words, dst.parent_words)
     has_parent = np.array([bool(p) for p in dst.parent_lemmas])[None, :]
     parent_tfidf = np.where(has_parent, parent_tfidf, 0.0)
@@ -257,13 +278,7 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
             best_parent = dst.parent_ids[j]
             parent_best[i] = [1.0 if p == best_parent and p else 0.0 for p in dst.parent_ids]
     # an objective's "family": its text and every action under it, matched as one text
-    families: dict[str, list[int]] = {}
-    for j, p in enumerate(dst.parent_ids):
-        families.setdefault(p or f"#{j}", []).append(j)
-    keys = list(families)
-    fam_lemmas = [" ".join(([dst.parent_lemmas[families[k][0]]] if not k.startswith("#") else [])
-                           + [dst.lemmas[j] for j in families[k]]) for k in keys]
-    fam_t = _cos(vec, src.lemmas, fam_lemmas)
+    fam_t = rows.cos(src.lemmas, fam_lemmas)
     fam_a = _align(src.lemmas, fam_lemmas, idf)
     col = np.zeros(m, dtype=np.int64)
     for f, k in enumerate(keys):
@@ -274,7 +289,7 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     # the promise the objective's family is closest to ("this OO was written for it")
     fam_rev = (fam_t + fam_a).argmax(axis=0) if n else np.zeros(len(keys), dtype=np.int64)
     family_reverse_best = (np.arange(n)[:, None] == fam_rev[col][None, :]).astype(np.float64)
-    axis = _cos(vec, [t or "" for t in src.top_lemmas], [t or "" for t in dst.top_lemmas])
+    axis = rows.cos(tops_s, tops_d)
     themes = np.zeros((n, m))
     for i, a in enumerate(src.themes):
         if not a:

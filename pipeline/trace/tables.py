@@ -55,14 +55,15 @@ class _Corpus:
             for col, target in (("lemmas", self.lemmas), ("tokens", self.tokens)):
                 if col not in nlp.columns:
                     continue
-                for d, u, v in zip(nlp["doc_id"].astype(str), nlp["unit_id"].astype(str),
-                                   nlp[col].fillna("").astype(str), strict=True):
+                for d, u, v in zip(nlp["doc_id"].astype(str).tolist(),
+                                   nlp["unit_id"].astype(str).tolist(),
+                                   nlp[col].fillna("").astype(str).tolist(), strict=True):
                     target.setdefault(d, {})[u] = v
         self.themes: dict[str, dict[str, set]] = {}
         if unit_themes is not None and len(unit_themes):
-            for d, u, t in zip(unit_themes["doc_id"].astype(str),
-                               unit_themes["unit_id"].astype(str),
-                               unit_themes["theme"].astype(str), strict=True):
+            for d, u, t in zip(unit_themes["doc_id"].astype(str).tolist(),
+                               unit_themes["unit_id"].astype(str).tolist(),
+                               unit_themes["theme"].astype(str).tolist(), strict=True):
                 self.themes.setdefault(d, {}).setdefault(u, set()).add(t)
 
     def side(self, doc_id: str, kinds, leaves_only: bool) -> Side:
@@ -78,10 +79,12 @@ class _Corpus:
             return {}
         cols = [c for c in DETAIL_FIELDS if c in g.columns]
         out: dict[str, dict[str, str]] = {}
-        for rec in g[["unit_id", *cols]].to_dict("records"):
-            vals = {c: rec[c] for c in cols if isinstance(rec[c], str) and rec[c]}
+        values = {c: g[c].tolist() for c in cols}
+        for k, uid in enumerate(g["unit_id"].astype(str).tolist()):
+            vals = {c: values[c][k] for c in cols
+                    if isinstance(values[c][k], str) and values[c][k]}
             if vals:
-                out[str(rec["unit_id"])] = vals
+                out[uid] = vals
         return out
 
     def content_shares(self, doc_id: str) -> dict[str, float]:
@@ -100,8 +103,10 @@ class _Corpus:
         return {t: c / len(content) for t, c in counts.items()}
 
 
-def _evidence(src: Side, i: int, dst: Side, j: int, sig: dict, limit: int) -> tuple[str, str, str]:
-    """(shared lemmas, shared themes, one French sentence saying why)."""
+def _evidence(src: Side, i: int, dst: Side, j: int, sig: dict, limit: int,
+              labels: dict[str, str] | None = None) -> tuple[str, str, str]:
+    """(shared lemmas, shared themes, one French sentence saying why; themes named by their
+    French ``labels`` in the sentence when given)."""
     lem = shared_lemmas(src.lemmas[i], dst.lemmas[j], limit)
     via = shared_lemmas(src.lemmas[i], dst.parent_lemmas[j], limit) if dst.parent_lemmas[j] else []
     via = [w for w in via if w not in lem]
@@ -112,7 +117,7 @@ def _evidence(src: Side, i: int, dst: Side, j: int, sig: dict, limit: int) -> tu
     if via:
         parts.append("par l'objectif au-dessus : " + ", ".join(via))
     if themes:
-        parts.append("thèmes communs : " + ", ".join(themes))
+        parts.append("thèmes communs : " + ", ".join((labels or {}).get(t, t) for t in themes))
     parts.append(f"proximité des vecteurs de mots {fmt(float(sig['vector'][i, j]))}")
     return ", ".join(lem), ", ".join(themes), " ; ".join(parts)
 
@@ -126,7 +131,8 @@ def _meta(documents: pd.DataFrame) -> dict[str, dict[str, str]]:
 
 
 def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: dict,
-               limit: int) -> tuple[list[dict], Side, Side, list[list[int]]]:
+               limit: int, labels: dict[str, str] | None = None
+               ) -> tuple[list[dict], Side, Side, list[list[int]]]:
     src = c.side(dps, kinds["source_kinds"], leaves_only=False)
     dst = c.side(pst, kinds["target_kinds"], leaves_only=True)
     ps = score_pairs(src, dst, mdl)
@@ -148,7 +154,7 @@ def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: di
                    "dps_text": src.texts[i]}
         for j in links[i]:
             anchored.add(j)
-            lem, th, ev = _evidence(src, i, dst, j, ps.signals, limit)
+            lem, th, ev = _evidence(src, i, dst, j, ps.signals, limit, labels)
             rows.append({**base, **promise, **plan_side(j), "status": "dans le PST",
                          "score": round(float(ps.score[i, j]), 3),
                          "tfidf": round(float(ps.signals["tfidf"][i, j]), 3),
@@ -186,7 +192,7 @@ def _summary_rows(base: dict, src: Side, dst: Side, links: list[list[int]]) -> l
 
 
 def _version_rows(c: _Corpus, old: str, new: str, meta: dict, mdl: Model, kinds,
-                  limit: int) -> list[dict]:
+                  limit: int, labels: dict[str, str] | None = None) -> list[dict]:
     src = c.side(old, kinds, leaves_only=False)
     dst = c.side(new, kinds, leaves_only=False)
     ps = score_pairs(src, dst, mdl)
@@ -204,7 +210,7 @@ def _version_rows(c: _Corpus, old: str, new: str, meta: dict, mdl: Model, kinds,
         if j >= 0 and s >= mdl.threshold:
             reached.add(j)
             tf = float(ps.signals["tfidf"][i, j])
-            lem, _, ev = _evidence(src, i, dst, j, ps.signals, limit)
+            lem, _, ev = _evidence(src, i, dst, j, ps.signals, limit, labels)
             row.update({"new_unit": dst.unit_ids[j], "new_text": dst.texts[j],
                         "status": "kept" if tf >= mdl.kept_min else "reworded",
                         "score": round(s, 3), "tfidf": round(tf, 3), "shared_lemmas": lem,
@@ -231,11 +237,13 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | None,
                 unit_themes: pd.DataFrame | None, *, by: Sequence[str] = (),
-                pairs: Pairs | None = None) -> dict[str, pd.DataFrame]:
+                pairs: Pairs | None = None, theme_labels: dict[str, str] | None = None
+                ) -> dict[str, pd.DataFrame]:
     """Documents, units, unit_nlp and unit_themes → ``{"trace", "trace_summary", "versions",
     "versions_themes", "trace_by_<col>"…}`` (columns: :mod:`pipeline.trace`). Tables are
     empty (with their columns) when the corpus holds no plan / no two declarations of one
-    CPAS. ``pairs`` defaults to :func:`find_pairs` of ``documents``."""
+    CPAS. ``pairs`` defaults to :func:`find_pairs` of ``documents``; ``theme_labels`` (theme
+    id → French label) names the themes in the evidence sentences."""
     settings = load_settings()
     kinds = settings["units"]
     limit = int(settings["evidence"]["max_lemmas"])
@@ -246,7 +254,8 @@ def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame 
     trace_rows: list[dict] = []
     summary_rows: list[dict] = []
     for dps, pst in pairs.plans:
-        rows, src, dst, links = _plan_rows(c, dps, pst, meta, link_model, kinds, limit)
+        rows, src, dst, links = _plan_rows(c, dps, pst, meta, link_model, kinds, limit,
+                                           theme_labels)
         trace_rows += rows
         base = {"commune": meta.get(dps, {}).get("commune", ""),
                 "mandate": meta.get(dps, {}).get("mandate", ""), "dps_doc": dps, "pst_doc": pst}
@@ -255,7 +264,7 @@ def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame 
     theme_rows: list[dict] = []
     for old, new in pairs.versions:
         version_rows += _version_rows(c, old, new, meta, version_model,
-                                      tuple(kinds["source_kinds"]), limit)
+                                      tuple(kinds["source_kinds"]), limit, theme_labels)
         so, sn = c.content_shares(old), c.content_shares(new)
         commune = meta.get(new, {}).get("commune", "") or meta.get(old, {}).get("commune", "")
         for t in sorted(set(so) | set(sn)):
