@@ -64,6 +64,9 @@ class PageContent:
     tables: list[Table] = field(default_factory=list)
 
 
+_CELL_HYPHEN_BREAK = re.compile(r"(?<=\w)-[ \t]*\n[ \t]*(?=\w)")
+
+
 def _norm_key(text: str) -> str:
     return " ".join(clean_line(text).casefold().split())
 
@@ -208,6 +211,9 @@ def lines_to_blocks(pages: list[PageContent], heading_ratio: float = 1.15) -> li
                 for r, row in enumerate(obj.rows):
                     for c, cell in enumerate(row):
                         if cell and cell.strip():
+                            # "toutes-\nboîtes", "2025-\n2030": a hyphen that ends a line of
+                            # the cell joins the two halves without a space
+                            cell = _CELL_HYPHEN_BREAK.sub("-", cell)
                             blocks.append(RawBlock(cell, kind="table_cell", page=pc.number,
                                                    table=table_no, row=r, col=c))
                 table_no += 1

@@ -86,8 +86,8 @@ class Context:
 
 
 def _rows(df: pd.DataFrame | None) -> list[dict]:
-    """The rows of ``df`` with every cell as text ("" when missing), numbers kept as such
-    for the columns that hold numbers."""
+    """The rows of ``df`` as dicts: numbers as they are (NaN included: see ``_text``), any
+    other cell as text ("" when missing)."""
     if df is None or not len(df):
         return []
     out = []
@@ -117,19 +117,6 @@ def _score(value) -> str:
 
 def _share(n: int, total: int) -> str:
     return fmt_pct(n / total) if total else "—"
-
-
-def _evidence(text: str, themes: Mapping[str, ThemeInfo]) -> str:
-    """The evidence sentence with theme ids (after « thèmes communs : ») written as labels;
-    escaped."""
-    parts = []
-    for part in text.split(" ; "):
-        head, sep, rest = part.partition(" : ")
-        if sep and head.strip() == "thèmes communs":
-            ids = [t.strip() for t in rest.split(",") if t.strip()]
-            part = head + sep + ", ".join(themes[t].label if t in themes else t for t in ids)
-        parts.append(part)
-    return esc(" ; ".join(parts))
 
 
 def _chips(theme_ids, themes: Mapping[str, ThemeInfo]) -> str:
@@ -165,14 +152,14 @@ def _action(r: dict, ctx: Context, with_score: bool) -> str:
                  if kind and kind != "action" else "")
     score = _score(r.get("score")) if with_score else ""
     evidence = _text(r.get("evidence")) if with_score else ""
-    tip = f' title="{_evidence(evidence, ctx.themes)}"' if evidence else ""
+    tip = f' title="{esc(evidence)}"' if evidence else ""
     score_html = f' <span class="score"{tip}>score {esc(score)}</span>' if score else ""
     uid = _text(r.get("pst_unit"))
     return (f'<li class="action">{kind_html}<span class="a-text">{esc(_text(r.get("pst_text")))}'
             f'</span>{score_html}<span class="p-id">{esc(uid)}</span>'
             + (f'<div class="a-oo">{esc(oo)}</div>' if oo else "")
             + _details(r)
-            + (f'<div class="evidence">{_evidence(evidence, ctx.themes)}</div>'
+            + (f'<div class="evidence">{esc(evidence)}</div>'
                if evidence else "")
             + "</li>")
 
@@ -285,7 +272,7 @@ def _pair_block(index: int, dps: str, pst: str, rows: list[dict], summary: list[
             ev = _text(r0.get("evidence"))
             items.append(f'<li class="promise missing">{head}<span class="badge b-miss">pas '
                          f"dans le PST</span></div>"
-                         + (f'<div class="evidence">{_evidence(ev, ctx.themes)}</div>' if ev
+                         + (f'<div class="evidence">{esc(ev)}</div>' if ev
                             else "") + "</li>")
     promise_html = (f'<ol class="trace-list">{"".join(items)}</ol>' if items else
                     '<p class="muted">Aucune promesse retenue dans cette déclaration.</p>')
@@ -375,7 +362,7 @@ def _version_table(rows: list[dict], ctx: Context, old: str, new: str,
         status = _text(r.get("status"))
         cls, label, _ = VERSION_LABELS.get(status, ("v-other", status, status))
         ev = _text(r.get("evidence"))
-        ev_html = f'<div class="evidence">{_evidence(ev, ctx.themes)}</div>' if ev else ""
+        ev_html = f'<div class="evidence">{esc(ev)}</div>' if ev else ""
         old_text, new_text = _text(r.get("old_text")), _text(r.get("new_text"))
         old_cell = (f'{esc(old_text)}<span class="p-id">{esc(_text(r.get("old_unit")))}</span>'
                     if old_text or _text(r.get("old_unit")) else '<span class="muted">—</span>')

@@ -102,6 +102,18 @@ class _Builder:
         self.block, self.block_owner = "", -2
 
     # -- line handlers
+    def number_label(self, idx: int, number: Line | None) -> None:
+        """A table row's number ("1.1.1", N° column) becomes the label of the row's unit when
+        only blanks separate them."""
+        if number is None:
+            return
+        nd = self.nodes[idx]
+        if number.start < nd.start and not self.doc.text[number.end:nd.start].strip():
+            nd.label = number.text.strip()
+            nd.start = number.start
+        else:
+            self.add("title", number.start, number.end, page=number.page)
+
     def detail(self, start: int, end: int, fields: dict[str, str], page, parent: int) -> int:
         """A plan's detail (pilot, deadline, budget, indicator) of node ``parent``."""
         idx = self.add("detail", start, end, parent=parent, page=page, cls="P")
@@ -390,22 +402,24 @@ class _Builder:
         pending: list[tuple[Line, str]] = []  # detail cells of the current row
         row_node = -1  # the most specific node of the current row
         current_row = None
+        row_number: Line | None = None  # the row's "N°" cell, the label of its unit
 
         def flush() -> None:
+            owner = row_node if row_node >= 0 else (obj if obj >= 0 else axis)
             for c, fld in pending:
-                owner = row_node if row_node >= 0 else (obj if obj >= 0 else axis)
-                if fld:
-                    self.detail(c.start, c.end, {fld: _clean(c.text)}, c.page, owner)
-                else:  # the row's number (N° column): printed label, no content
-                    self.add("title", c.start, c.end, parent=owner, page=c.page)
+                self.detail(c.start, c.end, {fld: _clean(c.text)}, c.page, owner)
             pending.clear()
+            if row_number is not None:  # a number with no text in its row: printed, no content
+                self.add("title", row_number.start, row_number.end, page=row_number.page,
+                         parent=owner if 0 <= owner and self.nodes[owner].start < row_number.start
+                         else -1)
 
         last_act = -1  # the last action made (a cell cut by a page break continues it)
         prev_page = None
         for _, c, what in emitted:
             if row_of[id(c)] != current_row:
                 flush()
-                current_row, row_node, row_level = row_of[id(c)], -1, 0
+                current_row, row_node, row_level, row_number = row_of[id(c)], -1, 0, None
                 new_page = prev_page is not None and c.page != prev_page
                 if what != "head":  # a header row said again on each page is not content
                     prev_page = c.page
@@ -416,7 +430,7 @@ class _Builder:
             if what == "num" or (num_col is not None and c.hint.col == num_col
                                  and _NUMBER_CELL_RE.match(c.text.strip())):
                 row_level = c.text.strip().rstrip(".").count(".") + 1
-                pending.append((c, ""))
+                row_number = c
                 continue
             if row_level and what in ("axis", "obj", "act"):
                 what = "axis" if row_level == 1 else ("obj" if row_level == 2 else "act")
@@ -437,6 +451,8 @@ class _Builder:
                     axis = self.add("axis", c.start, c.end, body=[(c.start, c.end)], parent=sect,
                                     page=c.page, cls=Role.AXIS)
                     axis_text, obj, obj_text = norm, -1, None
+                    self.number_label(axis, row_number)
+                    row_number = None
                 row_node = axis
             elif what == "obj":
                 if norm and (norm == obj_text or (obj_text and _repeats(norm, obj_text))):
@@ -444,11 +460,15 @@ class _Builder:
                 else:
                     obj = self.add("objective", c.start, c.end, parent=axis, page=c.page, cls=Role.ITEM)
                     obj_text = norm
+                    self.number_label(obj, row_number)
+                    row_number = None
                 row_node = obj
             elif what == "act":
                 made = self.cell_actions(c, obj if obj >= 0 else axis)
                 if made:
                     row_node = last_act = made[-1]
+                    self.number_label(made[0], row_number)
+                    row_number = None
             else:
                 self.add("statement", c.start, c.end, parent=obj if obj >= 0 else axis,
                          page=c.page, cls="P")

@@ -1,0 +1,85 @@
+"""Strategic plans (doc_kind pst) read as plans (issue 16): OS → axis, OO → objective, actions,
+the plan's columns and "Pilote : …" lines as `detail` units copied to the action's columns.
+
+Fixtures written for this test in the shapes published plans take (tests/fixtures/segment/):
+a "N°" column (1 / 1.1 / 1.1.1), OS as a full-width row with "OS 1" repeated on each row,
+"Objectif stratégique n°1 :" / "O.O.1.1." / "Action :" lines, "OS.1 / OO.1.1 / A.1.1.1" codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.models import NON_CONTENT_KINDS
+from pipeline.segment import coverage_gaps, segment
+from tests.segment.test_segment_helpers import make_doc
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "segment"
+
+
+def _plan(name: str, kind: str = "pst"):
+    doc = make_doc((FIX / f"{name}.txt").read_text(encoding="utf-8"), name)
+    doc.metadata["doc_kind"] = kind
+    units = segment(doc)
+    assert coverage_gaps(doc.text, units) == []
+    return doc, units
+
+
+def _tree(units) -> list[tuple[str, str, str]]:
+    """(kind, parent's text, text) of the content units, in order."""
+    by_id = {u.unit_id: u for u in units}
+    return [(u.kind, by_id[u.parent_id].text if u.parent_id else "", u.text) for u in units
+            if u.kind not in NON_CONTENT_KINDS]
+
+
+def test_numbered_column_gives_os_oo_actions_and_details():
+    _, units = _plan("pst_numbered")
+    assert _tree(units) == [
+        ("axis", "", "Soutenir les familles fragilisées"),
+        ("objective", "Soutenir les familles fragilisées", "Développer l'accueil de la petite enfance"),
+        ("action", "Développer l'accueil de la petite enfance", "Ouvrir une halte-garderie de douze places"),
+        ("action", "Développer l'accueil de la petite enfance",
+         "Réserver des places d'accueil aux parents en formation"),
+        ("axis", "", "Moderniser l'administration"),
+        ("objective", "Moderniser l'administration", "Dématérialiser les dossiers"),
+        ("action", "Dématérialiser les dossiers",
+         "Acquérir un logiciel de gestion électronique des documents"),
+    ]
+    action = next(u for u in units if u.text.startswith("Ouvrir une halte"))
+    assert (action.label, action.service, action.deadline) == ("1.1.1", "Service petite enfance", "2027")
+
+
+def test_full_width_os_rows_and_repeated_short_os():
+    _, units = _plan("pst_fullwidth")
+    tree = _tree(units)
+    assert [t for t in tree if t[0] == "axis"] == [
+        ("axis", "", "OS 1 – Garantir l'accès aux droits"), ("axis", "", "OS 2 – Loger dignement")]
+    assert ("objective", "OS 1 – Garantir l'accès aux droits", "OO 1.1 – Réduire le non-recours") in tree
+    assert sum(1 for t in tree if t[0] == "objective") == 2  # the repeated OO is not a new one
+    actions = [u for u in units if u.kind == "action"]
+    assert [(a.text, a.service, a.deadline) for a in actions] == [
+        ("Organiser des permanences dans les villages", "Service social", "2026"),
+        ("Éditer un guide des droits", "Communication", "2025"),
+        ("Rénover deux logements d'urgence", "Service logement", "2027")]
+
+
+def test_action_lines_and_detail_lines():
+    _, units = _plan("pst_actionlines")
+    actions = [u for u in units if u.kind == "action"]
+    assert [a.text for a in actions] == [
+        "Organiser des permanences dans les villages", "Éditer un guide des droits sociaux",
+        "Réaménager la salle d'attente", "Rénover deux logements d'urgence",
+        "Acquérir un logiciel social"]
+    first = actions[0]
+    assert (first.budget, first.deadline) == ("3.000 €", "2026")
+    assert (actions[3].service, actions[3].deadline) == ("service logement", "2027")
+    assert actions[4].label == "A.3.1.1" and actions[4].service == "DG"
+    details = [u for u in units if u.kind == "detail"]
+    assert len(details) == 7 and all(u.parent_id for u in details)
+
+
+def test_detail_lines_stay_text_in_a_declaration():
+    """Only a plan turns "Budget : …" lines into details: a declaration keeps them as text."""
+    _, units = _plan("pst_actionlines", kind="declaration")
+    assert not any(u.kind == "detail" for u in units)
+    assert all(not (u.service or u.deadline or u.budget) for u in units)
