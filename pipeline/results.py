@@ -75,7 +75,10 @@ def fold_name(text) -> str:
     """A name as compared by a person: no accents, no case, dashes and apostrophes as spaces."""
     import unicodedata
 
-    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    s = str(text)
+    for mark in "–—‐‑’‘`´":  # dashes and typographic apostrophes separate words too
+        s = s.replace(mark, " ")
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
     return " ".join(s.casefold().replace("-", " ").replace("'", " ").split())
 
 

@@ -126,10 +126,15 @@ def strip_markdown(line: str) -> tuple[str, int, bool]:
     return (bullet + body).strip(), level, bold
 
 
+_EMPTY_VALUE_RE = re.compile(r":\s*[/–—-]\s*$")
+
+
 def _ends_open(prev: str) -> bool:
     """Whether a line visibly continues on the next one (unclosed bracket, function word, ",")."""
     if prev.count("(") > prev.count(")") or prev.count("«") > prev.count("»"):
         return True
+    if _EMPTY_VALUE_RE.search(prev):  # "Budget : /", "Délai : -": a value said to be empty
+        return False
     last = prev.rstrip().split(" ")[-1].casefold() if prev.strip() else ""
     return last in _FUNCTION_WORDS or prev.rstrip().endswith((",", "-", "–", "/"))
 

@@ -69,36 +69,44 @@ def find_pairs(documents: pd.DataFrame) -> Pairs:
     out = Pairs()
 
     explicit: set[tuple[str, str]] = set()
-    named: set[str] = set()
     for i, value in zip(ids, pair_of, strict=True):
         if i not in info or not value.strip():
             continue
         for other in _SPLIT.split(value.strip()):
             if not other:
                 continue
+            if other == i:
+                out.notes.append(f"{i} : pair_of se nomme lui-même (ignoré)")
+                continue
             if other not in info:
                 out.notes.append(f"{i} : pair_of nomme « {other} », absent du corpus ou illisible")
                 continue
-            named |= {i, other}
             explicit.add((i, other))
 
+    # a pair_of replaces the automatic pairing of its kind only: a declaration that names its
+    # plan still gets its versions, one that names its previous version still gets its plan
     plans: set[tuple[str, str]] = set()
     versions: set[tuple[str, str]] = set()
+    named_plan: set[str] = set()
+    named_version: set[str] = set()
     for a, b in explicit:
         ka, kb = info[a][0], info[b][0]
         if ka == DECLARATION_KIND and kb == PLAN_KIND:
             plans.add((a, b))
+            named_plan |= {a, b}
         elif ka == PLAN_KIND and kb == DECLARATION_KIND:
             plans.add((b, a))
+            named_plan |= {a, b}
         elif ka == kb == DECLARATION_KIND:
             older, newer = sorted((a, b), key=lambda x: (_mandate_start(info[x][2]), info[x][3], x))
             versions.add((older, newer))
+            named_version |= {a, b}
 
     for p in plans_ids:
-        if p in named:
+        if p in named_plan:
             continue
         _, commune, mandate, _ = info[p]
-        found = [d for d in decl_ids if d not in named and commune and mandate
+        found = [d for d in decl_ids if d not in named_plan and commune and mandate
                  and info[d][1] == commune and info[d][2] == mandate]
         plans |= {(d, p) for d in found}
         if not found:
@@ -109,7 +117,7 @@ def find_pairs(documents: pd.DataFrame) -> Pairs:
 
     by_commune: dict[str, list[str]] = {}
     for d in decl_ids:
-        if d not in named and info[d][1]:
+        if d not in named_version and info[d][1]:
             by_commune.setdefault(info[d][1], []).append(d)
     for docs in by_commune.values():
         by_mandate: dict[int, list[str]] = {}

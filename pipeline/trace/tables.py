@@ -230,8 +230,8 @@ def _version_rows(c: _Corpus, old: str, new: str, meta: dict, mdl: Model, kinds,
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=columns)
     for col in columns:
-        if df[col].dtype == object:
-            df[col] = df[col].fillna("")
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = df[col].fillna("").astype(str)
     return df
 
 

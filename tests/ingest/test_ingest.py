@@ -519,3 +519,14 @@ def test_html_drops_a_row_of_share_and_print_links(tmp_path):
     doc = ingest_file(page, "dps")
     assert "Créer deux logements de transit." in doc.text
     assert "Partager" not in doc.text and "Imprimer" not in doc.text
+
+
+def test_empty_value_line_does_not_swallow_the_next(tmp_path):
+    """A plan's "Budget : /" (no budget) ends its line; a line ending in "/" otherwise may
+    continue ("et/ou" cut by the wrap)."""
+    p = tmp_path / "plan.txt"
+    p.write_text("Action 1.1.1 : Former les agents\nBudget : /\nIndicateur : nombre d'agents "
+                 "formés\nDélai : -\nPilote : DG\n", encoding="utf-8")
+    lines = ingest_file(p, "plan").text.split("\n")
+    assert "Budget : /" in lines and "Délai : -" in lines
+    assert "Indicateur : nombre d'agents formés" in lines and "Pilote : DG" in lines
