@@ -44,6 +44,7 @@ from pipeline.steps.themes import (
     theme_model,
     with_labels,
 )
+from pipeline.steps.trace import trace_cached
 from pipeline.steps.write import (
     STAGE_LABELS,
     figures_and_workbook,
@@ -91,21 +92,6 @@ def declarations_only(documents: pd.DataFrame, units: pd.DataFrame
         return documents, units
     keep = documents[documents["doc_kind"] != PLAN_KIND].reset_index(drop=True)
     return keep, units[units["doc_id"].isin(keep["doc_id"])].reset_index(drop=True)
-
-
-def trace_step(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFrame,
-               unit_themes: pd.DataFrame, by: Sequence[str] = (), quiet: bool = False,
-               theme_labels: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
-    """The tracing stage (``pipeline.trace``) and its one-line French note on stderr."""
-    from pipeline import trace
-
-    pairs = trace.find_pairs(documents)
-    tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs,
-                               theme_labels=theme_labels)
-    if not quiet:
-        for line in trace.trace_note(documents, pairs):
-            print(line, file=sys.stderr)
-    return tables
 
 
 def _outputs_complete(out: Path, manifest: dict) -> bool:
@@ -221,8 +207,9 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
 
     # 3. trace: declarations → strategic plans, and one CPAS's declarations between them
     t = time.perf_counter()
-    traced = trace_step(documents, units, nlp_df, unit_themes, by=by, quiet=quiet,
-                        theme_labels={t.id: t.label for t in codebook_themes})
+    traced = trace_cached(documents, units, nlp_df, unit_themes, cache_dir=cache_dir,
+                          doc_keys=doc_keys, by=by, quiet=quiet,
+                          theme_labels={t.id: t.label for t in codebook_themes})
     timings["trace"] = time.perf_counter() - t
     # plans are traced, never compared with declarations (theme shares, peers, similarity)
     compared, compared_units = declarations_only(documents, units)

@@ -53,14 +53,14 @@ def mean_vectors(texts: list[str]) -> np.ndarray | None:
         return None
     table, key2row = tab
     out = np.zeros((len(texts), table.shape[1]), dtype=np.float64)
-    memo: dict[str, int] = {}
     for i, text in enumerate(texts):
         rows = []
         for w in text.lower().split():
-            if w not in memo:
-                memo[w] = key2row.get(_hash(w), -1)
-            if memo[w] >= 0:
-                rows.append(memo[w])
+            row = _ROWS.get(w)
+            if row is None:
+                row = _row(w, key2row)
+            if row >= 0:
+                rows.append(row)
         if rows:
             v = table[rows].mean(axis=0)
             n = np.linalg.norm(v)

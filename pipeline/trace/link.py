@@ -210,29 +210,34 @@ def _align(a: list[str], b: list[str], idf: dict[str, float] | None = None) -> n
     index = {w: i for i, w in enumerate(vocab)}
     sims = np.clip(vec @ vec.T, 0.0, 1.0)
     np.fill_diagonal(sims, 1.0)
-    sa = [np.array(sorted({index[w] for w in t.split()}), dtype=np.int64) for t in a]
-    sb = [np.array(sorted({index[w] for w in t.split()}), dtype=np.int64) for t in b]
-    nonempty = [j for j in range(m) if len(sb[j])]
-    if not nonempty:
-        return out
-    cat = np.concatenate([sb[j] for j in nonempty])
-    lengths = np.array([len(sb[j]) for j in nonempty])
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    cols = np.array(nonempty)
     default = max(idf.values()) if idf else 1.0
     weight = np.array([idf.get(w, default) if idf else 1.0 for w in vocab])
-    wb = weight[cat]
-    wb_sum = np.add.reduceat(wb, starts)
-    for i in range(n):
-        if not len(sa[i]):
-            continue
-        block = sims[np.ix_(sa[i], cat)]  # words of a[i] × words of every b
-        wa = weight[sa[i]]
-        a_to_b = (wa[:, None] * np.maximum.reduceat(block, starts, axis=1)).sum(axis=0) / wa.sum()
-        b_to_a = np.add.reduceat(wb * block.max(axis=0), starts) / wb_sum
-        out[i, cols] = (a_to_b + b_to_a) / 2
-    return out
 
+    def segments(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows whose text has words, their word indices concatenated, segment starts)"""
+        sets = [np.array(sorted({index[w] for w in t.split()}), dtype=np.int64) for t in texts]
+        rows = np.array([k for k, x in enumerate(sets) if len(x)], dtype=np.int64)
+        cat = np.concatenate([sets[k] for k in rows]) if len(rows) else np.zeros(0, np.int64)
+        lengths = np.array([len(sets[k]) for k in rows], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(rows) else lengths
+        return rows, cat, starts
+
+    ra, cat_a, st_a = segments(a)
+    rb, cat_b, st_b = segments(b)
+    if not len(ra) or not len(rb):
+        return out
+    block = sims[np.ix_(cat_a, cat_b)]  # every word of a × every word of b
+    wa, wb = weight[cat_a], weight[cat_b]
+    # a → b: each word of a[i], its best match in b[j], weighted mean over the words of a[i]
+    best_in_b = np.maximum.reduceat(block, st_b, axis=1)  # words of a × texts of b
+    a_to_b = np.add.reduceat(wa[:, None] * best_in_b, st_a, axis=0) \
+        / np.add.reduceat(wa, st_a)[:, None]
+    # b → a: each word of b[j], its best match in a[i], weighted mean over the words of b[j]
+    best_in_a = np.maximum.reduceat(block, st_a, axis=0)  # texts of a × words of b
+    b_to_a = np.add.reduceat(best_in_a * wb[None, :], st_b, axis=1) \
+        / np.add.reduceat(wb, st_b)[None, :]
+    out[np.ix_(ra, rb)] = (a_to_b + b_to_a) / 2
+    return out
 
 @dataclass
 class PairScores:

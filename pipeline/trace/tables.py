@@ -44,34 +44,54 @@ VERSION_STATUSES = ("kept", "reworded", "dropped", "new")
 
 
 class _Corpus:
-    """Per-document lookups built once: units, lemmas, tokens, themes."""
+    """Per-document lookups (units, lemmas, tokens, themes), each built when first asked for:
+    a run whose pairs all come from the memo never reads the rows of their documents."""
 
     def __init__(self, units: pd.DataFrame, nlp: pd.DataFrame | None,
                  unit_themes: pd.DataFrame | None):
-        self.units = {d: g for d, g in units.groupby("doc_id", sort=False)} if len(units) else {}
-        self.lemmas: dict[str, dict[str, str]] = {}
-        self.tokens: dict[str, dict[str, str]] = {}
-        if nlp is not None and len(nlp):
-            for col, target in (("lemmas", self.lemmas), ("tokens", self.tokens)):
-                if col not in nlp.columns:
-                    continue
-                for d, u, v in zip(nlp["doc_id"].astype(str).tolist(),
-                                   nlp["unit_id"].astype(str).tolist(),
-                                   nlp[col].fillna("").astype(str).tolist(), strict=True):
-                    target.setdefault(d, {})[u] = v
-        self.themes: dict[str, dict[str, set]] = {}
-        if unit_themes is not None and len(unit_themes):
-            for d, u, t in zip(unit_themes["doc_id"].astype(str).tolist(),
-                               unit_themes["unit_id"].astype(str).tolist(),
-                               unit_themes["theme"].astype(str).tolist(), strict=True):
-                self.themes.setdefault(d, {}).setdefault(u, set()).add(t)
+        def groups(df) -> dict:
+            if df is None or not len(df):
+                return {}
+            return {d: g for d, g in df.groupby(df["doc_id"].astype(str), sort=False)}
+
+        self.units = groups(units)
+        self._nlp, self._themes = groups(nlp), groups(unit_themes)
+        self._words: dict[str, tuple[dict, dict]] = {}
+        self._theme_sets: dict[str, dict[str, set]] = {}
+
+    def words(self, doc_id: str) -> tuple[dict[str, str], dict[str, str]]:
+        """(unit_id → lemmas, unit_id → tokens) of one document."""
+        if doc_id not in self._words:
+            g = self._nlp.get(doc_id)
+            lem: dict[str, str] = {}
+            tok: dict[str, str] = {}
+            if g is not None:
+                uids = g["unit_id"].astype(str).tolist()
+                for col, target in (("lemmas", lem), ("tokens", tok)):
+                    if col in g.columns:
+                        target.update(zip(uids, g[col].fillna("").astype(str).tolist(),
+                                          strict=True))
+            self._words[doc_id] = (lem, tok)
+        return self._words[doc_id]
+
+    def theme_sets(self, doc_id: str) -> dict[str, set]:
+        """unit_id → its themes, for one document."""
+        if doc_id not in self._theme_sets:
+            out: dict[str, set] = {}
+            g = self._themes.get(doc_id)
+            if g is not None:
+                for u, t in zip(g["unit_id"].astype(str).tolist(), g["theme"].astype(str).tolist(),
+                                strict=True):
+                    out.setdefault(u, set()).add(t)
+            self._theme_sets[doc_id] = out
+        return self._theme_sets[doc_id]
 
     def side(self, doc_id: str, kinds, leaves_only: bool) -> Side:
         g = self.units.get(doc_id)
         if g is None:
             return Side(doc_id=doc_id)
-        return build_side(doc_id, g, self.lemmas.get(doc_id, {}), self.tokens.get(doc_id, {}),
-                          self.themes.get(doc_id, {}), tuple(kinds), leaves_only)
+        lem, tok = self.words(doc_id)
+        return build_side(doc_id, g, lem, tok, self.theme_sets(doc_id), tuple(kinds), leaves_only)
 
     def details(self, doc_id: str) -> dict[str, dict[str, str]]:
         g = self.units.get(doc_id)
@@ -95,7 +115,7 @@ class _Corpus:
                    if k not in NON_CONTENT_KINDS]
         if not content:
             return {}
-        th = self.themes.get(doc_id, {})
+        th = self.theme_sets(doc_id)
         counts: dict[str, int] = {}
         for u in content:
             for t in th.get(u, ()):
@@ -203,7 +223,7 @@ def _version_rows(c: _Corpus, old: str, new: str, meta: dict, mdl: Model, kinds,
     for i in range(len(src)):
         row = {**base, "old_unit": src.unit_ids[i], "old_text": src.texts[i]}
         if len(dst):
-            j = int(min(range(len(dst)), key=lambda k: (-ps.score[i, k], k)))
+            j = int(np.argmax(ps.score[i]))  # the first of equal best scores
             s = float(ps.score[i, j])
         else:
             j, s = -1, float("nan")
@@ -237,13 +257,16 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | None,
                 unit_themes: pd.DataFrame | None, *, by: Sequence[str] = (),
-                pairs: Pairs | None = None, theme_labels: dict[str, str] | None = None
-                ) -> dict[str, pd.DataFrame]:
+                pairs: Pairs | None = None, theme_labels: dict[str, str] | None = None,
+                memo=None) -> dict[str, pd.DataFrame]:
     """Documents, units, unit_nlp and unit_themes → ``{"trace", "trace_summary", "versions",
     "versions_themes", "trace_by_<col>"…}`` (columns: :mod:`pipeline.trace`). Tables are
     empty (with their columns) when the corpus holds no plan / no two declarations of one
     CPAS. ``pairs`` defaults to :func:`find_pairs` of ``documents``; ``theme_labels`` (theme
-    id → French label) names the themes in the evidence sentences."""
+    id → French label) names the themes in the evidence sentences. ``memo``: an object with
+    ``get(kind, a, b)`` → rows or None and ``put(kind, a, b, rows)`` (kind "plan" or
+    "versions"): the rows of a pair whose inputs did not change are taken from it (the caller
+    keys it on the two documents' contents and themes)."""
     settings = load_settings()
     kinds = settings["units"]
     limit = int(settings["evidence"]["max_lemmas"])
@@ -254,24 +277,36 @@ def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame 
     trace_rows: list[dict] = []
     summary_rows: list[dict] = []
     for dps, pst in pairs.plans:
-        rows, src, dst, links = _plan_rows(c, dps, pst, meta, link_model, kinds, limit,
-                                           theme_labels)
-        trace_rows += rows
-        base = {"commune": meta.get(dps, {}).get("commune", ""),
-                "mandate": meta.get(dps, {}).get("mandate", ""), "dps_doc": dps, "pst_doc": pst}
-        summary_rows += _summary_rows(base, src, dst, links)
+        got = memo.get("plan", dps, pst) if memo is not None else None
+        if got is None:
+            rows, src, dst, links = _plan_rows(c, dps, pst, meta, link_model, kinds, limit,
+                                               theme_labels)
+            base = {"commune": meta.get(dps, {}).get("commune", ""),
+                    "mandate": meta.get(dps, {}).get("mandate", ""), "dps_doc": dps,
+                    "pst_doc": pst}
+            got = (rows, _summary_rows(base, src, dst, links))
+            if memo is not None:
+                memo.put("plan", dps, pst, got)
+        trace_rows += got[0]
+        summary_rows += got[1]
     version_rows: list[dict] = []
     theme_rows: list[dict] = []
     for old, new in pairs.versions:
-        version_rows += _version_rows(c, old, new, meta, version_model,
-                                      tuple(kinds["source_kinds"]), limit, theme_labels)
-        so, sn = c.content_shares(old), c.content_shares(new)
-        commune = meta.get(new, {}).get("commune", "") or meta.get(old, {}).get("commune", "")
-        for t in sorted(set(so) | set(sn)):
-            theme_rows.append({"commune": commune, "old_doc": old, "new_doc": new, "theme": t,
-                               "share_old": round(so.get(t, 0.0), 4),
-                               "share_new": round(sn.get(t, 0.0), 4),
-                               "change": round(sn.get(t, 0.0) - so.get(t, 0.0), 4)})
+        got = memo.get("versions", old, new) if memo is not None else None
+        if got is None:
+            vrows = _version_rows(c, old, new, meta, version_model,
+                                  tuple(kinds["source_kinds"]), limit, theme_labels)
+            so, sn = c.content_shares(old), c.content_shares(new)
+            commune = meta.get(new, {}).get("commune", "") or meta.get(old, {}).get("commune", "")
+            trows = [{"commune": commune, "old_doc": old, "new_doc": new, "theme": t,
+                      "share_old": round(so.get(t, 0.0), 4), "share_new": round(sn.get(t, 0.0), 4),
+                      "change": round(sn.get(t, 0.0) - so.get(t, 0.0), 4)}
+                     for t in sorted(set(so) | set(sn))]
+            got = (vrows, trows)
+            if memo is not None:
+                memo.put("versions", old, new, got)
+        version_rows += got[0]
+        theme_rows += got[1]
     summary = _frame(summary_rows, SUMMARY_COLUMNS)
     out = {"trace": _frame(trace_rows, TRACE_COLUMNS), "trace_summary": summary,
            "versions": _frame(version_rows, VERSION_COLUMNS),

@@ -1,0 +1,77 @@
+"""The tracing stage with a per-pair cache: a (declaration, plan) or (declaration, declaration)
+pair whose two documents, themes and metadata did not change is not scored again (adding one
+declaration traces only its own pairs)."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.engine.cache import code_version, load_pickle, save_pickle
+
+#: what the rows of a pair depend on besides its documents: the stage, its settings, the
+#: word vectors, the name folding of communes
+TRACE_CODE = ("trace", "data/trace.toml", "classify/vectors.py", "results.py")
+
+
+def _theme_hashes(unit_themes: pd.DataFrame) -> dict[str, str]:
+    """doc_id → hash of its (unit, theme) rows (the themes a pair's signals read)."""
+    if unit_themes is None or not len(unit_themes):
+        return {}
+    rows = pd.util.hash_pandas_object(
+        unit_themes[["doc_id", "unit_id", "theme"]].astype(str), index=False)
+    sums = rows.groupby(unit_themes["doc_id"].astype(str).to_numpy()).sum()
+    return {str(d): f"{int(v):x}" for d, v in sums.items()}
+
+
+class PairMemo:
+    """``get``/``put`` of :func:`pipeline.trace.build_trace`, as pickles in
+    ``cache_dir/trace/``, keyed by both documents' content keys, themes and metadata, the
+    theme labels and the code of the stage."""
+
+    def __init__(self, cache_dir: Path, doc_keys: dict[str, str], documents: pd.DataFrame,
+                 unit_themes: pd.DataFrame, theme_labels: dict[str, str] | None):
+        self.dir = Path(cache_dir) / "trace"
+        self.doc_keys = doc_keys
+        self.themes = _theme_hashes(unit_themes)
+        cols = [c for c in ("commune", "mandate", "adopted_on") if c in documents.columns]
+        self.meta = {str(r["doc_id"]): "|".join(str(r[c]) for c in cols)
+                     for r in documents[["doc_id", *cols]].to_dict("records")}
+        self.base = code_version(*TRACE_CODE) + repr(sorted((theme_labels or {}).items()))
+
+    def _path(self, kind: str, a: str, b: str) -> Path:
+        h = hashlib.sha256(self.base.encode())
+        for part in (kind, a, b, self.doc_keys.get(a, ""), self.doc_keys.get(b, ""),
+                     self.themes.get(a, ""), self.themes.get(b, ""), self.meta.get(a, ""),
+                     self.meta.get(b, "")):
+            h.update(b"\x00" + str(part).encode())
+        return self.dir / f"{h.hexdigest()}.pkl"
+
+    def get(self, kind: str, a: str, b: str):
+        return load_pickle(self._path(kind, a, b))
+
+    def put(self, kind: str, a: str, b: str, value) -> None:
+        save_pickle(self._path(kind, a, b), value)
+
+
+def trace_cached(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFrame,
+                 unit_themes: pd.DataFrame, *, cache_dir: Path | None, doc_keys: dict[str, str],
+                 by: Sequence[str] = (), theme_labels: dict[str, str] | None = None,
+                 quiet: bool = False) -> dict[str, pd.DataFrame]:
+    """:func:`pipeline.trace.build_trace` with the pair cache (none when ``cache_dir`` is
+    None), and its one-line French note on stderr."""
+    from pipeline import trace
+
+    pairs = trace.find_pairs(documents)
+    memo = (PairMemo(cache_dir, doc_keys, documents, unit_themes, theme_labels)
+            if cache_dir is not None and (pairs.plans or pairs.versions) else None)
+    tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs,
+                               theme_labels=theme_labels, memo=memo)
+    if not quiet:
+        for line in trace.trace_note(documents, pairs):
+            print(line, file=sys.stderr)
+    return tables
