@@ -182,34 +182,50 @@ class _Rows:
         return (ma @ mb.T).toarray()
 
 
-def _vcos(a: list[str], b: list[str]) -> np.ndarray:
+def _vcos(a: list[str], b: list[str], va: np.ndarray | None = None) -> np.ndarray:
+    """Cosine of the mean word vectors of each (a, b) pair (``va``: those of ``a``, when
+    already computed)."""
     from pipeline.classify.vectors import mean_vectors
 
-    va, vb = mean_vectors(a), mean_vectors(b)
+    va = mean_vectors(a) if va is None else va
+    vb = mean_vectors(b)
     if va is None or vb is None or not a or not b:
         return np.zeros((len(a), len(b)))
     return np.clip(va @ vb.T, 0.0, 1.0)
 
 
-def _align(a: list[str], b: list[str], idf: dict[str, float] | None = None) -> np.ndarray:
+class _WordSims:
+    """Cosines of the word vectors of a vocabulary (1 on the diagonal: a word is its own best
+    match even without a vector), computed once for all the texts of one pair of documents."""
+
+    def __init__(self, texts: list[str]):
+        from pipeline.classify.vectors import word_vectors
+
+        self.vocab = sorted({w for t in texts for w in t.split()})
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+        vec = word_vectors(self.vocab) if self.vocab else None
+        self.sims = None
+        if vec is not None:
+            self.sims = np.clip(vec @ vec.T, 0.0, 1.0)
+            np.fill_diagonal(self.sims, 1.0)
+
+
+def _align(a: list[str], b: list[str], idf: dict[str, float] | None = None,
+           words: _WordSims | None = None) -> np.ndarray:
     """Soft word overlap of each (a, b) pair of word strings: the mean, over the words of one
     text, of the best cosine of their word vectors to a word of the other (the same word
     counts 1 even without a vector), averaged over both directions; 0 when a text has no
     word. With ``idf`` (word → inverse document frequency) the mean is weighted by it: the
-    rare, specific words of a text count more than the ones every unit uses."""
-    from pipeline.classify.vectors import word_vectors
-
+    rare, specific words of a text count more than the ones every unit uses. ``words``: the
+    cosines of a vocabulary holding every word of ``a`` and ``b`` (computed when None)."""
     n, m = len(a), len(b)
     out = np.zeros((n, m))
-    vocab = sorted({w for t in a + b for w in t.split()})
-    if not vocab or not n or not m:
+    if not n or not m:
         return out
-    vec = word_vectors(vocab)
-    if vec is None:
+    words = _WordSims(a + b) if words is None else words
+    if not words.vocab or words.sims is None:
         return out
-    index = {w: i for i, w in enumerate(vocab)}
-    sims = np.clip(vec @ vec.T, 0.0, 1.0)
-    np.fill_diagonal(sims, 1.0)
+    index, vocab = words.index, words.vocab
     default = max(idf.values()) if idf else 1.0
     weight = np.array([idf.get(w, default) if idf else 1.0 for w in vocab])
 
@@ -226,7 +242,7 @@ def _align(a: list[str], b: list[str], idf: dict[str, float] | None = None) -> n
     rb, cat_b, st_b = segments(b)
     if not len(ra) or not len(rb):
         return out
-    block = sims[np.ix_(cat_a, cat_b)]  # every word of a × every word of b
+    block = words.sims[np.ix_(cat_a, cat_b)]  # every word of a × every word of b
     wa, wb = weight[cat_a], weight[cat_b]
     # a → b: each word of a[i], its best match in b[j], weighted mean over the words of a[i]
     best_in_b = np.maximum.reduceat(block, st_b, axis=1)  # words of a × texts of b
@@ -264,16 +280,20 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
                            + [dst.lemmas[j] for j in families[k]]) for k in keys]
     rows = _Rows(vec, src.lemmas + dst.lemmas + dst.parent_lemmas + fam_lemmas + tops_s + tops_d)
     tfidf = rows.cos(src.lemmas, dst.lemmas)
-    vector = _vcos(src.words, dst.words)
+    from pipeline.classify.vectors import mean_vectors
+
+    src_vectors = mean_vectors(src.words)
+    vector = _vcos(src.words, dst.words, src_vectors)
     idf = ({t: float(w) for t, w in zip(vec.get_feature_names_out(), vec.idf_, strict=True)
             if " " not in t} if vec is not None else None)
-    align = _align(src.lemmas, dst.lemmas, idf)
+    words = _WordSims(src.lemmas + dst.lemmas + dst.parent_lemmas)
+    align = _align(src.lemmas, dst.lemmas, idf, words)
     parent_tfidf = rows.cos(src.lemmas, dst.parent_lemmas)
-    parent_vector = _vcos(src.words, dst.parent_words)
+    parent_vector = _vcos(src.words, dst.parent_words, src_vectors)
     has_parent = np.array([bool(p) for p in dst.parent_lemmas])[None, :]
     parent_tfidf = np.where(has_parent, parent_tfidf, 0.0)
     parent_vector = np.where(has_parent, parent_vector, 0.0)
-    parent_align = _align(src.lemmas, dst.parent_lemmas, idf)
+    parent_align = _align(src.lemmas, dst.parent_lemmas, idf, words)
     # the plan objective (OO) closest to the promise: every action under it is a candidate
     parent_score = parent_tfidf + parent_align
     parent_best = np.zeros((n, m))
@@ -284,7 +304,7 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
             parent_best[i] = [1.0 if p == best_parent and p else 0.0 for p in dst.parent_ids]
     # an objective's "family": its text and every action under it, matched as one text
     fam_t = rows.cos(src.lemmas, fam_lemmas)
-    fam_a = _align(src.lemmas, fam_lemmas, idf)
+    fam_a = _align(src.lemmas, fam_lemmas, idf, words)
     col = np.zeros(m, dtype=np.int64)
     for f, k in enumerate(keys):
         col[families[k]] = f

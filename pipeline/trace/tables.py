@@ -43,19 +43,28 @@ LINKED, NOT_CARRIED, UNANCHORED = "dans le PST", "pas dans le PST", "sans ancrag
 VERSION_STATUSES = ("kept", "reworded", "dropped", "new")
 
 
+class _DocRows:
+    """The rows of one document of a table, taken when asked for (no copy of the whole table
+    held: the positions of each document's rows only)."""
+
+    def __init__(self, df: pd.DataFrame | None):
+        self.df = df
+        self.at = ({} if df is None or not len(df)
+                   else df.groupby(df["doc_id"].astype(str), sort=False).indices)
+
+    def get(self, doc_id: str) -> pd.DataFrame | None:
+        pos = self.at.get(doc_id)
+        return None if pos is None else self.df.iloc[pos]
+
+
 class _Corpus:
     """Per-document lookups (units, lemmas, tokens, themes), each built when first asked for:
     a run whose pairs all come from the memo never reads the rows of their documents."""
 
     def __init__(self, units: pd.DataFrame, nlp: pd.DataFrame | None,
                  unit_themes: pd.DataFrame | None):
-        def groups(df) -> dict:
-            if df is None or not len(df):
-                return {}
-            return {d: g for d, g in df.groupby(df["doc_id"].astype(str), sort=False)}
-
-        self.units = groups(units)
-        self._nlp, self._themes = groups(nlp), groups(unit_themes)
+        self.units = _DocRows(units)
+        self._nlp, self._themes = _DocRows(nlp), _DocRows(unit_themes)
         self._words: dict[str, tuple[dict, dict]] = {}
         self._theme_sets: dict[str, dict[str, set]] = {}
 
