@@ -105,3 +105,4 @@ def _row(word: str, key2row: dict) -> int:
     if row is None:
         row = _ROWS[word] = key2row.get(_hash(word), -1)
     return row
+

@@ -47,14 +47,34 @@ class _DocRows:
     """The rows of one document of a table, taken when asked for (no copy of the whole table
     held: the positions of each document's rows only)."""
 
-    def __init__(self, df: pd.DataFrame | None):
+    #: documents whose rows are kept at once (a pair reads each of its two several times)
+    KEEP = 4
+
+    def __init__(self, df: pd.DataFrame | None, columns: Sequence[str]):
+        from collections import OrderedDict
+
+        if df is not None and len(df):
+            # the columns read, as plain Python objects: taking a document's rows is then a
+            # numpy take, not one Arrow call per column
+            df = df[[c for c in columns if c in df.columns]]
+            df = df.astype({c: object for c in df.columns
+                            if not pd.api.types.is_numeric_dtype(df[c])})
         self.df = df
         self.at = ({} if df is None or not len(df)
                    else df.groupby(df["doc_id"].astype(str), sort=False).indices)
+        self.recent: OrderedDict[str, pd.DataFrame] = OrderedDict()
 
     def get(self, doc_id: str) -> pd.DataFrame | None:
+        if doc_id in self.recent:
+            self.recent.move_to_end(doc_id)
+            return self.recent[doc_id]
         pos = self.at.get(doc_id)
-        return None if pos is None else self.df.iloc[pos]
+        if pos is None:
+            return None
+        rows = self.recent[doc_id] = self.df.iloc[pos]
+        if len(self.recent) > self.KEEP:
+            self.recent.popitem(last=False)
+        return rows
 
 
 class _Corpus:
@@ -63,8 +83,10 @@ class _Corpus:
 
     def __init__(self, units: pd.DataFrame, nlp: pd.DataFrame | None,
                  unit_themes: pd.DataFrame | None):
-        self.units = _DocRows(units)
-        self._nlp, self._themes = _DocRows(nlp), _DocRows(unit_themes)
+        self.units = _DocRows(units, ("doc_id", "unit_id", "parent_id", "kind", "text",
+                                      *DETAIL_FIELDS))
+        self._nlp = _DocRows(nlp, ("doc_id", "unit_id", "lemmas", "tokens"))
+        self._themes = _DocRows(unit_themes, ("doc_id", "unit_id", "theme"))
         self._words: dict[str, tuple[dict, dict]] = {}
         self._theme_sets: dict[str, dict[str, set]] = {}
 
