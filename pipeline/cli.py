@@ -35,6 +35,13 @@ def _add_out(p: argparse.ArgumentParser) -> None:
                    help="dossier des résultats (défaut : outputs)")
 
 
+def _add_display(p: argparse.ArgumentParser) -> None:
+    """Terminal options of ``show`` and ``trace``."""
+    p.add_argument("--width", type=int, default=110, help="largeur des lignes")
+    p.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
+                   help="couleurs ANSI (défaut : si le terminal les affiche)")
+
+
 def _add_out_control(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="adopter un dossier de sortie non vide qui ne vient pas de l'outil (ses "
@@ -111,9 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("doc_id", help="identifiant du document (nom du fichier sans extension) ou "
                                   "nom de la commune")
     _add_out(p)
-    p.add_argument("--width", type=int, default=110, help="largeur des lignes")
-    p.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
-                   help="couleurs ANSI (défaut : si le terminal les affiche)")
+    _add_display(p)
     p.add_argument("--themes", action=argparse.BooleanOptionalAction, default=True,
                    help="thèmes attribués en fin de ligne (défaut : oui)")
 
@@ -151,9 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "été faite.")
     p.add_argument("doc_id", help="déclaration, plan ou nom de la commune")
     _add_out(p)
-    p.add_argument("--width", type=int, default=110, help="largeur des lignes")
-    p.add_argument("--color", action=argparse.BooleanOptionalAction, default=None,
-                   help="couleurs ANSI (défaut : si le terminal les affiche)")
+    _add_display(p)
 
     p = sub.add_parser("evaluate-trace", help="évaluer le suivi des engagements sur des liens "
                                               "de référence (make evaluate-trace)",

@@ -297,6 +297,14 @@ def _pair_block(index: int, dps: str, pst: str, rows: list[dict], summary: list[
             f"{promise_html}{extra}</article>")
 
 
+def _by_pair(rows: list[dict], a: str, b: str) -> dict[tuple[str, str], list[dict]]:
+    """``rows`` grouped by their (``a``, ``b``) document pair, in order."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        out.setdefault((_text(r.get(a)), _text(r.get(b))), []).append(r)
+    return out
+
+
 def _pairs(rows: list[dict], keys: tuple[str, str], named: str,
            ctx: Context) -> list[tuple[str, str]]:
     """The distinct (a, b) pairs of ``rows`` on the columns ``keys``, by commune (natural
@@ -317,12 +325,8 @@ def engagements(tables: Mapping[str, pd.DataFrame], ctx: Context) -> tuple[str, 
     head = '<section id="suivi"><h2>Suivi des engagements : de la déclaration au plan</h2>'
     if not rows:
         return f'{head}<p class="muted empty-state">{esc(NO_PLAN)}</p></section>', ""
-    by_pair: dict[tuple[str, str], list[dict]] = {}
-    for r in rows:
-        by_pair.setdefault((_text(r["dps_doc"]), _text(r["pst_doc"])), []).append(r)
-    summary: dict[tuple[str, str], list[dict]] = {}
-    for r in _rows(tables.get("trace_summary")):
-        summary.setdefault((_text(r.get("dps_doc")), _text(r.get("pst_doc"))), []).append(r)
+    by_pair = _by_pair(rows, "dps_doc", "pst_doc")
+    summary = _by_pair(_rows(tables.get("trace_summary")), "dps_doc", "pst_doc")
     pairs = _pairs(rows, ("dps_doc", "pst_doc"), "dps_doc", ctx)
     blocks, toc = [], []
     for i, (dps, pst) in enumerate(pairs, start=1):
@@ -418,12 +422,8 @@ def legislatures(tables: Mapping[str, pd.DataFrame], ctx: Context) -> tuple[str,
     head = '<section id="legislatures"><h2>D\'une législature à l\'autre</h2>'
     if not rows:
         return f'{head}<p class="muted empty-state">{esc(NO_VERSIONS)}</p></section>', ""
-    by_pair: dict[tuple[str, str], list[dict]] = {}
-    for r in rows:
-        by_pair.setdefault((_text(r["old_doc"]), _text(r["new_doc"])), []).append(r)
-    shares: dict[tuple[str, str], list[dict]] = {}
-    for r in _rows(tables.get("versions_themes")):
-        shares.setdefault((_text(r.get("old_doc")), _text(r.get("new_doc"))), []).append(r)
+    by_pair = _by_pair(rows, "old_doc", "new_doc")
+    shares = _by_pair(_rows(tables.get("versions_themes")), "old_doc", "new_doc")
     blocks, toc = [], []
     for i, (old, new) in enumerate(_pairs(rows, ("old_doc", "new_doc"), "new_doc", ctx),
                                     start=1):

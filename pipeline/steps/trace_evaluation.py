@@ -24,7 +24,7 @@ THRESHOLDS = [round(0.05 * k, 2) for k in range(2, 19)]
 
 
 def _gold_frames(folder: Path, result, quiet: bool):
-    from pipeline.trace.gold import QuoteIndex, gold_links, read_gold
+    from pipeline.trace.gold import PROMISE_KINDS, QuoteIndex, gold_links, read_gold
 
     links, versions = read_gold(folder)
     index = QuoteIndex(result.units, result.documents)
@@ -35,12 +35,10 @@ def _gold_frames(folder: Path, result, quiet: bool):
         gv_rows.append({
             "commune": r.get("commune", ""),
             "old_doc": index.doc(r["old_file"]) if r.get("old_file") else "",
-            "old_unit": index.unit(r["old_file"], r["old_quote"], ("objective", "action",
-                                                                   "statement", "group"))
+            "old_unit": index.unit(r["old_file"], r["old_quote"], PROMISE_KINDS)
             if r.get("old_quote") else "",
             "new_doc": index.doc(r["new_file"]) if r.get("new_file") else "",
-            "new_unit": index.unit(r["new_file"], r["new_quote"], ("objective", "action",
-                                                                   "statement", "group"))
+            "new_unit": index.unit(r["new_file"], r["new_quote"], PROMISE_KINDS)
             if r.get("new_quote") else "",
             "status": r.get("status", "")})
     gv = pd.DataFrame(gv_rows, columns=["commune", "old_doc", "old_unit", "new_doc", "new_unit",

@@ -19,13 +19,13 @@ Everything here is a pure function of DataFrames (the units of an analysed folde
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from pipeline.classify.annotations import normalise_text
 from pipeline.trace.link import SIGNALS, Model, pair_signals, select_links
 from pipeline.trace.tables import _Corpus
 
@@ -34,11 +34,11 @@ _HYPHEN_BREAK = re.compile(r"(?<=\w)-\s+(?=\w)")
 
 
 def normalise(text: str) -> str:
-    """A text as quotes are matched: NFC, one apostrophe, no hyphen breaks, single spaces,
-    case folded."""
-    t = unicodedata.normalize("NFC", str(text)).replace("’", "'").replace("\u00a0", " ")
-    t = _HYPHEN_BREAK.sub("-", t)
-    return " ".join(t.split()).casefold()
+    """A text as quotes are matched: the annotations' matching key
+    (``classify.annotations.normalise_text``: NFKC, plain apostrophes, single spaces, lower
+    case, no leading label or trailing punctuation) with hyphen breaks joined ("toutes- boîtes")
+    and case folded ("ß" = "ss")."""
+    return normalise_text(_HYPHEN_BREAK.sub("-", str(text))).casefold()
 
 
 def read_gold(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -183,7 +183,8 @@ def _meta(documents: pd.DataFrame) -> dict[str, dict[str, str]]:
 
 def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: dict,
                limit: int, labels: dict[str, str] | None = None
-               ) -> tuple[list[dict], Side, Side, list[list[int]]]:
+               ) -> tuple[list[dict], list[dict]]:
+    """The trace rows and the summary rows of one (declaration, plan) pair."""
     src = c.side(dps, kinds["source_kinds"], leaves_only=False)
     dst = c.side(pst, kinds["target_kinds"], leaves_only=True)
     ps = score_pairs(src, dst, mdl)
@@ -222,7 +223,7 @@ def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: di
     for j in range(len(dst)):
         if j not in anchored:
             rows.append({**base, **plan_side(j), "status": "sans ancrage dans la DPS"})
-    return rows, src, dst, links
+    return rows, _summary_rows(base, src, dst, links)
 
 
 def _summary_rows(base: dict, src: Side, dst: Side, links: list[list[int]]) -> list[dict]:
@@ -310,12 +311,7 @@ def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame 
     for dps, pst in pairs.plans:
         got = memo.get("plan", dps, pst) if memo is not None else None
         if got is None:
-            rows, src, dst, links = _plan_rows(c, dps, pst, meta, link_model, kinds, limit,
-                                               theme_labels)
-            base = {"commune": meta.get(dps, {}).get("commune", ""),
-                    "mandate": meta.get(dps, {}).get("mandate", ""), "dps_doc": dps,
-                    "pst_doc": pst}
-            got = (rows, _summary_rows(base, src, dst, links))
+            got = _plan_rows(c, dps, pst, meta, link_model, kinds, limit, theme_labels)
             if memo is not None:
                 memo.put("plan", dps, pst, got)
         trace_rows += got[0]
