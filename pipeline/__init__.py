@@ -125,13 +125,22 @@ def compare_communes(theme_matrix, a, b, value="share_units"):
     return out.sort_values("écart", key=abs, ascending=False)
 
 
-def build_trace(documents, units, nlp, unit_themes, **kwargs):
+def build_trace(documents, units, nlp, unit_themes, review=None, **kwargs):
     """Declarations → strategic plans and declaration → next declaration of one CPAS: the
     tables trace, trace_summary, versions, versions_themes (``pipeline.trace.build_trace``;
-    its docstring lists the columns)."""
+    its docstring lists the columns). ``review``: the path of a ``trace_review.csv`` (links
+    checked by a person, ``pipeline.trace.review``) or its matched decisions."""
+    from pathlib import Path
+
     from pipeline.trace import build_trace as _build
 
-    return _build(documents, units, nlp, unit_themes, **kwargs)
+    if isinstance(review, (str, Path)):
+        from pipeline.trace.review import load_review, match_review
+
+        review = match_review(load_review(review), units)
+        for line in review.notes:
+            print(line)
+    return _build(documents, units, nlp, unit_themes, review=review, **kwargs)
 
 
 def render_trace(doc_id, trace, versions=None, **kwargs):

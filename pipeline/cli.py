@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CSV de métadonnées (défaut : CORPUS/metadata.csv)")
     p.add_argument("--annotations", type=Path, default=None,
                    help="annotations humaines des thèmes (défaut : CORPUS/annotations.csv)")
+    p.add_argument("--trace-review", type=Path, default=None,
+                   help="liens déclaration → plan relus à la main : lignes de trace.csv avec "
+                        "une colonne decision (« lien », « pas un lien », « pas dans le PST ») "
+                        "(défaut : CORPUS/trace_review.csv)")
     p.add_argument("--codebook", type=Path, default=None,
                    help="grille de thèmes TOML (défaut : pipeline/data/codebook.toml)")
     p.add_argument("--by", action="append", default=[], metavar="COLONNE",
@@ -235,7 +239,8 @@ def _cmd_analyze(args) -> int:
         metadata_csv=args.metadata, annotations=args.annotations, by=args.by,
         strict=args.strict, quiet=args.quiet, report=not args.no_report, ner=not args.no_ner,
         codebook=args.codebook, limits=_limits(args), follow_symlinks=args.follow_symlinks,
-        force=args.force, wait=args.wait), usage=(ModelMissingError,))
+        force=args.force, wait=args.wait, trace_review=args.trace_review),
+        usage=(ModelMissingError,))
     if code is not None:
         return code
     if not args.quiet or result.errors:

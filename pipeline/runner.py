@@ -52,6 +52,7 @@ from pipeline.steps.write import (
     write_tables,
     write_unit_outputs,
 )
+from pipeline.trace.review import REVIEW_FILE
 
 _die_with_parent()  # every child forked from here dies with its parent (pipeline.procs)
 
@@ -68,11 +69,12 @@ def _documents(docs: list[Document], metadata_csv: Path | None) -> pd.DataFrame:
 
 def _run_key(read: ReadCorpus, corpus: Path, metadata_csv: Path | None,
              annotations: Path | None, by: Sequence[str], report: bool,
-             codebook: Path | None = None, limits: Limits | None = None) -> str:
+             codebook: Path | None = None, limits: Limits | None = None,
+             trace_review: Path | None = None) -> str:
     h = hashlib.sha256()
     for k in read.keys:
         h.update(k.encode())
-    for p in (metadata_csv, annotations, codebook):
+    for p in (metadata_csv, annotations, codebook, trace_review):
         if p is not None and Path(p).is_file():
             h.update(Path(p).read_bytes())
     h.update(code_version(".").encode())
@@ -103,11 +105,13 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
             by: Sequence[str] = (), strict: bool = False, quiet: bool = False,
             report: bool = True, ner: bool = True, codebook: Path | None = None,
             limits: Limits | None = None, follow_symlinks: bool = False, force: bool = False,
-            wait: bool = False) -> RunResult:
+            wait: bool = False, trace_review: Path | bool | None = None) -> RunResult:
     """Analyse every declaration in ``corpus`` and write all outputs to ``out``.
 
-    ``metadata_csv`` and ``annotations`` default to ``corpus/metadata.csv`` and
-    ``corpus/annotations.csv`` when those exist. ``limits``: per-file limits and units shown in
+    ``metadata_csv``, ``annotations`` and ``trace_review`` (links checked by a person,
+    :mod:`pipeline.trace.review`) default to ``corpus/metadata.csv``,
+    ``corpus/annotations.csv`` and ``corpus/trace_review.csv`` when those exist
+    (``trace_review=False``: none). ``limits``: per-file limits and units shown in
     the report (``pipeline.limits``; defaults when None). ``follow_symlinks``: read files
     reached through symbolic links (skipped with a note otherwise). ``out`` must be new, empty
     or already the tool's (``force`` adopts another folder; see :func:`pipeline.outdir.claim`);
@@ -122,7 +126,7 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
         return _analyze(corpus, out, n_process=n_process, cache_dir=cache_dir,
                         metadata_csv=metadata_csv, annotations=annotations, by=by, strict=strict,
                         quiet=quiet, report=report, ner=ner, codebook=codebook, limits=limits,
-                        follow_symlinks=follow_symlinks)
+                        follow_symlinks=follow_symlinks, trace_review=trace_review)
 
 
 # The stage sequence itself, with its overlaps (≈150 lines): split further, the order of the
@@ -130,13 +134,18 @@ def analyze(corpus: Path, out: Path, *, n_process: int = 2, cache_dir: Path | No
 def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
              metadata_csv: Path | None, annotations: Path | None, by: Sequence[str],
              strict: bool, quiet: bool, report: bool, ner: bool, codebook: Path | None,
-             limits: Limits | None, follow_symlinks: bool) -> RunResult:
+             limits: Limits | None, follow_symlinks: bool,
+             trace_review: Path | bool | None = None) -> RunResult:
     """:func:`analyze` once ``out`` is claimed and locked."""
     cache_dir = Path(cache_dir) if cache_dir else out / ".cache"
     if metadata_csv is None and (corpus / "metadata.csv").is_file():
         metadata_csv = corpus / "metadata.csv"
     if annotations is None and (corpus / "annotations.csv").is_file():
         annotations = corpus / "annotations.csv"
+    if trace_review is None and (corpus / REVIEW_FILE).is_file():
+        trace_review = corpus / REVIEW_FILE
+    elif trace_review is False:  # the links as found, e.g. to score them against gold links
+        trace_review = None
     t_start = time.perf_counter()
     for folder in {out, cache_dir}:  # temporaries left by an interrupted run
         io.remove_stale_temporaries(folder)
@@ -162,7 +171,7 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
         early.pop("documents", None)
         early.pop("shared", None)
     run_key = _run_key(read, corpus, metadata_csv, annotations, by, report, codebook,
-                       limits)
+                       limits, trace_review)
     manifest_path = out / ".manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     if manifest.get("run_key") == run_key and _outputs_complete(out, manifest):
@@ -208,7 +217,7 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     # 3. trace: declarations → strategic plans, and one CPAS's declarations between them
     t = time.perf_counter()
     traced = trace_cached(documents, units, nlp_df, unit_themes, cache_dir=cache_dir,
-                          doc_keys=doc_keys, by=by, quiet=quiet,
+                          doc_keys=doc_keys, by=by, quiet=quiet, review_csv=trace_review,
                           theme_labels={t.id: t.label for t in codebook_themes})
     timings["trace"] = time.perf_counter() - t
     # plans are traced, never compared with declarations (theme shares, peers, similarity)

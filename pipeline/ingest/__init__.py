@@ -37,7 +37,8 @@ DOCUMENT_COLUMNS = ["doc_id", "source_file", "format", "doc_kind", "commune", "l
                     "mandate", "adopted_on", "president", "n_pages", "n_words", "sha256",
                     "status", "error"]
 METADATA_FIELDS = ("commune", "legislature", "mandate", "adopted_on", "president")
-_SKIP_NAMES = {"metadata.csv", "annotations.csv", "gold_links.csv", "gold_versions.csv"}
+_SKIP_NAMES = {"metadata.csv", "annotations.csv", "gold_links.csv", "gold_versions.csv",
+               "trace_review.csv"}
 #: Files that accompany a corpus without being declarations (any case, any extension, also
 #: "README-fr.md", "notes_2019.txt"): left out by discover() with a one-line note.
 _COMPANION_RE = re.compile(r"(?i)(readme|sources|licen[cs]e|notes|changelog)(?:[-_. ].*)?")
@@ -70,7 +71,8 @@ def discover(corpus_dir: Path, follow_symlinks: bool = False
     """Input files of ``corpus_dir`` (recursive, sorted) with their doc_id, plus warnings.
 
     Skips hidden files and folders, Office lock files (``~$…``), ``metadata.csv``,
-    ``annotations.csv`` and the tracing gold files ``gold_links.csv`` / ``gold_versions.csv``
+    ``annotations.csv``, the tracing gold files ``gold_links.csv`` / ``gold_versions.csv`` and
+    the link review ``trace_review.csv``
     silently; README / SOURCES / LICENSE / LICENCE / NOTES / CHANGELOG files
     (any case, any extension) are left out with a one-line note among the warnings.  The
     doc_id is the file stem, preceded by its sub-folder's path for a file in a sub-folder

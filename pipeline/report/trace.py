@@ -154,6 +154,10 @@ def _action(r: dict, ctx: Context, with_score: bool) -> str:
     evidence = _text(r.get("evidence")) if with_score else ""
     tip = f' title="{esc(evidence)}"' if evidence else ""
     score_html = f' <span class="score"{tip}>score {esc(score)}</span>' if score else ""
+    review = _text(r.get("review")) if with_score else ""
+    if review:  # checked by a person (corpus/trace_review.csv)
+        score_html += (f' <span class="badge b-rev" title="lien {esc(review)} à la relecture '
+                       f'(trace_review.csv)">{esc(review)}</span>')
     uid = _text(r.get("pst_unit"))
     return (f'<li class="action">{kind_html}<span class="a-text">{esc(_text(r.get("pst_text")))}'
             f'</span>{score_html}<span class="p-id">{esc(uid)}</span>'
@@ -270,8 +274,10 @@ def _pair_block(index: int, dps: str, pst: str, rows: list[dict], summary: list[
                 + "".join(_action(r, ctx, True) for r in mine) + "</ul></li>")
         else:
             ev = _text(r0.get("evidence"))
+            checked = (' <span class="badge b-rev" title="relu à la main (trace_review.csv)">'
+                       "relu</span>" if _text(r0.get("review")) else "")
             items.append(f'<li class="promise missing">{head}<span class="badge b-miss">pas '
-                         f"dans le PST</span></div>"
+                         f"dans le PST</span>{checked}</div>"
                          + (f'<div class="evidence">{esc(ev)}</div>' if ev
                             else "") + "</li>")
     promise_html = (f'<ol class="trace-list">{"".join(items)}</ol>' if items else
@@ -317,6 +323,17 @@ def _pairs(rows: list[dict], keys: tuple[str, str], named: str,
     return sorted(pairs, key=lambda p: (natural_key(pairs[p]), p))
 
 
+def _toc(entries: list[tuple[str, str, str, str]]) -> str:
+    """Table-of-contents items from (anchor, label, doc a, doc b): a label two pairs share (a
+    declaration with two plans, a revised declaration) names the two documents."""
+    seen: dict[str, int] = {}
+    for _, label, _, _ in entries:
+        seen[label] = seen.get(label, 0) + 1
+    return "".join(f'<li><a href="{esc(anchor)}">{esc(label)}'
+                   + (f' <span class="docid">{esc(a)} → {esc(b)}</span>' if seen[label] > 1 else "")
+                   + "</a></li>" for anchor, label, a, b in entries)
+
+
 def engagements(tables: Mapping[str, pd.DataFrame], ctx: Context) -> tuple[str, str]:
     """(HTML of the section « Suivi des engagements », its entries for the table of
     contents)."""
@@ -334,15 +351,18 @@ def engagements(tables: Mapping[str, pd.DataFrame], ctx: Context) -> tuple[str, 
                                   ctx))
         name = _text(by_pair[(dps, pst)][0].get("commune")) or ctx.labels.get(dps) or dps
         mandate = _text(by_pair[(dps, pst)][0].get("mandate"))
-        toc.append(f'<li><a href="#suivi-{i}">{esc(name)}'
-                   f'{f" ({esc(mandate)})" if mandate else ""}</a></li>')
+        toc.append((f"#suivi-{i}", name + (f" ({mandate})" if mandate else ""), dps, pst))
     hint = ('<p class="hint">Chaque promesse de la déclaration de politique sociale (DPS), dans '
             "l'ordre du texte, avec les actions du plan stratégique transversal (PST) qui la "
             "mettent en œuvre (objectif opérationnel en gris, pilote, échéance, budget) ; une "
             "promesse qu'aucune action ne reprend porte le badge « pas dans le PST ». Le score "
             "(0 à 1) dit la force du lien ; la phrase en petit dit pourquoi. Les liens sont "
-            "trouvés automatiquement : vérifiez-les avant de citer un chiffre.</p>")
-    return head + hint + "".join(blocks) + "</section>", "".join(toc)
+            "trouvés automatiquement : vérifiez-les avant de citer un chiffre. Pour corriger, "
+            "copiez les lignes de <code>trace.csv</code> à revoir dans "
+            "<code>corpus/trace_review.csv</code> avec une colonne <code>decision</code> "
+            "(« lien », « pas un lien », « pas dans le PST ») et relancez l'analyse : les "
+            "liens relus portent le badge « confirmé », « ajouté » ou « relu ».</p>")
+    return head + hint + "".join(blocks) + "</section>", _toc(toc)
 
 
 # --------------------------------------------------------------------------- « D'une législature à l'autre »
@@ -457,15 +477,14 @@ def legislatures(tables: Mapping[str, pd.DataFrame], ctx: Context) -> tuple[str,
             f"{_version_table(sub, ctx, old, new, old_head, new_head)}"
             f"{_version_themes(shares.get((old, new), []), ctx.themes, th_old, th_new)}"
             "</article>")
-        toc.append(f'<li><a href="#legislature-{i}">{esc(base)}'
-                   f'{f" ({esc(span)})" if span else ""}</a></li>')
+        toc.append((f"#legislature-{i}", base + (f" ({span})" if span else ""), old, new))
     hint = ('<p class="hint">Les promesses de deux déclarations d\'un même CPAS, mises en regard : '
             "<b>gardée</b> (presque le même texte), <b>reformulée</b> (le même engagement, "
             "écrit autrement), <b>abandonnée</b> (sans équivalent dans la nouvelle "
             "déclaration ; le score est alors celui de la promesse la plus proche, sous le "
             "seuil), <b>nouvelle</b> (sans équivalent dans l'ancienne). Liens trouvés "
             "automatiquement : à vérifier.</p>")
-    return head + hint + "".join(blocks) + "</section>", "".join(toc)
+    return head + hint + "".join(blocks) + "</section>", _toc(toc)
 
 
 def unit_infos(doc_ids, unit_ids: Mapping[str, list[str]], themes: Mapping[str, list[tuple]],

@@ -155,7 +155,10 @@ def word_list(name: str) -> frozenset[str]:
 DETAIL_MAX_WORDS = 20
 _TWO_SENTENCES = re.compile(r"[.!?]\s+[A-ZÀ-Ý]")
 #: the separators of several "Label : value" segments on one line of a plan
-_DETAIL_SPLIT = re.compile(r"\s+[–—|]\s+|\s*;\s*|\s{2,}|\s+-\s+(?=[^\W\d_][^:]{0,30}:)")
+#: (a ";" separates two segments only before a label: "Indicateur : ouverture ; ménages inscrits"
+#: is one value)
+_DETAIL_SPLIT = re.compile(r"\s+[–—|]\s+|\s*;\s*(?=[^\W\d_][^:;]{0,40}:)|\s{2,}"
+                           r"|\s+-\s+(?=[^\W\d_][^:]{0,30}:)")
 _DETAIL_SEGMENT = re.compile(r"^\s*(?P<label>[^\W\d_][^:]{0,40}?)\s*:\s*(?P<value>.*\S)?\s*$")
 
 

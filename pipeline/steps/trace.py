@@ -31,7 +31,8 @@ def _theme_hashes(unit_themes: pd.DataFrame) -> dict[str, str]:
 class PairMemo:
     """``get``/``put`` of :func:`pipeline.trace.build_trace`, as pickles in
     ``cache_dir/trace/``, keyed by both documents' content keys, themes and metadata, the
-    theme labels and the code of the stage."""
+    theme labels and the code of the stage; ``get_signals``/``put_signals`` (the theme-free
+    signals of a pair) keyed by the contents and the code only."""
 
     def __init__(self, cache_dir: Path, doc_keys: dict[str, str], documents: pd.DataFrame,
                  unit_themes: pd.DataFrame, theme_labels: dict[str, str] | None):
@@ -41,36 +42,63 @@ class PairMemo:
         cols = [c for c in ("commune", "mandate", "adopted_on") if c in documents.columns]
         self.meta = {str(r["doc_id"]): "|".join(str(r[c]) for c in cols)
                      for r in documents[["doc_id", *cols]].to_dict("records")}
-        self.base = code_version(*TRACE_CODE) + repr(sorted((theme_labels or {}).items()))
+        self.code = code_version(*TRACE_CODE)
+        self.base = self.code + repr(sorted((theme_labels or {}).items()))
 
-    def _path(self, kind: str, a: str, b: str) -> Path:
+    def _path(self, kind: str, a: str, b: str, extra: str = "") -> Path:
         h = hashlib.sha256(self.base.encode())
-        for part in (kind, a, b, self.doc_keys.get(a, ""), self.doc_keys.get(b, ""),
+        for part in (kind, a, b, extra, self.doc_keys.get(a, ""), self.doc_keys.get(b, ""),
                      self.themes.get(a, ""), self.themes.get(b, ""), self.meta.get(a, ""),
                      self.meta.get(b, "")):
             h.update(b"\x00" + str(part).encode())
         return self.dir / f"{h.hexdigest()}.pkl"
 
-    def get(self, kind: str, a: str, b: str):
-        return load_pickle(self._path(kind, a, b))
+    def get(self, kind: str, a: str, b: str, extra: str = ""):
+        return load_pickle(self._path(kind, a, b, extra))
 
-    def put(self, kind: str, a: str, b: str, value) -> None:
-        save_pickle(self._path(kind, a, b), value)
+    def put(self, kind: str, a: str, b: str, value, extra: str = "") -> None:
+        save_pickle(self._path(kind, a, b, extra), value)
+
+    def _signals_path(self, kind: str, a: str, b: str) -> Path:
+        """Keyed on the two documents' contents and the code only: a retrained theme model
+        (new themes, same words) finds them."""
+        h = hashlib.sha256(self.code.encode())
+        for part in ("signals", kind, a, b, self.doc_keys.get(a, ""), self.doc_keys.get(b, "")):
+            h.update(b"\x00" + str(part).encode())
+        return self.dir / f"signals-{h.hexdigest()}.pkl"
+
+    def get_signals(self, kind: str, a: str, b: str):
+        return load_pickle(self._signals_path(kind, a, b))
+
+    def put_signals(self, kind: str, a: str, b: str, value) -> None:
+        save_pickle(self._signals_path(kind, a, b), value)
 
 
 def trace_cached(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFrame,
                  unit_themes: pd.DataFrame, *, cache_dir: Path | None, doc_keys: dict[str, str],
                  by: Sequence[str] = (), theme_labels: dict[str, str] | None = None,
-                 quiet: bool = False) -> dict[str, pd.DataFrame]:
+                 quiet: bool = False, review_csv: Path | None = None) -> dict[str, pd.DataFrame]:
     """:func:`pipeline.trace.build_trace` with the pair cache (none when ``cache_dir`` is
-    None), and its one-line French note on stderr."""
+    None), and its one-line French note on stderr. ``review_csv``: the links a person checked
+    (:mod:`pipeline.trace.review`); a row that cannot be applied, or a file that cannot be
+    read, is reported on stderr and the rest is traced as usual."""
     from pipeline import trace
+    from pipeline.trace.review import load_review, match_review
 
     pairs = trace.find_pairs(documents)
+    review = None
+    if review_csv is not None and pairs.plans:
+        try:
+            review = match_review(load_review(review_csv), units)
+        except ValueError as exc:
+            print(f"attention : {exc} ; liens non relus", file=sys.stderr)
+        if review is not None:
+            for line in review.notes:
+                print(line, file=sys.stderr)
     memo = (PairMemo(cache_dir, doc_keys, documents, unit_themes, theme_labels)
             if cache_dir is not None and (pairs.plans or pairs.versions) else None)
     tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs,
-                               theme_labels=theme_labels, memo=memo)
+                               theme_labels=theme_labels, memo=memo, review=review)
     if not quiet:
         for line in trace.trace_note(documents, pairs):
             print(line, file=sys.stderr)

@@ -125,7 +125,7 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
         if not quiet:
             print(f"Analyse de {folder} …", file=sys.stderr)
         result = analyze(folder, out / folder.name, n_process=n_process, quiet=True,
-                         report=False, force=True)
+                         report=False, force=True, trace_review=False)
         gl, gv, missing = _gold_frames(folder, result, quiet)
         n_missing += missing
         pairs = find_pairs(result.documents)

@@ -263,11 +263,34 @@ class PairScores:
     score: np.ndarray
 
 
-def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
-    """Every signal of ``SIGNALS`` for every (source, target) pair (sources × targets)."""
+def theme_signal(src: Side, dst: Side) -> np.ndarray:
+    """The ``themes`` signal: Jaccard of the two units' theme sets (sources × targets; 0 when
+    one has no theme)."""
+    themes = np.zeros((len(src), len(dst)))
+    for i, a in enumerate(src.themes):
+        if not a:
+            continue
+        for j, b in enumerate(dst.themes):
+            if b:
+                themes[i, j] = len(a & b) / len(a | b)
+    return themes
+
+
+def pair_signals(src: Side, dst: Side,
+                 text: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Every signal of ``SIGNALS`` for every (source, target) pair (sources × targets).
+    ``text``: the signals of :func:`text_signals` for these two sides when already computed
+    (they depend on the words only; the themes are read again)."""
+    text = text_signals(src, dst) if text is None else text
+    return {**text, "themes": theme_signal(src, dst)}
+
+
+def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
+    """Every signal but ``themes``: what the words, word vectors, tree and order of the two
+    documents give (the same for the same two documents whatever their theme labels)."""
     n, m = len(src), len(dst)
     if n == 0 or m == 0:
-        return {s: np.zeros((n, m)) for s in SIGNALS}
+        return {s: np.zeros((n, m)) for s in SIGNALS if s != "themes"}
     vec = _tfidf(src.lemmas + dst.lemmas + [p for p in dst.parent_lemmas if p]
                  + [p for p in src.top_lemmas + dst.top_lemmas if p])
     tops_s = [t or "" for t in src.top_lemmas]
@@ -315,13 +338,6 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     fam_rev = (fam_t + fam_a).argmax(axis=0) if n else np.zeros(len(keys), dtype=np.int64)
     family_reverse_best = (np.arange(n)[:, None] == fam_rev[col][None, :]).astype(np.float64)
     axis = rows.cos(tops_s, tops_d)
-    themes = np.zeros((n, m))
-    for i, a in enumerate(src.themes):
-        if not a:
-            continue
-        for j, b in enumerate(dst.themes):
-            if b:
-                themes[i, j] = len(a & b) / len(a | b)
     combined = tfidf + align + 0.5 * parent_tfidf
     best_j = combined.argmax(axis=1)
     best_i = combined.argmax(axis=0)
@@ -346,14 +362,16 @@ def pair_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
             "parent_vector": parent_vector, "parent_align": parent_align,
             "family_tfidf": family_tfidf, "family_align": family_align,
             "family_best": family_best, "parent_best": parent_best, "axis": axis,
-            "themes": themes, "best": best, "mutual": mutual, "gap": gap,
+            "best": best, "mutual": mutual, "gap": gap,
             "reverse_best": reverse_best, "reverse_gap": reverse_gap,
             "family_reverse_best": family_reverse_best}
 
 
-def score_pairs(src: Side, dst: Side, mdl: Model) -> PairScores:
-    """:func:`pair_signals` and the model's score of each pair."""
-    sig = pair_signals(src, dst)
+def score_pairs(src: Side, dst: Side, mdl: Model,
+                text: dict[str, np.ndarray] | None = None) -> PairScores:
+    """:func:`pair_signals` (``text``: its theme-free part, when already computed) and the
+    model's score of each pair."""
+    sig = pair_signals(src, dst, text)
     if not len(src) or not len(dst):
         return PairScores(sig, np.zeros((len(src), len(dst))))
     return PairScores(sig, mdl.score(sig))

@@ -39,6 +39,11 @@ def trace_docs(name: str, documents: pd.DataFrame, trace: pd.DataFrame,
     return sorted(set(found))
 
 
+def _filled(value) -> bool:
+    """A cell with something in it (not empty, not NaN)."""
+    return isinstance(value, str) and bool(value.strip())
+
+
 def _wrap(text: str, width: int, indent: str) -> str:
     return textwrap.fill(text, width=width, initial_indent=indent,
                          subsequent_indent=indent + "  ") if text else indent
@@ -84,12 +89,15 @@ def render_trace(dps_doc: str, trace: pd.DataFrame, versions: pd.DataFrame | Non
                     obj = f" [{r['pst_objective']}]" if r.get("pst_objective") else ""
                     lines.append(_wrap(f"→ {r['pst_unit']} {r['pst_text']}{obj}"
                                        + (f" ({' ; '.join(extra)})" if extra else "")
-                                       + f"  score {fmt(float(r['score']))}", width, "    "))
+                                       + f"  score {fmt(float(r['score']))}"
+                                       + (f" [{r['review']}]" if _filled(r.get("review")) else ""),
+                                       width, "    "))
                     if r.get("evidence"):
                         lines.append(c(_DIM, _wrap(str(r["evidence"]), width, "      ")))
             else:
-                lines.append(_wrap(f"{c(_RED, '✗')} {uid} {text} — {c(_RED, 'pas dans le PST')}",
-                                   width, ""))
+                checked = " [relu]" if "review" in g and _filled(g["review"].iloc[0]) else ""
+                lines.append(_wrap(f"{c(_RED, '✗')} {uid} {text} — {c(_RED, 'pas dans le PST')}"
+                                   f"{checked}", width, ""))
                 ev = str(g["evidence"].iloc[0]) if "evidence" in g else ""
                 if ev:
                     lines.append(c(_DIM, _wrap(ev, width, "      ")))

@@ -18,20 +18,22 @@ from pipeline.trace.link import (
     score_pairs,
     select_links,
     shared_lemmas,
+    text_signals,
 )
 from pipeline.trace.pairs import PLAN_KIND, Pairs, find_pairs
+from pipeline.trace.review import ADDED, REVIEWED, ReviewMatch, apply_review
 
 #: the plan's table columns kept per unit (units.csv), in this order
 DETAIL_FIELDS = ("service", "deadline", "budget", "indicator")
 TRACE_COLUMNS = ["commune", "mandate", "dps_doc", "dps_unit", "dps_kind", "dps_text",
                  "pst_doc", "pst_unit", "pst_kind", "pst_objective", "pst_text",
-                 *DETAIL_FIELDS, "status", "score", "tfidf", "vector", "shared_lemmas",
-                 "shared_themes", "evidence"]
+                 *DETAIL_FIELDS, "status", "review", "score", "tfidf", "vector",
+                 "shared_lemmas", "shared_themes", "evidence"]
 SUMMARY_COLUMNS = ["commune", "mandate", "dps_doc", "pst_doc", "theme", "n_promises",
-                   "n_carried", "share_carried", "n_not_carried", "n_plan_units",
+                   "n_carried", "share_carried", "n_not_carried", "n_reviewed", "n_plan_units",
                    "n_unanchored", "share_unanchored"]
 BY_COLUMNS = ["theme", "n_cpas", "n_promises", "n_carried", "share_carried", "n_not_carried",
-              "n_plan_units", "n_unanchored", "share_unanchored"]
+              "n_reviewed", "n_plan_units", "n_unanchored", "share_unanchored"]
 VERSION_COLUMNS = ["commune", "old_doc", "new_doc", "old_mandate", "new_mandate", "old_unit",
                    "old_text", "new_unit", "new_text", "status", "score", "tfidf",
                    "shared_lemmas", "evidence"]
@@ -182,13 +184,15 @@ def _meta(documents: pd.DataFrame) -> dict[str, dict[str, str]]:
 
 
 def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: dict,
-               limit: int, labels: dict[str, str] | None = None
-               ) -> tuple[list[dict], list[dict]]:
-    """The trace rows and the summary rows of one (declaration, plan) pair."""
+               limit: int, labels: dict[str, str] | None = None, memo=None,
+               decisions: list[tuple[str, str, str]] = ()) -> tuple[list[dict], list[dict]]:
+    """The trace rows and the summary rows of one (declaration, plan) pair; ``decisions``:
+    the pair's decisions of a review file (:mod:`pipeline.trace.review`)."""
     src = c.side(dps, kinds["source_kinds"], leaves_only=False)
     dst = c.side(pst, kinds["target_kinds"], leaves_only=True)
-    ps = score_pairs(src, dst, mdl)
+    ps = score_pairs(src, dst, mdl, _text_signals(memo, "plan", src, dst))
     links = select_links(ps.score, mdl) if len(src) and len(dst) else [[] for _ in range(len(src))]
+    links, flags, touched = apply_review(links, src.unit_ids, dst.unit_ids, list(decisions))
     details = c.details(pst)
     base = {"commune": meta.get(dps, {}).get("commune", ""),
             "mandate": meta.get(dps, {}).get("mandate", ""), "dps_doc": dps, "pst_doc": pst}
@@ -207,7 +211,10 @@ def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: di
         for j in links[i]:
             anchored.add(j)
             lem, th, ev = _evidence(src, i, dst, j, ps.signals, limit, labels)
+            if flags.get((i, j)) == ADDED:
+                ev = f"lien ajouté à la relecture ; {ev}"
             rows.append({**base, **promise, **plan_side(j), "status": "dans le PST",
+                         "review": flags.get((i, j), ""),
                          "score": round(float(ps.score[i, j]), 3),
                          "tfidf": round(float(ps.signals["tfidf"][i, j]), 3),
                          "vector": round(float(ps.signals["vector"][i, j]), 3),
@@ -219,14 +226,18 @@ def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: di
                 ev = (f"meilleur candidat {dst.unit_ids[j]} « {dst.texts[j][:80]} » "
                       f"(score {fmt(float(ps.score[i, j]))}, sous le seuil "
                       f"{fmt(mdl.threshold)})")
-            rows.append({**base, **promise, "status": "pas dans le PST", "evidence": ev})
+            if i in touched:
+                ev = f"relu : pas dans le PST ; {ev}" if ev else "relu : pas dans le PST"
+            rows.append({**base, **promise, "status": "pas dans le PST",
+                         "review": REVIEWED if i in touched else "", "evidence": ev})
     for j in range(len(dst)):
         if j not in anchored:
             rows.append({**base, **plan_side(j), "status": "sans ancrage dans la DPS"})
-    return rows, _summary_rows(base, src, dst, links)
+    return rows, _summary_rows(base, src, dst, links, touched)
 
 
-def _summary_rows(base: dict, src: Side, dst: Side, links: list[list[int]]) -> list[dict]:
+def _summary_rows(base: dict, src: Side, dst: Side, links: list[list[int]],
+                  touched: set[int] = frozenset()) -> list[dict]:
     anchored = {j for js in links for j in js}
     themes = sorted(set().union(*src.themes, *dst.themes)) if (len(src) or len(dst)) else []
     rows = []
@@ -237,17 +248,30 @@ def _summary_rows(base: dict, src: Side, dst: Side, links: list[list[int]]) -> l
         unanch = sum(1 for j in dj if j not in anchored)
         rows.append({**base, "theme": theme, "n_promises": len(si), "n_carried": carried,
                      "share_carried": round(carried / len(si), 4) if si else float("nan"),
-                     "n_not_carried": len(si) - carried, "n_plan_units": len(dj),
+                     "n_not_carried": len(si) - carried,
+                     "n_reviewed": sum(1 for i in si if i in touched), "n_plan_units": len(dj),
                      "n_unanchored": unanch,
                      "share_unanchored": round(unanch / len(dj), 4) if dj else float("nan")})
     return rows
 
 
+def _text_signals(memo, kind: str, src: Side, dst: Side) -> dict[str, np.ndarray]:
+    """The theme-free signals of a pair, from ``memo.get_signals`` when it has them (a theme
+    model retrained, the same documents: only the themes signal is computed again)."""
+    get = getattr(memo, "get_signals", None)
+    got = get(kind, src.doc_id, dst.doc_id) if get is not None else None
+    if got is None:
+        got = text_signals(src, dst)
+        if get is not None:
+            memo.put_signals(kind, src.doc_id, dst.doc_id, got)
+    return got
+
+
 def _version_rows(c: _Corpus, old: str, new: str, meta: dict, mdl: Model, kinds,
-                  limit: int, labels: dict[str, str] | None = None) -> list[dict]:
+                  limit: int, labels: dict[str, str] | None = None, memo=None) -> list[dict]:
     src = c.side(old, kinds, leaves_only=False)
     dst = c.side(new, kinds, leaves_only=False)
-    ps = score_pairs(src, dst, mdl)
+    ps = score_pairs(src, dst, mdl, _text_signals(memo, "versions", src, dst))
     base = {"commune": meta.get(new, {}).get("commune", "") or meta.get(old, {}).get("commune", ""),
             "old_doc": old, "new_doc": new, "old_mandate": meta.get(old, {}).get("mandate", ""),
             "new_mandate": meta.get(new, {}).get("mandate", "")}
@@ -290,15 +314,21 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame | None,
                 unit_themes: pd.DataFrame | None, *, by: Sequence[str] = (),
                 pairs: Pairs | None = None, theme_labels: dict[str, str] | None = None,
-                memo=None) -> dict[str, pd.DataFrame]:
+                memo=None, review: ReviewMatch | None = None) -> dict[str, pd.DataFrame]:
     """Documents, units, unit_nlp and unit_themes → ``{"trace", "trace_summary", "versions",
     "versions_themes", "trace_by_<col>"…}`` (columns: :mod:`pipeline.trace`). Tables are
     empty (with their columns) when the corpus holds no plan / no two declarations of one
     CPAS. ``pairs`` defaults to :func:`find_pairs` of ``documents``; ``theme_labels`` (theme
     id → French label) names the themes in the evidence sentences. ``memo``: an object with
-    ``get(kind, a, b)`` → rows or None and ``put(kind, a, b, rows)`` (kind "plan" or
+    ``get(kind, a, b, extra="")`` → rows or None and ``put(kind, a, b, rows, extra="")``
+    (``extra``: a key of the pair's review decisions, "" when none; kind "plan" or
     "versions"): the rows of a pair whose inputs did not change are taken from it (the caller
-    keys it on the two documents' contents and themes)."""
+    keys it on the two documents' contents and themes); when it also has
+    ``get_signals``/``put_signals`` (same arguments), the theme-free signals of a pair are
+    kept there too (keyed on the contents only: new themes do not recompute them).
+    ``review``: the decisions of a person's review file (:func:`pipeline.trace.review.
+    match_review`): a link they marked is kept or added, one they rejected removed (column
+    ``review`` of ``trace``, ``n_reviewed`` of the summary)."""
     settings = load_settings()
     kinds = settings["units"]
     limit = int(settings["evidence"]["max_lemmas"])
@@ -308,12 +338,15 @@ def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame 
     link_model, version_model = model("link"), model("versions")
     trace_rows: list[dict] = []
     summary_rows: list[dict] = []
+    review = review or ReviewMatch()
     for dps, pst in pairs.plans:
-        got = memo.get("plan", dps, pst) if memo is not None else None
+        extra = review.digest(dps, pst)
+        got = memo.get("plan", dps, pst, extra) if memo is not None else None
         if got is None:
-            got = _plan_rows(c, dps, pst, meta, link_model, kinds, limit, theme_labels)
+            got = _plan_rows(c, dps, pst, meta, link_model, kinds, limit, theme_labels, memo,
+                             review.for_pair(dps, pst))
             if memo is not None:
-                memo.put("plan", dps, pst, got)
+                memo.put("plan", dps, pst, got, extra)
         trace_rows += got[0]
         summary_rows += got[1]
     version_rows: list[dict] = []
@@ -322,7 +355,7 @@ def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame 
         got = memo.get("versions", old, new) if memo is not None else None
         if got is None:
             vrows = _version_rows(c, old, new, meta, version_model,
-                                  tuple(kinds["source_kinds"]), limit, theme_labels)
+                                  tuple(kinds["source_kinds"]), limit, theme_labels, memo)
             so, sn = c.content_shares(old), c.content_shares(new)
             commune = meta.get(new, {}).get("commune", "") or meta.get(old, {}).get("commune", "")
             trows = [{"commune": commune, "old_doc": old, "new_doc": new, "theme": t,
@@ -352,11 +385,13 @@ def summary_by(summary: pd.DataFrame, documents: pd.DataFrame, col: str) -> pd.D
     values = dict(zip(documents["doc_id"].astype(str), documents[col].fillna("").astype(str),
                       strict=True))
     s = summary.copy()
+    if "n_reviewed" not in s.columns:  # a summary written before links could be reviewed
+        s["n_reviewed"] = 0
     s[col] = [values.get(d, "") for d in s["dps_doc"].astype(str)]
     g = s.groupby([col, "theme"], sort=True, dropna=False).agg(
         n_cpas=("dps_doc", "nunique"), n_promises=("n_promises", "sum"),
         n_carried=("n_carried", "sum"), n_not_carried=("n_not_carried", "sum"),
-        n_plan_units=("n_plan_units", "sum"), n_unanchored=("n_unanchored", "sum")).reset_index()
+        n_reviewed=("n_reviewed", "sum"), n_plan_units=("n_plan_units", "sum"), n_unanchored=("n_unanchored", "sum")).reset_index()
     g["share_carried"] = (g["n_carried"] / g["n_promises"].where(g["n_promises"] > 0)).round(4)
     g["share_unanchored"] = (g["n_unanchored"]
                              / g["n_plan_units"].where(g["n_plan_units"] > 0)).round(4)

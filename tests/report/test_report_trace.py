@@ -298,3 +298,15 @@ def test_plan_without_summary_counts_the_rows():
     assert "2/3 promesses reprises dans le PST" in text and "1/4 action" in text
     assert "trace-themes" not in section(page, "suivi")
     assert "empty-state" in section(page, "legislatures")
+
+
+def test_toc_names_the_documents_only_when_two_pairs_share_a_label():
+    from pipeline.report.trace import _toc
+
+    html = _toc([("#suivi-1", "Florival (2025-2030)", "fl-dps", "fl-pst"),
+                 ("#suivi-2", "Florival (2025-2030)", "fl-dps", "fl-pst-bis"),
+                 ("#suivi-3", "Hautrive (2025-2030)", "ha-dps", "ha-pst")])
+    items = re.findall(r"<li>(.*?)</li>", html)
+    assert len(items) == 3
+    assert "fl-pst-bis" in items[1] and "fl-pst" in items[0] and "fl-dps" in items[0]
+    assert "ha-dps" not in items[2] and "Hautrive (2025-2030)" in items[2]

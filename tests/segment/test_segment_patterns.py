@@ -137,3 +137,8 @@ def test_detail_examples():
         assert detail_fields(ex, PATS) is None, ex
     assert detail_fields("Pilote : service énergie – Échéance : 2026 – Budget : 5.000 €", PATS) == {
         "service": "service énergie", "deadline": "2026", "budget": "5.000 €"}
+    # a ";" inside a value is not a separator; before another label it is
+    assert detail_fields("Indicateur : date d'ouverture ; nombre de ménages inscrits", PATS) == {
+        "indicator": "date d'ouverture ; nombre de ménages inscrits"}
+    assert detail_fields("Pilote : service social ; Échéance : 2027", PATS) == {
+        "service": "service social", "deadline": "2027"}

@@ -444,3 +444,57 @@ def test_every_promise_and_leaf_appears_and_the_summary_agrees(corpus):
         if set(g["status"]) == {UNANCHORED}:
             assert len(g) == 1
     _check_summary_agrees(t, res["trace_summary"])
+
+
+def _doc_keys(units: pd.DataFrame) -> dict[str, str]:
+    """A content key per document, as the runner gives (here: a hash of its unit rows)."""
+    return {d: str(int(pd.util.hash_pandas_object(g.astype(str), index=False).sum()))
+            for d, g in units.groupby("doc_id")}
+
+
+def test_pair_memo_reuses_the_signals_when_only_the_themes_change(tmp_path):
+    """A retrained theme model changes the themes, not the words: the cached theme-free
+    signals are read again (none recomputed), the rows are those of a run with no cache."""
+    from pipeline.steps.trace import PairMemo
+    from pipeline.trace import tables
+
+    keys = _doc_keys(UNITS)
+    memo = PairMemo(tmp_path, keys, DOCUMENTS, UNIT_THEMES, None)
+    build_trace(DOCUMENTS, UNITS, NLP, UNIT_THEMES, memo=memo)
+    assert len(list((tmp_path / "trace").glob("signals-*.pkl"))) == 1
+    new_themes = pd.concat([UNIT_THEMES, pd.DataFrame(
+        [("fl-dps", "d3", "logement"), ("fl-pst", "p5", "energie")],
+        columns=UNIT_THEMES.columns)], ignore_index=True)
+    calls = []
+    real = tables.text_signals
+
+    def counting(src, dst):
+        calls.append((src.doc_id, dst.doc_id))
+        return real(src, dst)
+
+    memo2 = PairMemo(tmp_path, keys, DOCUMENTS, new_themes, None)
+    tables.text_signals = counting
+    try:
+        cached = build_trace(DOCUMENTS, UNITS, NLP, new_themes, memo=memo2)
+    finally:
+        tables.text_signals = real
+    assert calls == []  # rows recomputed (themes changed), signals read from the memo
+    fresh = build_trace(DOCUMENTS, UNITS, NLP, new_themes)
+    for name, df in fresh.items():
+        pd.testing.assert_frame_equal(cached[name], df)
+    # the rows were not taken from the first run: the new themes show in the summary
+    assert _row(cached["trace_summary"], theme="logement")["n_promises"] == 2
+
+
+def test_pair_memo_recomputes_the_signals_when_a_document_changes(tmp_path):
+    from pipeline.steps.trace import PairMemo
+
+    memo = PairMemo(tmp_path, _doc_keys(UNITS), DOCUMENTS, UNIT_THEMES, None)
+    build_trace(DOCUMENTS, UNITS, NLP, UNIT_THEMES, memo=memo)
+    changed = UNITS.copy()
+    changed.loc[changed["unit_id"] == "p5", "text"] = "Créer des logements de transit"
+    memo2 = PairMemo(tmp_path, _doc_keys(changed), DOCUMENTS, UNIT_THEMES, None)
+    out = build_trace(DOCUMENTS, changed, NLP, UNIT_THEMES, memo=memo2)
+    assert len(list((tmp_path / "trace").glob("signals-*.pkl"))) == 2
+    fresh = build_trace(DOCUMENTS, changed, NLP, UNIT_THEMES)
+    pd.testing.assert_frame_equal(out["trace"], fresh["trace"])
