@@ -168,15 +168,19 @@ def _action(r: dict, ctx: Context, with_score: bool) -> str:
             + "</li>")
 
 
-def _cover(n_prom: int, n_carried: int, n_missing: int, n_plan: int, n_unanch: int) -> str:
-    """The coverage figures of one pair, with a bar (carried / not carried)."""
+def _cover(n_prom: int, n_carried: int, n_missing: int, n_plan: int, n_unanch: int,
+           n_reviewed: int = 0) -> str:
+    """The coverage figures of one pair, with a bar (carried / not carried), and how many
+    promises a person checked."""
+    checked = (f'<span class="muted"> · {fmt_int(n_reviewed)} relue{"s" if n_reviewed > 1 else ""} '
+               "à la main</span>" if n_reviewed else "")
     width = f"{100 * n_carried / n_prom:.1f}" if n_prom else "0"
     bar = (f'<span class="cover-bar" aria-hidden="true"><span class="c-yes" '
            f'style="width:{width}%"></span></span>' if n_prom else "")
     return (
         '<div class="trace-cover">'
         f'<p class="stat"><b>{fmt_int(n_carried)}/{fmt_int(n_prom)}</b> promesses reprises '
-        f"dans le PST <b>({esc(_share(n_carried, n_prom))})</b>{bar}</p>"
+        f"dans le PST <b>({esc(_share(n_carried, n_prom))})</b>{checked}{bar}</p>"
         f'<p class="stat{" miss" if n_missing else ""}"><b>{fmt_int(n_missing)}</b> '
         f"promesse{'s' if n_missing > 1 else ''} absente{'s' if n_missing > 1 else ''} du PST</p>"
         f'<p class="stat"><b>{fmt_int(n_unanch)}/{fmt_int(n_plan)}</b> action'
@@ -297,7 +301,7 @@ def _pair_block(index: int, dps: str, pst: str, rows: list[dict], summary: list[
             f'data-plan="{esc(pst)}"><header><h3>{esc(label)}'
             f'{f" <span class=docid>{esc(mandate)}</span>" if mandate else ""}</h3>'
             f'<p class="meta">{sub}</p></header>'
-            f"{_cover(n_prom, n_carried, n_missing, n_plan, n_unanch)}"
+            f"{_cover(n_prom, n_carried, n_missing, n_plan, n_unanch, count('n_reviewed'))}"
             f"{_theme_table(summary, ctx.themes)}"
             f'<h4 class="trace-h">Promesses de la déclaration et actions du plan</h4>'
             f"{promise_html}{extra}</article>")

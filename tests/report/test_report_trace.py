@@ -310,3 +310,24 @@ def test_toc_names_the_documents_only_when_two_pairs_share_a_label():
     assert len(items) == 3
     assert "fl-pst-bis" in items[1] and "fl-pst" in items[0] and "fl-dps" in items[0]
     assert "ha-dps" not in items[2] and "Hautrive (2025-2030)" in items[2]
+
+
+def test_reviewed_links_carry_their_badge_and_the_cover_counts_them():
+    trace = TRACE.copy()
+    trace["review"] = ["confirmé", "", "relu", "ajouté", ""]
+    summary = SUMMARY.copy()
+    summary["n_reviewed"] = [3, 1, 1]
+    page = render({**TRACE_TABLES, "trace": trace, "trace_summary": summary})
+    suivi = section(page, "suivi")
+    promises = items(suivi, "promise")
+    assert len(promises) == 3
+    first = next(p for p in promises if "trois logements" in p)
+    assert first.count('class="badge b-rev"') == 1 and ">confirmé</span>" in first
+    roofs = next(p for p in promises if "toitures" in p)
+    assert ">relu</span>" in roofs and "pas dans le PST" in roofs
+    script = next(p for p in promises if "alert" in p)
+    assert ">ajouté</span>" in script
+    assert "3 relues à la main" in re.sub(r"<[^>]+>", "", suivi)
+    # without review, no badge and no count
+    assert "b-rev" not in section(render(TRACE_TABLES), "suivi").split("</p>", 1)[1]
+    assert "relue" not in re.sub(r"<[^>]+>", "", section(render(TRACE_TABLES), "suivi"))
