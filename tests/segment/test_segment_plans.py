@@ -83,3 +83,47 @@ def test_detail_lines_stay_text_in_a_declaration():
     _, units = _plan("pst_actionlines", kind="declaration")
     assert not any(u.kind == "detail" for u in units)
     assert all(not (u.service or u.deadline or u.budget) for u in units)
+
+
+PLAN_PAGE = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
+<title>Notre plan — CPAS de Hautrive</title></head><body>
+<nav><a href="/">Accueil</a> › <a href="/cpas">CPAS</a> › Plan stratégique</nav>
+<main><h1>Programme stratégique transversal 2025-2030</h1>
+<h2>1. Bases légales</h2>
+<p>La loi organique des CPAS impose au conseil d'adopter ce programme dans les six mois.</p>
+<h2>2. Qu'est-ce qu'un programme stratégique transversal ?</h2>
+<p>Il rassemble les actions que l'administration mènera pour atteindre des objectifs.</p>
+<h2>3. Nos objectifs pour la législature 2025-2030</h2>
+<h3>Objectif stratégique 1 : Être un CPAS proche des aînés</h3>
+<h4>Objectif opérationnel 1.1 : Maintenir les aînés à domicile</h4>
+<ul><li>Étendre la livraison des repas chauds au samedi.</li>
+<li>Recruter une deuxième aide familiale à mi-temps.</li></ul>
+</main><footer>Mentions légales | Plan du site</footer></body></html>
+"""
+
+
+def test_a_plan_web_page_keeps_its_legal_frame_and_concept_out_of_the_plan(tmp_path):
+    """A plan published as a web page (the shape of real CPAS sites): legal reminder and "what
+    is a PST" come before the objectives; neither is an objective of the plan, and the heading
+    that only gathers the objectives is no objective either."""
+    from pipeline.ingest import ingest_file
+
+    path = tmp_path / "hautrive-pst-2025.html"
+    path.write_text(PLAN_PAGE, encoding="utf-8")
+    doc = ingest_file(path, "hautrive-pst-2025")
+    assert doc.status == "ok" and doc.metadata["doc_kind"] == "pst"
+    units = segment(doc)
+    assert _tree(units) == [
+        ("section", "", "Nos objectifs pour la législature 2025-2030"),
+        ("axis", "Nos objectifs pour la législature 2025-2030", "Être un CPAS proche des aînés"),
+        ("objective", "Être un CPAS proche des aînés", "Maintenir les aînés à domicile"),
+        ("action", "Maintenir les aînés à domicile",
+         "Étendre la livraison des repas chauds au samedi."),
+        ("action", "Maintenir les aînés à domicile",
+         "Recruter une deuxième aide familiale à mi-temps."),
+    ]
+    kinds = {u.text: u.kind for u in units}
+    assert kinds["Bases légales"] == "preamble"
+    assert kinds["Qu'est-ce qu'un programme stratégique transversal ?"] == "preamble"
+    assert kinds["Il rassemble les actions que l'administration mènera pour atteindre des "
+                 "objectifs."] == "preamble"
