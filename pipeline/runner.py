@@ -142,10 +142,14 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
         metadata_csv = corpus / "metadata.csv"
     if annotations is None and (corpus / "annotations.csv").is_file():
         annotations = corpus / "annotations.csv"
-    if trace_review is None and (corpus / REVIEW_FILE).is_file():
-        trace_review = corpus / REVIEW_FILE
+    if trace_review is None:  # corpus/trace_review.csv, whatever the case of its name
+        trace_review = next((p for p in sorted(corpus.iterdir())
+                             if p.name.lower() == REVIEW_FILE and p.is_file()), None)
     elif trace_review is False:  # the links as found, e.g. to score them against gold links
         trace_review = None
+    elif not Path(trace_review).is_file():
+        raise FileNotFoundError(f"{trace_review} introuvable : indiquez le fichier des liens "
+                                "relus (--trace-review), ou retirez l'option")
     t_start = time.perf_counter()
     for folder in {out, cache_dir}:  # temporaries left by an interrupted run
         io.remove_stale_temporaries(folder)

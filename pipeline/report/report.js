@@ -13,6 +13,19 @@
  */
 (function () {
   "use strict";
+  // a printed report shows what a closed <details> hides (the unanchored plan actions, the
+  // non-content lists, the trees); the ones the reader had closed close again after printing
+  var openedForPrint = [];
+  window.addEventListener("beforeprint", function () {
+    openedForPrint = Array.prototype.filter.call(
+      document.querySelectorAll("details:not([open])"), function (d) { return !d.closest(".toc"); });
+    openedForPrint.forEach(function (d) { d.open = true; });
+  });
+  window.addEventListener("afterprint", function () {
+    openedForPrint.forEach(function (d) { d.open = false; });
+    openedForPrint = [];
+  });
+
   var PAGE = 500;
   var dataEl = document.getElementById("report-data");
   if (!dataEl) { return; }
@@ -382,19 +395,6 @@
     cmpB.addEventListener("change", renderCmp);
     renderCmp();
   }
-
-  // a printed report shows what a closed <details> hides (the unanchored plan actions, the
-  // non-content lists, the trees); the ones the reader had closed close again after printing
-  var openedForPrint = [];
-  window.addEventListener("beforeprint", function () {
-    openedForPrint = Array.prototype.filter.call(
-      document.querySelectorAll("details:not([open])"), function (d) { return !d.closest(".toc"); });
-    openedForPrint.forEach(function (d) { d.open = true; });
-  });
-  window.addEventListener("afterprint", function () {
-    openedForPrint.forEach(function (d) { d.open = false; });
-    openedForPrint = [];
-  });
 
   var initial = fromHash();
   syncInputs();

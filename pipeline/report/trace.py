@@ -278,8 +278,9 @@ def _pair_block(index: int, dps: str, pst: str, rows: list[dict], summary: list[
                 + "".join(_action(r, ctx, True) for r in mine) + "</ul></li>")
         else:
             ev = _text(r0.get("evidence"))
+            said = _text(r0.get("review"))
             checked = (' <span class="badge b-rev" title="relu à la main (trace_review.csv)">'
-                       "relu</span>" if _text(r0.get("review")) else "")
+                       f"{esc(said)}</span>" if said else "")
             items.append(f'<li class="promise missing">{head}<span class="badge b-miss">pas '
                          f"dans le PST</span>{checked}</div>"
                          + (f'<div class="evidence">{esc(ev)}</div>' if ev
@@ -365,7 +366,7 @@ def engagements(tables: Mapping[str, pd.DataFrame], ctx: Context) -> tuple[str, 
             "copiez les lignes de <code>trace.csv</code> à revoir dans "
             "<code>corpus/trace_review.csv</code> avec une colonne <code>decision</code> "
             "(« lien », « pas un lien », « pas dans le PST ») et relancez l'analyse : les "
-            "liens relus portent le badge « confirmé », « ajouté » ou « relu ».</p>")
+            "liens relus portent le badge « confirmé », « ajouté », « relu » ou « lien retiré ».</p>")
     return head + hint + "".join(blocks) + "</section>", _toc(toc)
 
 

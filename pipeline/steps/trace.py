@@ -90,10 +90,10 @@ def trace_cached(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFr
     if review_csv is not None and pairs.plans:
         try:
             review = match_review(load_review(review_csv), units)
-        except ValueError as exc:
-            print(f"attention : {exc} ; liens non relus", file=sys.stderr)
+        except (ValueError, OSError) as exc:  # the links are traced as found, and it says so
+            print(f"attention : {exc} ; les liens ne sont pas relus", file=sys.stderr)
         if review is not None:
-            for line in review.notes:
+            for line in review.notes + review.unused(pairs.plans):
                 print(line, file=sys.stderr)
     memo = (PairMemo(cache_dir, doc_keys, documents, unit_themes, theme_labels)
             if cache_dir is not None and (pairs.plans or pairs.versions) else None)

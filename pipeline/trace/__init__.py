@@ -10,11 +10,12 @@ Stage order: ingest → segment → nlp → classify → **trace** → compare �
     (``status`` "pas dans le PST") and one row per plan unit no promise reaches (``status``
     "sans ancrage dans la DPS"): ``commune, mandate, dps_doc, dps_unit, dps_kind, dps_text,
     pst_doc, pst_unit, pst_kind, pst_objective, pst_text, service, deadline, budget,
-    indicator, status, score, tfidf, vector, shared_lemmas, shared_themes, evidence``.
+    indicator, status, review, score, tfidf, vector, shared_lemmas, shared_themes, evidence``
+    (``review``: what a person's review file, :mod:`pipeline.trace.review`, did to the row).
 ``trace_summary``
     per (declaration, plan) and per theme (``theme`` "" = all themes): promises, promises
-    carried out (count, share), promises with no plan, plan units, plan units with no anchor
-    in the declaration (count, share).
+    carried out (count, share), promises with no plan, promises reviewed by hand, plan units,
+    plan units with no anchor in the declaration (count, share).
 ``versions``
     per pair of declarations of one CPAS: each promise ``kept`` / ``reworded`` / ``dropped``
     (old side) or ``new`` (new side), with its counterpart and score.

@@ -46,7 +46,7 @@ DECISIONS = {"lien": "link", "oui": "link", "same": "link", "reworded": "link",
              "pas dans le pst": "none", "none": "none", "aucun": "none"}
 SHOWN = "« lien », « pas un lien » ou « pas dans le PST »"
 #: values of trace.review
-CONFIRMED, ADDED, REVIEWED = "confirmé", "ajouté", "relu"
+CONFIRMED, ADDED, REVIEWED, REMOVED = "confirmé", "ajouté", "relu", "lien retiré"
 
 
 def _fold(text: str) -> str:
@@ -54,17 +54,36 @@ def _fold(text: str) -> str:
     return " ".join(s.lower().replace("-", " ").split())
 
 
+def _column_key(name: str) -> str:
+    """A column name as people write it ("Décision", " DPS_Doc ") → its canonical form."""
+    return _fold(name).replace(" ", "_")
+
+
 def load_review(path: Path | str | None) -> pd.DataFrame | None:
-    """Read ``trace_review.csv`` (comma, semicolon or tab; UTF-8 or Windows-1252) → text
-    cells, ``.attrs["line"]`` each row's line; None when there is no file or it is empty.
-    Raises ValueError naming the file and the fix when a required column is missing."""
+    """Read ``trace_review.csv`` (comma, semicolon or tab; UTF-8 or Windows-1252; column names
+    in any case, with or without accents) → text cells, ``.attrs["line"]`` each row's line;
+    None for ``path`` None or an empty file (one French line). Raises FileNotFoundError when
+    ``path`` names no file, ValueError naming the file and the fix when a required column is
+    missing."""
+    import sys
+
     from pipeline.io import read_user_csv
 
-    if path is None or not Path(path).is_file():
+    if path is None:
         return None
-    df = read_user_csv(Path(path), ",".join(REVIEW_COLUMNS))
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} introuvable : indiquez le fichier des liens relus "
+                                f"(les lignes de trace.csv vérifiées, avec une colonne decision)")
+    header = ",".join(REVIEW_COLUMNS)
+    if not path.read_bytes().strip():
+        print(f"attention : {path} est vide : ignoré (une ligne d'en-tête {header} puis une "
+              "ligne par lien relu)", file=sys.stderr)
+        return None
+    df = read_user_csv(path, header)
     if df is None:
         return None
+    df = df.rename(columns={c: _column_key(c) for c in df.columns})
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise ValueError(
@@ -76,7 +95,7 @@ def load_review(path: Path | str | None) -> pd.DataFrame | None:
         if col not in df.columns:
             df[col] = ""
     df.attrs["line"] = lines
-    df.attrs["name"] = Path(path).name
+    df.attrs["name"] = path.name
     return df
 
 
@@ -87,7 +106,7 @@ class ReviewMatch:
     ``decisions``: (dps_doc, pst_doc) → list of (dps_unit, pst_unit, decision) with decision
     ``link`` / ``not`` (a pair of units) or ``none`` (pst_unit "": the promise is in no plan;
     pst_doc "" when the row names no plan: it holds for every plan of the declaration).
-    ``notes``: French lines on the rows not applied."""
+    ``notes``: French lines on the rows not applied (which line, why, what to do)."""
 
     decisions: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -102,20 +121,47 @@ class ReviewMatch:
         got = self.for_pair(dps, pst)
         return hashlib.sha256(repr(got).encode()).hexdigest()[:16] if got else ""
 
+    def unused(self, plans: list[tuple[str, str]]) -> list[str]:
+        """French lines on the decisions no traced (declaration, plan) pair reads: a
+        declaration and a plan of two different CPAS or mandates, a declaration with no plan."""
+        paired = set(plans)
+        with_plan = {d for d, _ in plans}
+        out = []
+        for dps, pst in sorted(self.decisions):
+            if (pst and (dps, pst) not in paired) or (not pst and dps not in with_plan):
+                what, why = ((f"{dps} → {pst}", "cette déclaration n'est pas reliée à ce plan")
+                             if pst else (f"{dps} (sans plan nommé)",
+                                          "cette déclaration n'est reliée à aucun plan"))
+                out.append(f"attention : {REVIEW_FILE} : {len(self.decisions[(dps, pst)])} "
+                           f"décision(s) sur {what} ignorée(s) : {why} (même commune et même "
+                           "mandature, ou colonne pair_of de metadata.csv)")
+        return out
+
 
 class _Units:
-    """Per document, its units' ids and normalised texts (content units only)."""
+    """Per document, the ids and normalised texts of its units: every content unit, and the
+    ones the tracing reads (promises of a declaration, actions and objectives without action
+    of a plan: :func:`pipeline.trace.link.build_side`)."""
 
     def __init__(self, units: pd.DataFrame):
-        keep = units[~units["kind"].astype(str).isin(NON_CONTENT_KINDS)]
-        self.by_doc: dict[str, list[tuple[str, str]]] = {}
-        for doc, uid, text in zip(keep["doc_id"].astype(str), keep["unit_id"].astype(str),
-                                  keep["text"].fillna("").astype(str), strict=True):
-            if text.strip():
-                self.by_doc.setdefault(doc, []).append((uid, normalise_text(text)))
+        from pipeline.trace.link import build_side, load_settings
 
-    def find(self, doc: str, uid: str, text: str) -> str | None:
-        cands = self.by_doc.get(doc, [])
+        kinds = load_settings()["units"]
+        self.all: dict[str, list[tuple[str, str]]] = {}
+        self.linkable: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for doc, g in units.groupby(units["doc_id"].astype(str), sort=False):
+            self.all[doc] = [(str(u), normalise_text(t)) for u, k, t in
+                             zip(g["unit_id"], g["kind"].astype(str), g["text"].fillna("").astype(str),
+                                 strict=True)
+                             if k not in NON_CONTENT_KINDS and str(t).strip()]
+            for role, kept, leaves in (("dps", kinds["source_kinds"], False),
+                                       ("pst", kinds["target_kinds"], True)):
+                side = build_side(doc, g, {}, {}, {}, tuple(kept), leaves)
+                self.linkable[(doc, role)] = [(u, normalise_text(t))
+                                              for u, t in zip(side.unit_ids, side.texts, strict=True)]
+
+    @staticmethod
+    def _find(cands: list[tuple[str, str]], uid: str, text: str) -> str | None:
         key = normalise_text(text)
         for u, k in cands:  # the id from trace.csv, while its text still agrees
             if uid and u == uid and (not key or k == key or fuzz.ratio(k, key) >= FUZZY_MIN):
@@ -132,90 +178,138 @@ class _Units:
         inside = [u for u, k in cands if key in k] if len(key.split()) >= 4 else []
         return inside[0] if len(inside) == 1 else None
 
+    def find(self, doc: str, role: str, uid: str, text: str) -> tuple[str | None, str | None]:
+        """(the traced unit the row names, or None; else a unit of the document it names that
+        the tracing does not read, or None)."""
+        got = self._find(self.linkable.get((doc, role), []), uid, text)
+        if got is not None:
+            return got, None
+        return None, self._find(self.all.get(doc, []), uid, text)
+
 
 def match_review(review: pd.DataFrame | None, units: pd.DataFrame) -> ReviewMatch:
     """The rows of a review file (:func:`load_review`) → :class:`ReviewMatch` on the unit
-    ids of ``units`` (units.csv rows: doc_id, unit_id, kind, text)."""
+    ids of ``units`` (units.csv rows: doc_id, unit_id, parent_id, kind, text). A row without
+    decision is skipped (one line counts them); two rows that say opposite things of one link
+    are both left out (the tool's link stands), with a note naming both lines."""
     out = ReviewMatch()
     if review is None or not len(review):
         return out
     name = review.attrs.get("name", REVIEW_FILE)
     lines = review.attrs.get("line", list(range(2, len(review) + 2)))
     index = _Units(units)
+    blank = 0
+    said: dict[tuple[str, str, str, str], list[tuple[str, int]]] = {}
     for k, row in enumerate(review.to_dict("records")):
-        where = f"{name} ligne {lines[k] if k < len(lines) else k + 2}"
-        raw = str(row.get("decision", "") or "")
-        decision = DECISIONS.get(_fold(raw))
+        line = lines[k] if k < len(lines) else k + 2
+        where = f"{name} ligne {line}"
+        raw = str(row.get("decision", "") or "").strip()
         dps, pst = str(row.get("dps_doc", "") or ""), str(row.get("pst_doc", "") or "")
+        if not raw:
+            blank += 1
+            continue
+        decision = DECISIONS.get(_fold(raw))
         if decision is None:
             out.notes.append(f"attention : {where} : décision « {raw} » inconnue, ligne ignorée "
                              f"(écrivez {SHOWN})")
             continue
-        if dps not in index.by_doc:
+        if dps not in index.all:
             out.notes.append(f"attention : {where} : déclaration « {dps} » absente du corpus, "
                              "ligne ignorée (dps_doc : l'identifiant de trace.csv)")
             continue
-        d_unit = index.find(dps, str(row.get("dps_unit", "") or ""),
-                            str(row.get("dps_text", "") or ""))
+        d_unit, other = index.find(dps, "dps", str(row.get("dps_unit", "") or ""),
+                                   str(row.get("dps_text", "") or ""))
         if d_unit is None:
-            out.notes.append(f"attention : {where} : promesse introuvable dans {dps} "
-                             f"(« {str(row.get('dps_text', ''))[:60]} »), ligne ignorée : "
-                             "copiez dps_text depuis trace.csv")
+            why = (f"l'unité {other} n'est pas une promesse (titre d'axe ou de section)"
+                   if other else f"promesse introuvable (« {str(row.get('dps_text', ''))[:60]} »)")
+            out.notes.append(f"attention : {where} : {dps} : {why}, ligne ignorée : copiez "
+                             "dps_unit et dps_text d'une ligne de trace.csv")
             continue
         if decision == "none":
-            out.decisions.setdefault((dps, pst), []).append((d_unit, "", "none"))
+            said.setdefault((dps, pst, d_unit, ""), []).append((decision, line))
             continue
-        if pst not in index.by_doc:
+        if pst not in index.all:
             out.notes.append(f"attention : {where} : plan « {pst} » absent du corpus, ligne "
                              "ignorée (pst_doc : l'identifiant de trace.csv)")
             continue
-        p_unit = index.find(pst, str(row.get("pst_unit", "") or ""),
-                            str(row.get("pst_text", "") or ""))
+        p_unit, other = index.find(pst, "pst", str(row.get("pst_unit", "") or ""),
+                                   str(row.get("pst_text", "") or ""))
         if p_unit is None:
-            out.notes.append(f"attention : {where} : action introuvable dans {pst} "
-                             f"(« {str(row.get('pst_text', ''))[:60]} »), ligne ignorée : "
-                             "copiez pst_text depuis trace.csv")
+            why = (f"l'unité {other} est un objectif avec des actions ou un objectif stratégique "
+                   "(choisissez l'une de ses actions)" if other
+                   else f"action introuvable (« {str(row.get('pst_text', ''))[:60]} »)")
+            out.notes.append(f"attention : {where} : {pst} : {why}, ligne ignorée : copiez "
+                             "pst_unit et pst_text d'une ligne de trace.csv (pour un meilleur "
+                             "candidat, son identifiant est dans la colonne evidence)")
             continue
-        out.decisions.setdefault((dps, pst), []).append((d_unit, p_unit, decision))
+        said.setdefault((dps, pst, d_unit, p_unit), []).append((decision, line))
+    for (dps, pst, d_unit, p_unit), got in said.items():
+        kinds = {d for d, _ in got}
+        if len(kinds) > 1:
+            both = ", ".join(str(n) for _, n in got)
+            out.notes.append(f"attention : {name} lignes {both} : décisions contraires sur "
+                             f"{d_unit} → {p_unit} ({dps}), ignorées : gardez-en une")
+            continue
+        out.decisions.setdefault((dps, pst), []).append((d_unit, p_unit, got[0][0]))
+    if blank:
+        out.notes.append(f"note : {name} : {blank} ligne(s) sans décision, ignorée(s) (remplissez "
+                         f"la colonne decision : {SHOWN})")
     return out
 
 
-def apply_review(links: list[list[int]], src_ids: list[str], dst_ids: list[str],
-                 decisions: list[tuple[str, str, str]]
-                 ) -> tuple[list[list[int]], dict[tuple[int, int], str], set[int]]:
-    """The model's links (per source row, target columns) set right by a pair's decisions.
+@dataclass
+class Applied:
+    """A pair's links once its review decisions are applied.
 
-    Out: the links (the model's order, then the added ones), a flag per reviewed link
-    (``confirmé`` / ``ajouté``), and the source rows the review touched. A decision on a
-    unit that is not a promise / plan target of this pair is left out."""
+    ``links``: per source row, the target columns (the model's order, then the added ones);
+    ``flags``: (row, column) → ``confirmé`` / ``ajouté`` for the links a person marked;
+    ``rows``: source row → ``relu`` (declared in no plan) or ``lien retiré`` (its links
+    rejected) for the promises the review left with no link; ``touched``: the source rows a
+    decision names; ``rejected``: the (row, column) links a person rejected, explicitly or by
+    "pas dans le PST" (never shown as a promise's best candidate)."""
+
+    links: list[list[int]]
+    flags: dict[tuple[int, int], str] = field(default_factory=dict)
+    rows: dict[int, str] = field(default_factory=dict)
+    touched: set[int] = field(default_factory=set)
+    rejected: set[tuple[int, int]] = field(default_factory=set)
+
+
+def apply_review(links: list[list[int]], src_ids: list[str], dst_ids: list[str],
+                 decisions: list[tuple[str, str, str]]) -> Applied:
+    """The model's links (per source row, target columns) set right by a pair's decisions
+    (:meth:`ReviewMatch.for_pair`). A decision on a unit that is not a promise / plan target
+    of this pair is left out (:func:`match_review` already named it)."""
     at_s = {u: i for i, u in enumerate(src_ids)}
     at_d = {u: j for j, u in enumerate(dst_ids)}
     add: dict[int, list[int]] = {}
-    drop: set[tuple[int, int]] = set()
+    out = Applied(links=[])
     nothing: set[int] = set()
-    touched: set[int] = set()
     for s, d, decision in decisions:
         i = at_s.get(s)
         if i is None:
             continue
         if decision == "none":
             nothing.add(i)
-            touched.add(i)
+            out.touched.add(i)
             continue
         j = at_d.get(d)
         if j is None:
             continue
-        touched.add(i)
+        out.touched.add(i)
         if decision == "link":
             add.setdefault(i, []).append(j)
         else:
-            drop.add((i, j))
-    out, flags = [], {}
+            out.rejected.add((i, j))
     for i, js in enumerate(links):
-        keep = [] if i in nothing else [j for j in js if (i, j) not in drop]
+        keep = [] if i in nothing else [j for j in js if (i, j) not in out.rejected]
+        if i in nothing:
+            out.rejected |= {(i, j) for j in js}
         for j in add.get(i, []):
-            flags[(i, j)] = CONFIRMED if j in js else ADDED
+            out.flags[(i, j)] = CONFIRMED if j in js else ADDED
             if j not in keep:
                 keep.append(j)
-        out.append(keep)
-    return out, flags, touched
+        out.links.append(keep)
+        if not keep and i in out.touched:
+            out.rows[i] = REVIEWED if i in nothing else REMOVED
+    return out

@@ -192,7 +192,8 @@ def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: di
     dst = c.side(pst, kinds["target_kinds"], leaves_only=True)
     ps = score_pairs(src, dst, mdl, _text_signals(memo, "plan", src, dst))
     links = select_links(ps.score, mdl) if len(src) and len(dst) else [[] for _ in range(len(src))]
-    links, flags, touched = apply_review(links, src.unit_ids, dst.unit_ids, list(decisions))
+    applied = apply_review(links, src.unit_ids, dst.unit_ids, list(decisions))
+    links, flags = applied.links, applied.flags
     details = c.details(pst)
     base = {"commune": meta.get(dps, {}).get("commune", ""),
             "mandate": meta.get(dps, {}).get("mandate", ""), "dps_doc": dps, "pst_doc": pst}
@@ -221,19 +222,26 @@ def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: di
                          "shared_lemmas": lem, "shared_themes": th, "evidence": ev})
         if not links[i]:
             ev = ""
-            if len(dst):
-                j = int(np.argmax(ps.score[i]))
+            # the best candidate a person did not reject
+            cands = [j for j in range(len(dst)) if (i, j) not in applied.rejected]
+            if cands:
+                j = max(cands, key=lambda c: (ps.score[i, c], -c))
+                below = (f", sous le seuil {fmt(mdl.threshold)}"
+                         if ps.score[i, j] < mdl.threshold else "")
                 ev = (f"meilleur candidat {dst.unit_ids[j]} « {dst.texts[j][:80]} » "
-                      f"(score {fmt(float(ps.score[i, j]))}, sous le seuil "
-                      f"{fmt(mdl.threshold)})")
-            if i in touched:
-                ev = f"relu : pas dans le PST ; {ev}" if ev else "relu : pas dans le PST"
-            rows.append({**base, **promise, "status": "pas dans le PST",
-                         "review": REVIEWED if i in touched else "", "evidence": ev})
+                      f"(score {fmt(float(ps.score[i, j]))}{below})")
+            said = applied.rows.get(i, "")
+            if said:
+                gone = sorted(j for a, j in applied.rejected if a == i)
+                head = ("relu : pas dans le PST" if said == REVIEWED else
+                        "lien retiré à la relecture : " + ", ".join(dst.unit_ids[j] for j in gone))
+                ev = f"{head} ; {ev}" if ev else head
+            rows.append({**base, **promise, "status": "pas dans le PST", "review": said,
+                         "evidence": ev})
     for j in range(len(dst)):
         if j not in anchored:
             rows.append({**base, **plan_side(j), "status": "sans ancrage dans la DPS"})
-    return rows, _summary_rows(base, src, dst, links, touched)
+    return rows, _summary_rows(base, src, dst, links, applied.touched)
 
 
 def _summary_rows(base: dict, src: Side, dst: Side, links: list[list[int]],
@@ -324,7 +332,7 @@ def build_trace(documents: pd.DataFrame, units: pd.DataFrame, nlp: pd.DataFrame 
     (``extra``: a key of the pair's review decisions, "" when none; kind "plan" or
     "versions"): the rows of a pair whose inputs did not change are taken from it (the caller
     keys it on the two documents' contents and themes); when it also has
-    ``get_signals``/``put_signals`` (same arguments), the theme-free signals of a pair are
+    ``get_signals(kind, a, b)``/``put_signals(kind, a, b, signals)``, the theme-free signals of a pair are
     kept there too (keyed on the contents only: new themes do not recompute them).
     ``review``: the decisions of a person's review file (:func:`pipeline.trace.review.
     match_review`): a link they marked is kept or added, one they rejected removed (column

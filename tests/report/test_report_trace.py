@@ -308,7 +308,7 @@ def test_toc_names_the_documents_only_when_two_pairs_share_a_label():
                  ("#suivi-3", "Hautrive (2025-2030)", "ha-dps", "ha-pst")])
     items = re.findall(r"<li>(.*?)</li>", html)
     assert len(items) == 3
-    assert "fl-pst-bis" in items[1] and "fl-pst" in items[0] and "fl-dps" in items[0]
+    assert "fl-dps → fl-pst</span>" in items[0] and "fl-dps → fl-pst-bis</span>" in items[1]
     assert "ha-dps" not in items[2] and "Hautrive (2025-2030)" in items[2]
 
 
