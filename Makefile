@@ -41,7 +41,7 @@ evaluate: $(STAMP) ## Leave-one-document-out evaluation of the theme classifier
 	$(PY) -m pipeline evaluate $(CORPUS) --out $(OUTPUT) $(ARGS)
 
 TRACE_TUNE    ?= tests/data/trace/tune-a tests/data/trace/tune-b
-TRACE_HELDOUT ?= tests/data/trace/heldout-c tests/data/trace/heldout-d
+TRACE_HELDOUT ?= tests/data/trace/heldout-c tests/data/trace/heldout-d tests/data/trace/heldout-e tests/data/trace/heldout-f
 evaluate-trace: $(STAMP) ## Score declaration → plan links against the held-out gold links
 	$(PY) -m pipeline evaluate-trace $(TRACE_HELDOUT) --out outputs-suivi $(ARGS)
 

@@ -52,7 +52,10 @@ from pipeline.steps.write import (
     write_tables,
     write_unit_outputs,
 )
-from pipeline.trace.review import REVIEW_FILE
+
+#: a person's review of the declaration → plan links (pipeline.trace.review.REVIEW_FILE; not
+#: imported from there: a run with nothing to redo never loads the tracing stage)
+REVIEW_FILE = "trace_review.csv"
 
 _die_with_parent()  # every child forked from here dies with its parent (pipeline.procs)
 

@@ -66,6 +66,8 @@ class _Builder:
         self.preamble_mode = False
         self.cues = load_cues()
         self.plan = (doc.metadata or {}).get("doc_kind") == "pst"
+        #: table cells that only repeat the merged OS / OO cell above them
+        self.repeat_spans: list[tuple[int, int]] = []
 
     # -- helpers
     def add(self, kind, start, end, label="", body=None, parent=-1, block="", page=None,
@@ -111,8 +113,14 @@ class _Builder:
         if number.start < nd.start and not self.doc.text[number.end:nd.start].strip():
             nd.label = number.text.strip()
             nd.start = number.start
-        else:
-            self.add("title", number.start, number.end, page=number.page)
+            return
+        self.add("title", number.start, number.end, page=number.page)
+        gap = self.doc.text[number.end:nd.start]
+        for s, e in self.repeat_spans:  # a merged OS cell said again between
+            if number.end <= s and e <= nd.start:
+                gap = gap.replace(self.doc.text[s:e], "", 1)
+        if number.start < nd.start and not gap.strip():
+            nd.label = number.text.strip()
 
     def detail(self, start: int, end: int, fields: dict[str, str], page, parent: int) -> int:
         """A plan's detail (pilot, deadline, budget, indicator) of node ``parent``."""
@@ -432,6 +440,15 @@ class _Builder:
                 row_level = c.text.strip().rstrip(".").count(".") + 1
                 row_number = c
                 continue
+            if row_level and what in ("axis", "obj") and norm:
+                # a merged OS / OO cell that a DOCX repeats on each row it spans
+                held = next((h for above, h in ((axis_text, axis), (obj_text, obj))
+                             if above and h >= 0 and (norm == above or _repeats(norm, above))),
+                            -1)
+                if held >= 0:
+                    self.add("title", c.start, c.end, parent=held, page=c.page)
+                    self.repeat_spans.append((c.start, c.end))
+                    continue
             if row_level and what in ("axis", "obj", "act"):
                 what = "axis" if row_level == 1 else ("obj" if row_level == 2 else "act")
             if new_page and what in ("axis", "obj", "act") and c.text.strip()[:1].islower():

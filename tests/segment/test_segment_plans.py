@@ -127,3 +127,46 @@ def test_a_plan_web_page_keeps_its_legal_frame_and_concept_out_of_the_plan(tmp_p
     assert kinds["Qu'est-ce qu'un programme stratégique transversal ?"] == "preamble"
     assert kinds["Il rassemble les actions que l'administration mènera pour atteindre des "
                  "objectifs."] == "preamble"
+
+
+def test_docx_numbered_table_with_merged_os_cells(tmp_path):
+    """A DOCX plan table "N° | Objectif stratégique | Objectif opérationnel / Action | …" whose
+    OS cell is merged down the rows of its OO and actions: python-docx gives the OS text again
+    on each row; it is the OS said again, not the OO or the action of the row."""
+    from docx import Document as Docx
+
+    from pipeline.ingest import ingest_file
+
+    d = Docx()
+    d.add_paragraph("Programme stratégique transversal 2025-2030 – CPAS de Hautrive")
+    rows = [("N°", "Objectif stratégique", "Objectif opérationnel / Action", "Service pilote",
+             "Échéance"),
+            ("1", "Garantir un toit à chacun", "", "", ""),
+            ("1.1", "", "Disposer de logements d'urgence", "", ""),
+            ("1.1.1", "", "Aménager un logement d'urgence dans l'ancienne cure", "Logement", "2026"),
+            ("1.1.2", "", "Conclure une convention avec le relais social", "Direction", "2025"),
+            ("1.2", "", "Mobiliser le parc privé", "", ""),
+            ("1.2.1", "", "Confier cinq logements à l'agence immobilière sociale", "Logement",
+             "2027")]
+    t = d.add_table(rows=len(rows), cols=5)
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            if text:
+                t.cell(i, j).text = text
+    t.cell(1, 1).merge(t.cell(len(rows) - 1, 1))  # the OS cell spans its OO and actions
+    path = tmp_path / "hautrive-pst-2025.docx"
+    d.save(path)
+    doc = ingest_file(path, "hautrive-pst-2025")
+    assert doc.status == "ok" and doc.metadata["doc_kind"] == "pst"
+    units = segment(doc)
+    os_, oo, act = "Garantir un toit à chacun", "Disposer de logements d'urgence", "Mobiliser le parc privé"
+    assert _tree(units) == [
+        ("axis", "", os_),
+        ("objective", os_, oo),
+        ("action", oo, "Aménager un logement d'urgence dans l'ancienne cure"),
+        ("action", oo, "Conclure une convention avec le relais social"),
+        ("objective", os_, act),
+        ("action", act, "Confier cinq logements à l'agence immobilière sociale"),
+    ]
+    labels = {u.text: u.label for u in units if u.kind in ("objective", "action")}
+    assert labels[oo] == "1.1" and labels[act] == "1.2"

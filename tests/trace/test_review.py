@@ -309,3 +309,10 @@ def test_the_memo_keys_the_rows_on_the_review(tmp_path):
     assert _row(plain["trace"], dps_unit="d3")["status"] == NOT_CARRIED
     again = build_trace(DOCUMENTS, UNITS, NLP, UNIT_THEMES, memo=memo)  # review withdrawn
     pd.testing.assert_frame_equal(again["trace"], plain["trace"])
+
+
+def test_the_runner_looks_for_the_review_file_by_its_name():
+    from pipeline import runner
+    from pipeline.trace import review
+
+    assert runner.REVIEW_FILE == review.REVIEW_FILE
