@@ -45,13 +45,17 @@ class PairMemo:
         self.code = code_version(*TRACE_CODE)
         self.base = self.code + repr(sorted((theme_labels or {}).items()))
 
-    def _path(self, kind: str, a: str, b: str, extra: str = "") -> Path:
-        h = hashlib.sha256(self.base.encode())
-        for part in (kind, a, b, extra, self.doc_keys.get(a, ""), self.doc_keys.get(b, ""),
-                     self.themes.get(a, ""), self.themes.get(b, ""), self.meta.get(a, ""),
-                     self.meta.get(b, "")):
+    def _file(self, name: str, seed: str, parts) -> Path:
+        h = hashlib.sha256(seed.encode())
+        for part in parts:
             h.update(b"\x00" + str(part).encode())
-        return self.dir / f"{h.hexdigest()}.pkl"
+        return self.dir / f"{name}{h.hexdigest()}.pkl"
+
+    def _path(self, kind: str, a: str, b: str, extra: str = "") -> Path:
+        return self._file("", self.base, (
+            kind, a, b, extra, self.doc_keys.get(a, ""), self.doc_keys.get(b, ""),
+            self.themes.get(a, ""), self.themes.get(b, ""), self.meta.get(a, ""),
+            self.meta.get(b, "")))
 
     def get(self, kind: str, a: str, b: str, extra: str = ""):
         return load_pickle(self._path(kind, a, b, extra))
@@ -62,10 +66,8 @@ class PairMemo:
     def _signals_path(self, kind: str, a: str, b: str) -> Path:
         """Keyed on the two documents' contents and the code only: a retrained theme model
         (new themes, same words) finds them."""
-        h = hashlib.sha256(self.code.encode())
-        for part in ("signals", kind, a, b, self.doc_keys.get(a, ""), self.doc_keys.get(b, "")):
-            h.update(b"\x00" + str(part).encode())
-        return self.dir / f"signals-{h.hexdigest()}.pkl"
+        return self._file("signals-", self.code, (
+            "signals", kind, a, b, self.doc_keys.get(a, ""), self.doc_keys.get(b, "")))
 
     def get_signals(self, kind: str, a: str, b: str):
         return load_pickle(self._signals_path(kind, a, b))

@@ -26,7 +26,6 @@ else the one unit holding the passage (four words or more).
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from rapidfuzz import fuzz
 
 from pipeline.classify.annotations import FUZZY_MIN, normalise_text
 from pipeline.models import NON_CONTENT_KINDS
+from pipeline.results import fold_name
 
 REVIEW_FILE = "trace_review.csv"
 REVIEW_COLUMNS = ["dps_doc", "dps_unit", "dps_text", "pst_doc", "pst_unit", "pst_text",
@@ -49,14 +49,9 @@ SHOWN = "« lien », « pas un lien » ou « pas dans le PST »"
 CONFIRMED, ADDED, REVIEWED, REMOVED = "confirmé", "ajouté", "relu", "lien retiré"
 
 
-def _fold(text: str) -> str:
-    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    return " ".join(s.lower().replace("-", " ").split())
-
-
 def _column_key(name: str) -> str:
     """A column name as people write it ("Décision", " DPS_Doc ") → its canonical form."""
-    return _fold(name).replace(" ", "_")
+    return fold_name(name).replace(" ", "_")
 
 
 def load_review(path: Path | str | None) -> pd.DataFrame | None:
@@ -139,17 +134,19 @@ class ReviewMatch:
 
 
 class _Units:
-    """Per document, the ids and normalised texts of its units: every content unit, and the
-    ones the tracing reads (promises of a declaration, actions and objectives without action
+    """Per document of ``docs``, the ids and normalised texts of its units: every content unit,
+    and the ones the tracing reads (promises of a declaration, actions and objectives without action
     of a plan: :func:`pipeline.trace.link.build_side`)."""
 
-    def __init__(self, units: pd.DataFrame):
+    def __init__(self, units: pd.DataFrame, docs: set[str]):
         from pipeline.trace.link import build_side, load_settings
 
         kinds = load_settings()["units"]
         self.all: dict[str, list[tuple[str, str]]] = {}
         self.linkable: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for doc, g in units.groupby(units["doc_id"].astype(str), sort=False):
+        doc_ids = units["doc_id"].astype(str)
+        mine = units[doc_ids.isin(docs)]
+        for doc, g in mine.groupby(doc_ids[mine.index], sort=False):
             self.all[doc] = [(str(u), normalise_text(t)) for u, k, t in
                              zip(g["unit_id"], g["kind"].astype(str), g["text"].fillna("").astype(str),
                                  strict=True)
@@ -187,6 +184,38 @@ class _Units:
         return None, self._find(self.all.get(doc, []), uid, text)
 
 
+def _cell(row: dict, col: str) -> str:
+    return str(row.get(col, "") or "")
+
+
+#: per side of a row: the document's name, what a unit the tracing does not read is, what a
+#: unit not found is, what to copy
+_SIDES = {
+    "dps": ("déclaration", "n'est pas une promesse (titre d'axe ou de section)",
+            "promesse introuvable", "copiez dps_unit et dps_text d'une ligne de trace.csv"),
+    "pst": ("plan", "est un objectif avec des actions ou un objectif stratégique (choisissez "
+            "l'une de ses actions)", "action introuvable",
+            "copiez pst_unit et pst_text d'une ligne de trace.csv (pour un meilleur candidat, "
+            "son identifiant est dans la colonne evidence)"),
+}
+
+
+def _unit_of(index: _Units, row: dict, side: str, where: str) -> tuple[str | None, str]:
+    """(the unit one side of a review row names, "") or (None, the French note saying why
+    not)."""
+    doc = _cell(row, f"{side}_doc")
+    what, not_read, not_found, fix = _SIDES[side]
+    if doc not in index.all:
+        return None, (f"attention : {where} : {what} « {doc} » absent{'e' if side == 'dps' else ''} "
+                      f"du corpus, ligne ignorée ({side}_doc : l'identifiant de trace.csv)")
+    unit, other = index.find(doc, side, _cell(row, f"{side}_unit"), _cell(row, f"{side}_text"))
+    if unit is not None:
+        return unit, ""
+    why = (f"l'unité {other} {not_read}" if other
+           else f"{not_found} (« {_cell(row, f'{side}_text')[:60]} »)")
+    return None, f"attention : {where} : {doc} : {why}, ligne ignorée : {fix}"
+
+
 def match_review(review: pd.DataFrame | None, units: pd.DataFrame) -> ReviewMatch:
     """The rows of a review file (:func:`load_review`) → :class:`ReviewMatch` on the unit
     ids of ``units`` (units.csv rows: doc_id, unit_id, parent_id, kind, text). A row without
@@ -197,50 +226,33 @@ def match_review(review: pd.DataFrame | None, units: pd.DataFrame) -> ReviewMatc
         return out
     name = review.attrs.get("name", REVIEW_FILE)
     lines = review.attrs.get("line", list(range(2, len(review) + 2)))
-    index = _Units(units)
+    index = _Units(units, {_cell(r, c) for r in review.to_dict("records")
+                           for c in ("dps_doc", "pst_doc")})
     blank = 0
     said: dict[tuple[str, str, str, str], list[tuple[str, int]]] = {}
     for k, row in enumerate(review.to_dict("records")):
         line = lines[k] if k < len(lines) else k + 2
         where = f"{name} ligne {line}"
-        raw = str(row.get("decision", "") or "").strip()
-        dps, pst = str(row.get("dps_doc", "") or ""), str(row.get("pst_doc", "") or "")
+        raw = _cell(row, "decision").strip()
+        dps, pst = _cell(row, "dps_doc"), _cell(row, "pst_doc")
         if not raw:
             blank += 1
             continue
-        decision = DECISIONS.get(_fold(raw))
+        decision = DECISIONS.get(fold_name(raw))
         if decision is None:
             out.notes.append(f"attention : {where} : décision « {raw} » inconnue, ligne ignorée "
                              f"(écrivez {SHOWN})")
             continue
-        if dps not in index.all:
-            out.notes.append(f"attention : {where} : déclaration « {dps} » absente du corpus, "
-                             "ligne ignorée (dps_doc : l'identifiant de trace.csv)")
-            continue
-        d_unit, other = index.find(dps, "dps", str(row.get("dps_unit", "") or ""),
-                                   str(row.get("dps_text", "") or ""))
+        d_unit, note = _unit_of(index, row, "dps", where)
         if d_unit is None:
-            why = (f"l'unité {other} n'est pas une promesse (titre d'axe ou de section)"
-                   if other else f"promesse introuvable (« {str(row.get('dps_text', ''))[:60]} »)")
-            out.notes.append(f"attention : {where} : {dps} : {why}, ligne ignorée : copiez "
-                             "dps_unit et dps_text d'une ligne de trace.csv")
+            out.notes.append(note)
             continue
         if decision == "none":
             said.setdefault((dps, pst, d_unit, ""), []).append((decision, line))
             continue
-        if pst not in index.all:
-            out.notes.append(f"attention : {where} : plan « {pst} » absent du corpus, ligne "
-                             "ignorée (pst_doc : l'identifiant de trace.csv)")
-            continue
-        p_unit, other = index.find(pst, "pst", str(row.get("pst_unit", "") or ""),
-                                   str(row.get("pst_text", "") or ""))
+        p_unit, note = _unit_of(index, row, "pst", where)
         if p_unit is None:
-            why = (f"l'unité {other} est un objectif avec des actions ou un objectif stratégique "
-                   "(choisissez l'une de ses actions)" if other
-                   else f"action introuvable (« {str(row.get('pst_text', ''))[:60]} »)")
-            out.notes.append(f"attention : {where} : {pst} : {why}, ligne ignorée : copiez "
-                             "pst_unit et pst_text d'une ligne de trace.csv (pour un meilleur "
-                             "candidat, son identifiant est dans la colonne evidence)")
+            out.notes.append(note)
             continue
         said.setdefault((dps, pst, d_unit, p_unit), []).append((decision, line))
     for (dps, pst, d_unit, p_unit), got in said.items():

@@ -22,7 +22,15 @@ from pipeline.trace.review import (
     load_review,
     match_review,
 )
-from tests.trace.test_tables import DOCUMENTS, HOUSING, NLP, TRAINING, UNIT_THEMES, UNITS
+from tests.trace.test_tables import (
+    DOCUMENTS,
+    HOUSING,
+    NLP,
+    TRAINING,
+    UNIT_THEMES,
+    UNITS,
+    _row,
+)
 
 LINKED, NOT_CARRIED = "dans le PST", "pas dans le PST"
 CAR = "Acheter un véhicule électrique pour le service technique"
@@ -34,14 +42,6 @@ def _review(rows: list[tuple[str, str, str, str, str]]) -> pd.DataFrame:
     df.attrs["line"] = list(range(2, len(df) + 2))
     df.attrs["name"] = "trace_review.csv"
     return df
-
-
-def _row(df: pd.DataFrame, **where) -> pd.Series:
-    rows = df
-    for k, v in where.items():
-        rows = rows[rows[k] == v]
-    assert len(rows) == 1, where
-    return rows.iloc[0]
 
 
 # --------------------------------------------------------------------------- reading
