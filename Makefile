@@ -10,7 +10,7 @@ PEERS  ?=
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install analyze show trace evaluate evaluate-trace peers profile import-qdpx demo benchmark test lint clean
+.PHONY: help install analyze show trace evaluate evaluate-trace fit-trace peers profile import-qdpx demo benchmark test lint clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,10 +40,14 @@ trace: $(STAMP) ## One CPAS's promises and the plan actions that carry them out:
 evaluate: $(STAMP) ## Leave-one-document-out evaluation of the theme classifier
 	$(PY) -m pipeline evaluate $(CORPUS) --out $(OUTPUT) $(ARGS)
 
-TRACE_TUNE    ?= tests/data/trace/tune-a tests/data/trace/tune-b
-TRACE_HELDOUT ?= tests/data/trace/heldout-c tests/data/trace/heldout-d tests/data/trace/heldout-e tests/data/trace/heldout-f
+TRACE_TUNE    ?= $(addprefix tests/data/trace/tune-,a b c d e f)
+TRACE_HELDOUT ?= tests/data/trace/heldout-g tests/data/trace/heldout-h
+TRACE_DEMO    ?= tests/data/trace/tune-a tests/data/trace/tune-b
 evaluate-trace: $(STAMP) ## Score declaration → plan links against the held-out gold links
 	$(PY) -m pipeline evaluate-trace $(TRACE_HELDOUT) --out outputs-suivi $(ARGS)
+
+fit-trace: $(STAMP) ## Refit the tracing weights on the tuning folders (cross-validated per CPAS); ARGS=--write saves them
+	$(PY) -m pipeline evaluate-trace $(TRACE_TUNE) --fit --out outputs-reglage $(ARGS)
 
 peers: $(STAMP) ## One CPAS against its peers: make peers DOC=trooz-dps-2019
 	$(NEED_DOC)
@@ -61,8 +65,8 @@ DEMO := build/demo-corpus
 demo: $(STAMP) ## Seed corpus + 6 synthetic CPAS with their plans (PST) analysed into outputs-demo
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
 	cp corpus/*.txt corpus/annotations.csv $(DEMO)/
-	for d in $(TRACE_TUNE); do cp $$d/*.txt $$d/*.pdf $$d/*.docx $(DEMO)/ 2>/dev/null || true; done
-	$(PY) -c "import sys, pandas as pd; pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in sys.argv[2:]]).fillna('').to_csv(sys.argv[1], index=False)" $(DEMO)/metadata.csv corpus/metadata.csv $(addsuffix /metadata.csv,$(TRACE_TUNE))
+	for d in $(TRACE_DEMO); do cp $$d/*.txt $$d/*.pdf $$d/*.docx $(DEMO)/ 2>/dev/null || true; done
+	$(PY) -c "import sys, pandas as pd; pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in sys.argv[2:]]).fillna('').to_csv(sys.argv[1], index=False)" $(DEMO)/metadata.csv corpus/metadata.csv $(addsuffix /metadata.csv,$(TRACE_DEMO))
 	$(PY) -m pipeline analyze $(DEMO) --out outputs-demo $(ARGS)
 
 benchmark: $(STAMP) ## Speed/memory benchmark on a synthetic corpus of 300 declarations

@@ -22,16 +22,20 @@ import tomllib
 from pipeline.models import NON_CONTENT_KINDS
 
 SETTINGS_FILE = Path(__file__).resolve().parents[1] / "data" / "trace.toml"
+#: the lexicon of concepts (words and phrases naming the same thing in a declaration and a plan)
+CONCEPTS_FILE = Path(__file__).resolve().parents[1] / "data" / "trace_concepts.toml"
 #: the signals of a pair, in the order of the model's weights
 SIGNALS = ("tfidf", "vector", "align", "parent_tfidf", "parent_vector", "parent_align",
            "family_tfidf", "family_align", "family_best", "parent_best", "axis", "themes",
            "best", "mutual", "gap", "reverse_best", "reverse_gap", "order",
-           "family_reverse_best")
+           "family_reverse_best", "concepts", "parent_concepts", "family_concepts")
 #: kinds whose text is the "parent" of a plan unit or a promise (nearest first is taken)
 PARENT_KINDS = ("group", "objective", "axis", "section")
 #: kinds whose text is the "top" of a unit (its axis, or OS in a plan)
 TOP_KINDS = ("axis", "section")
 _WORD = re.compile(r"[^\W\d_]{2,}")
+#: what separates the words of a text or a lexicon entry when concepts are matched
+_SEP = re.compile(r"[^\w§]+")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,113 @@ def model(section: str = "link", path: Path = SETTINGS_FILE) -> Model:
                  weights={k: float(v) for k, v in s["weights"].items()},
                  threshold=float(s["threshold"]), max_links=int(s.get("max_links", 4)),
                  kept_min=float(s.get("kept_min", 0.7)))
+
+
+@lru_cache(maxsize=4)
+def load_concepts(path: Path = CONCEPTS_FILE) -> tuple[tuple[str, str], ...]:
+    """The lexicon of ``trace_concepts.toml`` as (concept, normalised entry) pairs, sorted.
+    A missing or malformed file is an error naming it (the file ships with the package)."""
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f).get("concepts", {})
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ValueError(f"{path} : lexique des concepts illisible ({e}) ; "
+                         "restaurez le fichier livré avec l'outil") from e
+    out = set()
+    for concept, entries in raw.items():
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            raise ValueError(f"{path} : [concepts] {concept} doit être une liste de textes")
+        for entry in entries:
+            norm = _norm(entry)
+            if norm.strip():
+                out.add((str(concept), norm))
+    return tuple(sorted(out))
+
+
+def _norm(text: str) -> str:
+    """Lower case, every run of non-word characters (apostrophes, hyphens, dots…) one space,
+    padded with a space at each end so that entries match whole words only."""
+    return " " + " ".join(_SEP.split(text.lower())).strip() + " "
+
+
+@lru_cache(maxsize=8)
+def _by_first_word(lexicon: tuple[tuple[str, str], ...]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The entries of a lexicon grouped by their first word (only those are tried on a text)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for concept, entry in lexicon:
+        out.setdefault(entry.split()[0], []).append((concept, entry))
+    return {w: tuple(x) for w, x in out.items()}
+
+
+def unit_concepts(*texts: str, lexicon: tuple[tuple[str, str], ...] | None = None
+                  ) -> frozenset[str]:
+    """The concepts of the lexicon (``trace_concepts.toml`` when None) named in any of
+    ``texts`` (a unit's text, its lemmas, its words): an entry is found when its words
+    appear in a row, as whole words."""
+    return _concepts_of(texts, load_concepts() if lexicon is None else lexicon)
+
+
+@lru_cache(maxsize=1 << 16)
+def _concepts_of(texts: tuple[str, ...], lexicon: tuple[tuple[str, str], ...]
+                 ) -> frozenset[str]:
+    index = _by_first_word(lexicon)
+    parts = [_norm(t) for t in texts if t]
+    if not parts:
+        return frozenset()
+    joined = " | ".join(parts)
+    found = set()
+    for word in set(joined.split()):
+        for concept, entry in index.get(word, ()):
+            if concept not in found and entry in joined:
+                found.add(concept)
+    return frozenset(found)
+
+
+def _concept_cos(a: list[frozenset], b: list[frozenset], weight: dict[str, float]
+                 ) -> np.ndarray:
+    """Weighted cosine of the concept sets of each (a, b) pair (0 when one has none)."""
+    names = sorted(weight)
+    if not names or not a or not b:
+        return np.zeros((len(a), len(b)))
+    col = {c: k for k, c in enumerate(names)}
+    w = np.array([weight[c] for c in names])
+
+    def matrix(sets: list[frozenset]) -> np.ndarray:
+        m = np.zeros((len(sets), len(names)))
+        for i, x in enumerate(sets):
+            m[i, [col[c] for c in x]] = 1.0
+        m *= w[None, :]
+        norm = np.linalg.norm(m, axis=1, keepdims=True)
+        return np.divide(m, norm, out=np.zeros_like(m), where=norm > 0)
+
+    return np.clip(matrix(a) @ matrix(b).T, 0.0, 1.0)
+
+
+def concept_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
+    """The ``concepts`` signals (sources × targets): cosine of the concepts the two units
+    name, of the promise's with the plan unit's objective (``parent_concepts``) and with its
+    whole family (``family_concepts``: the objective and every unit under it). A concept
+    counts more the fewer units of the two documents name it (weight 1 + ln((N+1)/(df+1)))."""
+    cs = [unit_concepts(t, lem, w) for t, lem, w in zip(src.texts, src.lemmas, src.words,
+                                                         strict=True)]
+    cd = [unit_concepts(t, lem, w) for t, lem, w in zip(dst.texts, dst.lemmas, dst.words,
+                                                         strict=True)]
+    cp = [unit_concepts(t, lem, w) for t, lem, w in zip(dst.parent_texts, dst.parent_lemmas,
+                                                         dst.parent_words, strict=True)]
+    df: dict[str, int] = {}
+    for x in cs + cd:
+        for c in x:
+            df[c] = df.get(c, 0) + 1
+    n = len(cs) + len(cd)
+    weight = {c: 1.0 + math.log((n + 1) / (df.get(c, 0) + 1))
+              for c in {c for x in cs + cd + cp for c in x}}
+    families: dict[str, set] = {}
+    for j, p in enumerate(dst.parent_ids):
+        families.setdefault(p or f"#{j}", set()).update(cd[j] | cp[j])
+    cf = [frozenset(families[p or f"#{j}"]) for j, p in enumerate(dst.parent_ids)]
+    return {"concepts": _concept_cos(cs, cd, weight),
+            "parent_concepts": _concept_cos(cs, cp, weight),
+            "family_concepts": _concept_cos(cs, cf, weight)}
 
 
 @dataclass
@@ -338,7 +449,11 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     fam_rev = (fam_t + fam_a).argmax(axis=0) if n else np.zeros(len(keys), dtype=np.int64)
     family_reverse_best = (np.arange(n)[:, None] == fam_rev[col][None, :]).astype(np.float64)
     axis = rows.cos(tops_s, tops_d)
-    combined = tfidf + align + 0.5 * parent_tfidf
+    concepts = concept_signals(src, dst)
+    # how close a pair is, for the "best" and "gap" signals: words, then concepts (half
+    # weight, the objective's at a quarter: a concept is broader than a shared word)
+    combined = (tfidf + align + 0.5 * parent_tfidf + 0.5 * concepts["concepts"]
+                + 0.25 * concepts["parent_concepts"])
     best_j = combined.argmax(axis=1)
     best_i = combined.argmax(axis=0)
     best = np.zeros((n, m))
@@ -357,7 +472,7 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     pos_s = np.arange(n) / max(n - 1, 1)
     pos_d = np.arange(m) / max(m - 1, 1)
     order = 1.0 - np.abs(pos_s[:, None] - pos_d[None, :])
-    return {"order": order, "tfidf": tfidf, "vector": vector, "align": align,
+    return {**concepts, "order": order, "tfidf": tfidf, "vector": vector, "align": align,
             "parent_tfidf": parent_tfidf,
             "parent_vector": parent_vector, "parent_align": parent_align,
             "family_tfidf": family_tfidf, "family_align": family_align,

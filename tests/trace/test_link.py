@@ -18,13 +18,16 @@ from pipeline.trace.link import (
     SIGNALS,
     Model,
     build_side,
+    concept_signals,
     fmt,
+    load_concepts,
     load_settings,
     model,
     pair_signals,
     score_pairs,
     select_links,
     shared_lemmas,
+    unit_concepts,
 )
 
 SOURCE = ("group", "objective", "action", "statement")
@@ -49,6 +52,85 @@ def _flat(doc, texts: list[str], kinds=SOURCE, leaves_only=False):
     rows = [(f"u{k}", "", "objective", t) for k, t in enumerate(texts)]
     return _side(doc, rows, {f"u{k}": t for k, t in enumerate(texts)}, kinds=kinds,
                  leaves_only=leaves_only)
+
+
+# --------------------------------------------------------------------------- concepts
+
+LEXICON = (("aines", " aîné "), ("aines", " senior "), ("aines", " seniors "),
+           ("isolement", " isolement "), ("isolement", " seuls "),
+           ("emploi", " art 60 "), ("urgence", " logements d urgence "),
+           ("enfance", " one "))
+
+
+def test_unit_concepts_whole_words_after_punctuation():
+    assert unit_concepts("Porter à 18 le nombre de contrats art. 60 §7",
+                         lexicon=LEXICON) == {"emploi"}
+    assert unit_concepts("Créer deux logements d’urgence", lexicon=LEXICON) == {"urgence"}
+    # "one" is the ONE (Office de la naissance), never the end of "personne"
+    assert unit_concepts("Une personne seule", lexicon=LEXICON) == frozenset()
+    assert unit_concepts("Convention avec l'ONE", lexicon=LEXICON) == {"enfance"}
+    assert unit_concepts("", lexicon=LEXICON) == frozenset()
+
+
+def test_unit_concepts_reads_text_lemmas_and_words_but_no_entry_across_them():
+    # the lemma "aîné" of "aînées" is found; "logements" + "d urgence" split over two texts is not
+    assert unit_concepts("Visiter les aînées", "visiter aîné", lexicon=LEXICON) == {"aines"}
+    assert unit_concepts("des logements", "d urgence", lexicon=LEXICON) == frozenset()
+
+
+def test_shipped_lexicon_every_entry_finds_its_own_concept():
+    lexicon = load_concepts()
+    assert len({c for c, _ in lexicon}) >= 30
+    for concept, entry in lexicon:
+        assert entry.startswith(" ") and entry.endswith(" ") and entry.strip(), entry
+        assert concept in unit_concepts(entry, lexicon=lexicon), (concept, entry)
+
+
+def test_load_concepts_names_a_broken_file(tmp_path):
+    bad = tmp_path / "c.toml"
+    bad.write_text("[concepts]\nx = 3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="c.toml"):
+        load_concepts(bad)
+    bad.write_text("[concepts\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="illisible"):
+        load_concepts(bad)
+    with pytest.raises(ValueError, match="restaurez"):
+        load_concepts(tmp_path / "absent.toml")
+
+
+def test_concepts_link_a_reworded_action_that_shares_no_word():
+    src = _side("d", [("d1", "", "objective", "Lutter contre l'isolement des aînés")],
+                {"d1": "lutter contre isolement aîné"})
+    dst = _side("p", [
+        ("o1", "", "objective", "Rompre la solitude des seniors"),
+        ("x1", "o1", "action", "Organiser un goûter mensuel pour les seniors seuls"),
+        ("o2", "", "objective", "Entretenir le patrimoine"),
+        ("x2", "o2", "action", "Rénover la toiture du siège"),
+    ], {"o1": "rompre solitude senior", "x1": "organiser goûter mensuel senior seul",
+        "o2": "entretenir patrimoine", "x2": "rénover toiture siège"},
+        kinds=TARGET, leaves_only=True)
+    sig = pair_signals(src, dst)
+    assert sig["tfidf"][0, 0] == 0.0
+    assert sig["concepts"][0, 0] > 0.5
+    assert sig["parent_concepts"][0, 0] > 0.0  # "seniors" in the objective
+    assert sig["family_concepts"][0, 0] > 0.0
+    assert sig["concepts"][0, 1] == sig["parent_concepts"][0, 1] == 0.0
+
+
+def test_concept_weight_by_hand(monkeypatch):
+    """Two sources and two targets; "aines" named by all four units (weight 1 + ln(5/5) = 1),
+    "isolement" by one source and one target (1 + ln(5/3))."""
+    src = _flat("d", ["aîné isolement", "aîné"])
+    dst = _flat("p", ["senior isolement", "senior"], kinds=TARGET)
+    import pipeline.trace.link as link
+
+    monkeypatch.setattr(link, "load_concepts", lambda path=None: LEXICON)
+    sig = concept_signals(src, dst)
+    w_iso = 1 + math.log(5 / 3)
+    assert sig["concepts"][0, 0] == pytest.approx(1.0)
+    assert sig["concepts"][0, 1] == pytest.approx(1 / math.sqrt(1 + w_iso ** 2))
+    assert sig["concepts"][1, 1] == pytest.approx(1.0)
+    assert sig["parent_concepts"].sum() == 0.0  # no objective above the targets
 
 
 # --------------------------------------------------------------------------- build_side
