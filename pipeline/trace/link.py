@@ -104,7 +104,8 @@ def _norm(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _by_first_word(lexicon: tuple[tuple[str, str], ...]) -> dict[str, tuple[tuple[str, str], ...]]:
+def _by_first_word(lexicon: tuple[tuple[str, str], ...]
+                   ) -> dict[str, tuple[tuple[str, str], ...]]:
     """The entries of a lexicon grouped by their first word (only those are tried on a text)."""
     out: dict[str, list[tuple[str, str]]] = {}
     for concept, entry in lexicon:
@@ -117,13 +118,19 @@ def unit_concepts(*texts: str, lexicon: tuple[tuple[str, str], ...] | None = Non
     """The concepts of the lexicon (``trace_concepts.toml`` when None) named in any of
     ``texts`` (a unit's text, its lemmas, its words): an entry is found when its words
     appear in a row, as whole words."""
-    return _concepts_of(texts, load_concepts() if lexicon is None else lexicon)
+    if lexicon is None:
+        return _shipped_concepts(texts)
+    return _find_concepts(texts, _by_first_word(lexicon))
 
 
 @lru_cache(maxsize=1 << 16)
-def _concepts_of(texts: tuple[str, ...], lexicon: tuple[tuple[str, str], ...]
-                 ) -> frozenset[str]:
-    index = _by_first_word(lexicon)
+def _shipped_concepts(texts: tuple[str, ...]) -> frozenset[str]:
+    """:func:`unit_concepts` with the shipped lexicon (a unit's texts recur in many pairs)."""
+    return _find_concepts(texts, _by_first_word(load_concepts()))
+
+
+def _find_concepts(texts: tuple[str, ...], index: dict[str, tuple[tuple[str, str], ...]]
+                   ) -> frozenset[str]:
     parts = [_norm(t) for t in texts if t]
     if not parts:
         return frozenset()
@@ -156,17 +163,20 @@ def _concept_cos(a: list[frozenset], b: list[frozenset], weight: dict[str, float
     return np.clip(matrix(a) @ matrix(b).T, 0.0, 1.0)
 
 
-def concept_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
+def concept_signals(src: Side, dst: Side,
+                    lexicon: tuple[tuple[str, str], ...] | None = None) -> dict[str, np.ndarray]:
     """The ``concepts`` signals (sources × targets): cosine of the concepts the two units
     name, of the promise's with the plan unit's objective (``parent_concepts``) and with its
     whole family (``family_concepts``: the objective and every unit under it). A concept
-    counts more the fewer units of the two documents name it (weight 1 + ln((N+1)/(df+1)))."""
-    cs = [unit_concepts(t, lem, w) for t, lem, w in zip(src.texts, src.lemmas, src.words,
-                                                         strict=True)]
-    cd = [unit_concepts(t, lem, w) for t, lem, w in zip(dst.texts, dst.lemmas, dst.words,
-                                                         strict=True)]
-    cp = [unit_concepts(t, lem, w) for t, lem, w in zip(dst.parent_texts, dst.parent_lemmas,
-                                                         dst.parent_words, strict=True)]
+    counts more the fewer units of the two documents name it (weight 1 + ln((N+1)/(df+1))).
+    ``lexicon``: (concept, normalised entry) pairs; the shipped one when None."""
+    def sets(texts: list[str], lemmas: list[str], words: list[str]) -> list[frozenset]:
+        return [unit_concepts(t, lem, w, lexicon=lexicon)
+                for t, lem, w in zip(texts, lemmas, words, strict=True)]
+
+    cs = sets(src.texts, src.lemmas, src.words)
+    cd = sets(dst.texts, dst.lemmas, dst.words)
+    cp = sets(dst.parent_texts, dst.parent_lemmas, dst.parent_words)
     df: dict[str, int] = {}
     for x in cs + cd:
         for c in x:

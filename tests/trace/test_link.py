@@ -73,7 +73,7 @@ def test_unit_concepts_whole_words_after_punctuation():
 
 
 def test_unit_concepts_reads_text_lemmas_and_words_but_no_entry_across_them():
-    # the lemma "aîné" of "aînées" is found; "logements" + "d urgence" split over two texts is not
+    # the lemma "aîné" of "aînées" is found; "logements" + "d urgence" over two texts is not
     assert unit_concepts("Visiter les aînées", "visiter aîné", lexicon=LEXICON) == {"aines"}
     assert unit_concepts("des logements", "d urgence", lexicon=LEXICON) == frozenset()
 
@@ -117,15 +117,12 @@ def test_concepts_link_a_reworded_action_that_shares_no_word():
     assert sig["concepts"][0, 1] == sig["parent_concepts"][0, 1] == 0.0
 
 
-def test_concept_weight_by_hand(monkeypatch):
+def test_concept_weight_by_hand():
     """Two sources and two targets; "aines" named by all four units (weight 1 + ln(5/5) = 1),
     "isolement" by one source and one target (1 + ln(5/3))."""
     src = _flat("d", ["aîné isolement", "aîné"])
     dst = _flat("p", ["senior isolement", "senior"], kinds=TARGET)
-    import pipeline.trace.link as link
-
-    monkeypatch.setattr(link, "load_concepts", lambda path=None: LEXICON)
-    sig = concept_signals(src, dst)
+    sig = concept_signals(src, dst, lexicon=LEXICON)
     w_iso = 1 + math.log(5 / 3)
     assert sig["concepts"][0, 0] == pytest.approx(1.0)
     assert sig["concepts"][0, 1] == pytest.approx(1 / math.sqrt(1 + w_iso ** 2))
