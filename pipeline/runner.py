@@ -140,6 +140,7 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
              limits: Limits | None, follow_symlinks: bool,
              trace_review: Path | bool | None = None) -> RunResult:
     """:func:`analyze` once ``out`` is claimed and locked."""
+    own_cache = not cache_dir  # OUT/.cache: this run is its only user (the lock on OUT)
     cache_dir = Path(cache_dir) if cache_dir else out / ".cache"
     if metadata_csv is None and (corpus / "metadata.csv").is_file():
         metadata_csv = corpus / "metadata.csv"
@@ -225,7 +226,8 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     t = time.perf_counter()
     traced = trace_cached(documents, units, nlp_df, unit_themes, cache_dir=cache_dir,
                           doc_keys=doc_keys, by=by, quiet=quiet, review_csv=trace_review,
-                          theme_labels={t.id: t.label for t in codebook_themes})
+                          theme_labels={t.id: t.label for t in codebook_themes},
+                          prune=own_cache)
     timings["trace"] = time.perf_counter() - t
     # plans are traced, never compared with declarations (theme shares, peers, similarity)
     compared, compared_units = declarations_only(documents, units)

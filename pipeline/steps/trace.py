@@ -45,6 +45,8 @@ class PairMemo:
                      for r in documents[["doc_id", *cols]].to_dict("records")}
         self.code = code_version(*TRACE_CODE)
         self.base = self.code + repr(sorted((theme_labels or {}).items()))
+        #: names of the entries read or written by this run (what :meth:`prune` keeps)
+        self.used: set[str] = set()
 
     def _file(self, name: str, seed: str, parts) -> Path:
         h = hashlib.sha256(seed.encode())
@@ -58,11 +60,17 @@ class PairMemo:
             self.themes.get(a, ""), self.themes.get(b, ""), self.meta.get(a, ""),
             self.meta.get(b, "")))
 
+    def _use(self, path: Path) -> Path:
+        self.used.add(path.name)
+        return path
+
     def get(self, kind: str, a: str, b: str, extra: str = ""):
-        return load_pickle(self._path(kind, a, b, extra))
+        # the pair's signals are kept with its rows: the next retrained theme model reads them
+        self._use(self._signals_path(kind, a, b))
+        return load_pickle(self._use(self._path(kind, a, b, extra)))
 
     def put(self, kind: str, a: str, b: str, value, extra: str = "") -> None:
-        save_pickle(self._path(kind, a, b, extra), value)
+        save_pickle(self._use(self._path(kind, a, b, extra)), value)
 
     def _signals_path(self, kind: str, a: str, b: str) -> Path:
         """Keyed on the two documents' contents and the code only: a retrained theme model
@@ -71,20 +79,39 @@ class PairMemo:
             "signals", kind, a, b, self.doc_keys.get(a, ""), self.doc_keys.get(b, "")))
 
     def get_signals(self, kind: str, a: str, b: str):
-        return load_pickle(self._signals_path(kind, a, b))
+        return load_pickle(self._use(self._signals_path(kind, a, b)))
 
     def put_signals(self, kind: str, a: str, b: str, value) -> None:
-        save_pickle(self._signals_path(kind, a, b), value)
+        save_pickle(self._use(self._signals_path(kind, a, b)), value)
+
+    def prune(self) -> int:
+        """Delete the entries of ``cache_dir/trace/`` this run did not read or write (pairs
+        of documents since changed or removed, old theme labels, old code): the cache keeps
+        one run's worth, about 200 kB per pair. Returns the number of files deleted."""
+        if not self.dir.is_dir():
+            return 0
+        gone = 0
+        for f in self.dir.glob("*.pkl"):
+            if f.name not in self.used:
+                try:
+                    f.unlink()
+                    gone += 1
+                except OSError:  # another process removed it, or read-only: left as is
+                    pass
+        return gone
 
 
 def trace_cached(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFrame,
                  unit_themes: pd.DataFrame, *, cache_dir: Path | None, doc_keys: dict[str, str],
                  by: Sequence[str] = (), theme_labels: dict[str, str] | None = None,
-                 quiet: bool = False, review_csv: Path | None = None) -> dict[str, pd.DataFrame]:
+                 quiet: bool = False, review_csv: Path | None = None,
+                 prune: bool = False) -> dict[str, pd.DataFrame]:
     """:func:`pipeline.trace.build_trace` with the pair cache (none when ``cache_dir`` is
     None), and its one-line French note on stderr. ``review_csv``: the links a person checked
     (:mod:`pipeline.trace.review`); a row that cannot be applied, or a file that cannot be
-    read, is reported on stderr and the rest is traced as usual."""
+    read, is reported on stderr and the rest is traced as usual. ``prune``: afterwards,
+    delete the cache entries this run did not use (only when no other run shares the cache:
+    the runner sets it for the default ``OUT/.cache``)."""
     from pipeline import trace
     from pipeline.trace.review import load_review, match_review
 
@@ -102,6 +129,10 @@ def trace_cached(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFr
             if cache_dir is not None and (pairs.plans or pairs.versions) else None)
     tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs,
                                theme_labels=theme_labels, memo=memo, review=review)
+    if prune and cache_dir is not None:
+        if memo is None:  # no pair left: every entry is stale
+            memo = PairMemo(cache_dir, doc_keys, documents, unit_themes, theme_labels)
+        memo.prune()
     if not quiet:
         for line in trace.trace_note(documents, pairs):
             print(line, file=sys.stderr)

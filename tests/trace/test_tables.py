@@ -498,3 +498,48 @@ def test_pair_memo_recomputes_the_signals_when_a_document_changes(tmp_path):
     assert len(list((tmp_path / "trace").glob("signals-*.pkl"))) == 2
     fresh = build_trace(DOCUMENTS, changed, NLP, UNIT_THEMES)
     pd.testing.assert_frame_equal(out["trace"], fresh["trace"])
+
+
+def test_pair_memo_prune_keeps_only_what_the_run_used(tmp_path):
+    """Entries of an earlier run (a document since changed) are deleted; the entries this run
+    read or wrote, temporaries and other files are kept; the tables do not depend on it."""
+    from pipeline.steps.trace import PairMemo
+
+    memo = PairMemo(tmp_path, _doc_keys(UNITS), DOCUMENTS, UNIT_THEMES, None)
+    build_trace(DOCUMENTS, UNITS, NLP, UNIT_THEMES, memo=memo)
+    first = {f.name for f in (tmp_path / "trace").glob("*.pkl")}
+    assert first and first == memo.used
+    changed = UNITS.copy()
+    changed.loc[changed["unit_id"] == "p5", "text"] = "Créer des logements de transit"
+    memo2 = PairMemo(tmp_path, _doc_keys(changed), DOCUMENTS, UNIT_THEMES, None)
+    out = build_trace(DOCUMENTS, changed, NLP, UNIT_THEMES, memo=memo2)
+    (tmp_path / "trace" / ".cpas-tmp-0123456789ab.x.tmp").write_bytes(b"")
+    (tmp_path / "trace" / "notes.txt").write_text("à garder", encoding="utf-8")
+    assert memo2.prune() == len(first - memo2.used) > 0
+    left = {f.name for f in (tmp_path / "trace").iterdir()}
+    assert left == memo2.used | {".cpas-tmp-0123456789ab.x.tmp", "notes.txt"}
+    again = PairMemo(tmp_path, _doc_keys(changed), DOCUMENTS, UNIT_THEMES, None)
+    pd.testing.assert_frame_equal(build_trace(DOCUMENTS, changed, NLP, UNIT_THEMES,
+                                              memo=again)["trace"], out["trace"])
+    assert again.prune() == 0
+
+
+def test_trace_cached_prunes_only_when_asked(tmp_path):
+    from pipeline.steps.trace import trace_cached
+
+    keys = _doc_keys(UNITS)
+    trace_cached(DOCUMENTS, UNITS, NLP, UNIT_THEMES, cache_dir=tmp_path, doc_keys=keys,
+                 quiet=True)
+    stale = tmp_path / "trace" / "0000stale.pkl"
+    stale.write_bytes(b"x")
+    trace_cached(DOCUMENTS, UNITS, NLP, UNIT_THEMES, cache_dir=tmp_path, doc_keys=keys,
+                 quiet=True)
+    assert stale.exists()  # a cache given by the user may be shared: nothing deleted
+    trace_cached(DOCUMENTS, UNITS, NLP, UNIT_THEMES, cache_dir=tmp_path, doc_keys=keys,
+                 quiet=True, prune=True)
+    assert not stale.exists() and list((tmp_path / "trace").glob("*.pkl"))
+    # no plan left in the corpus: every entry is stale
+    dps_only = DOCUMENTS[DOCUMENTS["doc_id"] == "fl-dps"]
+    trace_cached(dps_only, UNITS[UNITS["doc_id"] == "fl-dps"], NLP, UNIT_THEMES,
+                 cache_dir=tmp_path, doc_keys=keys, quiet=True, prune=True)
+    assert not list((tmp_path / "trace").glob("*.pkl"))
