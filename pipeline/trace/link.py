@@ -97,6 +97,17 @@ def load_concepts(path: Path = CONCEPTS_FILE) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out))
 
 
+@lru_cache(maxsize=4)
+def concept_labels(path: Path = CONCEPTS_FILE) -> dict[str, str]:
+    """Concept id → its French name (``[labels]`` of ``trace_concepts.toml``; the id with
+    spaces when the file names none)."""
+    load_concepts(path)  # the same errors for a broken file
+    with open(path, "rb") as f:
+        raw = tomllib.load(f)
+    names = {str(k): str(v) for k, v in raw.get("labels", {}).items()}
+    return {c: names.get(c, c.replace("_", " ")) for c in raw.get("concepts", {})}
+
+
 def _norm(text: str) -> str:
     """Lower case, every run of non-word characters (apostrophes, hyphens, dots…) one space,
     padded with a space at each end so that entries match whole words only."""

@@ -12,6 +12,7 @@ from pipeline.trace.link import (
     Model,
     Side,
     build_side,
+    concept_labels,
     fmt,
     load_settings,
     model,
@@ -19,6 +20,7 @@ from pipeline.trace.link import (
     select_links,
     shared_lemmas,
     text_signals,
+    unit_concepts,
 )
 from pipeline.trace.pairs import PLAN_KIND, Pairs, find_pairs
 from pipeline.trace.review import ADDED, REVIEWED, ReviewMatch, apply_review
@@ -164,11 +166,21 @@ def _evidence(src: Side, i: int, dst: Side, j: int, sig: dict, limit: int,
     via = shared_lemmas(src.lemmas[i], dst.parent_lemmas[j], limit) if dst.parent_lemmas[j] else []
     via = [w for w in via if w not in lem]
     themes = sorted(src.themes[i] & dst.themes[j])
+    mine = unit_concepts(src.texts[i], src.lemmas[i], src.words[i])
+    concepts = mine & unit_concepts(dst.texts[j], dst.lemmas[j], dst.words[j])
+    above = (mine & unit_concepts(dst.parent_texts[j], dst.parent_lemmas[j],
+                                  dst.parent_words[j])) - concepts
+    names = concept_labels()
     parts = []
     if lem:
         parts.append("mots communs : " + ", ".join(lem))
     if via:
         parts.append("par l'objectif au-dessus : " + ", ".join(via))
+    if concepts:
+        parts.append("concepts communs : " + ", ".join(sorted(names.get(c, c) for c in concepts)))
+    if above:
+        parts.append("concepts de l'objectif au-dessus : "
+                     + ", ".join(sorted(names.get(c, c) for c in above)))
     if themes:
         parts.append("thèmes communs : " + ", ".join((labels or {}).get(t, t) for t in themes))
     parts.append(f"proximité des vecteurs de mots {fmt(float(sig['vector'][i, j]))}")

@@ -86,6 +86,24 @@ def test_shipped_lexicon_every_entry_finds_its_own_concept():
         assert concept in unit_concepts(entry, lexicon=lexicon), (concept, entry)
 
 
+def test_shipped_lexicon_names_every_concept_in_french():
+    import tomllib
+
+    from pipeline.trace.link import CONCEPTS_FILE, concept_labels
+
+    raw = tomllib.loads(CONCEPTS_FILE.read_text(encoding="utf-8"))
+    assert set(raw["labels"]) == set(raw["concepts"])  # no concept unnamed, no stray name
+    assert concept_labels()["aines"] == "aînés"
+
+
+def test_concept_labels_fall_back_to_the_id(tmp_path):
+    from pipeline.trace.link import concept_labels
+
+    f = tmp_path / "c.toml"
+    f.write_text('[concepts]\nsante_mentale = ["psychologue"]\n', encoding="utf-8")
+    assert concept_labels(f) == {"sante_mentale": "sante mentale"}
+
+
 def test_load_concepts_names_a_broken_file(tmp_path):
     bad = tmp_path / "c.toml"
     bad.write_text("[concepts]\nx = 3\n", encoding="utf-8")

@@ -153,6 +153,10 @@ def test_the_word_for_word_promises_are_linked(out):
     assert r["shared_themes"] == "logement"
     assert "mots communs : créer, logement, transit, famille, abri" in r["evidence"]
     assert "thèmes communs : Logement" in r["evidence"]  # the French label
+    # concepts of trace_concepts.toml, by their French names
+    assert "concepts communs : logement, logements de transit et d'insertion, sans-abrisme" \
+        in r["evidence"]
+    assert "concepts de l'objectif au-dessus" not in r["evidence"]  # all already shared
     r = _row(t, dps_unit="d5", pst_unit="p7")
     assert r["status"] == LINKED and r["pst_kind"] == "objective"
     assert _row(t, dps_unit="d5")["pst_unit"] == "p7"  # and nothing else
