@@ -104,9 +104,10 @@ class _Builder:
         self.block, self.block_owner = "", -2
 
     # -- line handlers
-    def number_label(self, idx: int, number: Line | None) -> None:
+    def number_label(self, idx: int, number: Line | None, own_row: bool = False) -> None:
         """A table row's number ("1.1.1", N° column) becomes the label of the row's unit when
-        only blanks separate them."""
+        only blanks separate them, or always when ``own_row`` (the row's OS and OO cells
+        stand between the number and its action)."""
         if number is None:
             return
         nd = self.nodes[idx]
@@ -119,7 +120,7 @@ class _Builder:
         for s, e in self.repeat_spans:  # a merged OS cell said again between
             if number.end <= s and e <= nd.start:
                 gap = gap.replace(self.doc.text[s:e], "", 1)
-        if number.start < nd.start and not gap.strip():
+        if number.start < nd.start and (own_row or not gap.strip()):
             nd.label = number.text.strip()
 
     def detail(self, start: int, end: int, fields: dict[str, str], page, parent: int) -> int:
@@ -278,7 +279,11 @@ class _Builder:
 
     def item(self, ln: Line) -> None:
         # sibling of an open item of the same style, else child of the top node
-        item_pos = [k for k, i in enumerate(self.stack) if self.nodes[i].cls == Role.ITEM]
+        # (a numbered item that opened a sub-list, "3. … :" then "– …" lines, is a group
+        # heading: "4." after the sub-list is its sibling, not a child of the last "– …")
+        item_pos = [k for k, i in enumerate(self.stack) if self.nodes[i].cls == Role.ITEM
+                    or (self.nodes[i].cls == Role.HEADING and self.nodes[i].kind == "group"
+                        and self.nodes[i].numbered)]
         same = [k for k in item_pos if self.nodes[self.stack[k]].style == ln.style]
         if same:
             del self.stack[same[-1]:]
@@ -363,6 +368,7 @@ class _Builder:
         header_rows: set[tuple] = set()
         col_field: dict[int, str] = {}  # a plan's detail columns (pilot, deadline, …)
         num_col: int | None = None  # a "N°" column: 1 = OS, 1.1 = OO, 1.1.1 = action
+        obj_named = False  # the header names an OO column of its own (not "OO / Action")
         first_of_table: dict[int, tuple] = {}
         for key in order:
             first_of_table.setdefault(key[0], key)
@@ -381,6 +387,7 @@ class _Builder:
                         col_act = col
                     elif "op" in low and "objectif" in low:
                         col_obj = col
+                        obj_named = True
                     elif "strat" in low or low.startswith("axe"):
                         col_axis = col
         axis_column = bool(header_rows) and any(
@@ -405,6 +412,15 @@ class _Builder:
                         what = "detail:" + col_field[col]
                     emitted.append((c.start, c, what))
         emitted.sort(key=lambda x: x[0])
+        # rows of a table with an OO column and an action column of their own, that fill
+        # both, say each cell's role themselves: their "N°" (1.1.1 on every row, the OS and
+        # OO said again) does not make every cell an action
+        def filled(row: dict, col: int) -> bool:
+            return any(c.text.strip() for c in row.get(col, ()))
+
+        own_roles = {key for key, row in by_row.items()
+                     if obj_named and col_obj != col_act and col_act >= 0
+                     and filled(row, col_obj) and filled(row, col_act)}
         row_of = {id(c): (c.hint.table if c.hint.table is not None else 0,
                           c.hint.row if c.hint.row is not None else 0) for _, c, _ in emitted}
         pending: list[tuple[Line, str]] = []  # detail cells of the current row
@@ -449,7 +465,7 @@ class _Builder:
                     self.add("title", c.start, c.end, parent=held, page=c.page)
                     self.repeat_spans.append((c.start, c.end))
                     continue
-            if row_level and what in ("axis", "obj", "act"):
+            if row_level and what in ("axis", "obj", "act") and current_row not in own_roles:
                 what = "axis" if row_level == 1 else ("obj" if row_level == 2 else "act")
             if new_page and what in ("axis", "obj", "act") and c.text.strip()[:1].islower():
                 # the rest of a cell cut by a page break: read with the unit it continues
@@ -468,8 +484,9 @@ class _Builder:
                     axis = self.add("axis", c.start, c.end, body=[(c.start, c.end)], parent=sect,
                                     page=c.page, cls=Role.AXIS)
                     axis_text, obj, obj_text = norm, -1, None
-                    self.number_label(axis, row_number)
-                    row_number = None
+                    if current_row not in own_roles or row_level == 1:
+                        self.number_label(axis, row_number)
+                        row_number = None
                 row_node = axis
             elif what == "obj":
                 if norm and (norm == obj_text or (obj_text and _repeats(norm, obj_text))):
@@ -477,14 +494,15 @@ class _Builder:
                 else:
                     obj = self.add("objective", c.start, c.end, parent=axis, page=c.page, cls=Role.ITEM)
                     obj_text = norm
-                    self.number_label(obj, row_number)
-                    row_number = None
+                    if current_row not in own_roles or row_level == 2:
+                        self.number_label(obj, row_number)
+                        row_number = None
                 row_node = obj
             elif what == "act":
                 made = self.cell_actions(c, obj if obj >= 0 else axis)
                 if made:
                     row_node = last_act = made[-1]
-                    self.number_label(made[0], row_number)
+                    self.number_label(made[0], row_number, current_row in own_roles)
                     row_number = None
             else:
                 self.add("statement", c.start, c.end, parent=obj if obj >= 0 else axis,

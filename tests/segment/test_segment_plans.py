@@ -170,3 +170,68 @@ def test_docx_numbered_table_with_merged_os_cells(tmp_path):
     ]
     labels = {u.text: u.label for u in units if u.kind in ("objective", "action")}
     assert labels[oo] == "1.1" and labels[act] == "1.2"
+
+
+def test_docx_numbered_table_with_os_oo_and_action_columns_repeated_on_every_row(tmp_path):
+    """A DOCX plan table "N° | Objectif stratégique | Objectif opérationnel | Action | …" that
+    says the OS and the OO again on every row, with the action's number (1.1.1) in the N°
+    column: the columns give each cell's role (one OS, one OO, its actions), the number is the
+    action's label; before, every cell of every row became an action."""
+    from docx import Document as Docx
+
+    from pipeline.ingest import ingest_file
+
+    d = Docx()
+    d.add_paragraph("PST 2025-2030 – CPAS de Hautrive")
+    os1, oo1 = "OS 1 – Garantir un toit à chacun", "OO 1.1 – Disposer de logements d'urgence"
+    oo2 = "OO 1.2 – Mobiliser le parc privé"
+    rows = [("N°", "Objectif stratégique", "Objectif opérationnel", "Action", "Pilote"),
+            ("1.1.1", os1, oo1, "Aménager un logement d'urgence dans l'ancienne cure", "Logement"),
+            ("1.1.2", os1, oo1, "Conclure une convention avec le relais social", "Direction"),
+            ("1.2.1", os1, oo2, "Confier cinq logements à l'agence immobilière sociale", "Logement")]
+    t = d.add_table(rows=len(rows), cols=5)
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            t.cell(i, j).text = text
+    path = tmp_path / "hautrive-pst-2025.docx"
+    d.save(path)
+    doc = ingest_file(path, "hautrive-pst-2025")
+    assert doc.status == "ok" and doc.metadata["doc_kind"] == "pst"
+    units = segment(doc)
+    assert _tree(units) == [
+        ("axis", "", os1),
+        ("objective", os1, oo1),
+        ("action", oo1, "Aménager un logement d'urgence dans l'ancienne cure"),
+        ("action", oo1, "Conclure une convention avec le relais social"),
+        ("objective", os1, oo2),
+        ("action", oo2, "Confier cinq logements à l'agence immobilière sociale"),
+    ]
+    labels = {u.text: u.label for u in units if u.kind == "action"}
+    assert sorted(labels.values()) == ["1.1.1", "1.1.2", "1.2.1"]
+    assert coverage_gaps(doc.text, units) == []
+
+
+def test_numbered_objective_after_a_sub_list_is_a_sibling_not_a_child():
+    """Numbered objectives under roman chapters, one opening a "–" sub-list: the next
+    numbered objective is a sibling of that group (it was an action under the last "– …")."""
+    doc = make_doc("\n".join([
+        "Déclaration de politique sociale 2025-2030",
+        "I. Aide sociale",
+        "1. Octroyer l'aide urgente dans un délai de 48 heures.",
+        "2. Renforcer le service de médiation de dettes :",
+        "– créer un groupe d'appui budgétaire ;",
+        "– conventionner un avocat pour les règlements collectifs.",
+        "3. Ouvrir un guichet unique d'accueil pour tous les publics.",
+        "4. Revaloriser les aides complémentaires.",
+        "II. Emploi",
+        "5. Accompagner 40 personnes vers l'emploi chaque année.",
+    ]), "x-dps-2025")
+    units = segment(doc)
+    tree = _tree(units)
+    group = "Renforcer le service de médiation de dettes"
+    guichet = "Ouvrir un guichet unique d'accueil pour tous les publics."
+    assert ("objective", "Aide sociale", guichet) in tree
+    assert ("objective", "Aide sociale", "Revaloriser les aides complémentaires.") in tree
+    assert [k for k, p, _ in tree if p == group] == ["objective", "objective"]
+    assert not [u for u in units if u.kind == "action"]
+    assert coverage_gaps(doc.text, units) == []
