@@ -83,6 +83,38 @@ def _fix_dst(gold: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
     return g
 
 
+def _unpaired(gl: pd.DataFrame, plans: list[tuple[str, str]], documents: pd.DataFrame
+              ) -> tuple[set[tuple], set[tuple], list[str]]:
+    """Gold links and promises of declarations and plans the tool does not pair (a plan read
+    as a declaration, a commune or mandate read wrong): (links, promises, one French line per
+    missed pair). They count as missed links, so that a reading failure lowers the recall
+    instead of leaving the evaluation."""
+    from pipeline.trace.gold import LINK_KINDS
+
+    paired = set(plans)
+    sources = {a for a, _ in plans}
+    kind_of = dict(zip(documents["doc_id"].astype(str),
+                       documents.get("doc_kind", pd.Series("", index=documents.index))
+                       .fillna("").astype(str), strict=True))
+    links: set[tuple] = set()
+    promises: set[tuple] = set()
+    missed: dict[tuple[str, str], int] = {}
+    for r in gl.to_dict("records"):
+        dps, pst = r["dps_doc"], r["pst_doc"]
+        if not dps or not r["dps_unit"]:
+            continue
+        if r["kind"] in LINK_KINDS and pst and r["pst_unit"] and (dps, pst) not in paired:
+            links.add((dps, r["dps_unit"], pst, r["pst_unit"]))
+            promises.add((dps, r["dps_unit"]))
+            missed[(dps, pst)] = missed.get((dps, pst), 0) + 1
+        elif not pst and dps not in sources:
+            promises.add((dps, r["dps_unit"]))
+    lines = [f"  attention : {dps} → {pst} non relié par l'outil ({n} lien(s) de référence "
+             f"comptés manqués ; type lu : {dps} « {kind_of.get(dps, '?')} », "
+             f"{pst} « {kind_of.get(pst, '?')} »)" for (dps, pst), n in sorted(missed.items())]
+    return links, promises, lines
+
+
 def _fmt(x: float) -> str:
     return "—" if x != x else f"{x:.2f}"
 
@@ -118,6 +150,8 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
     kinds = settings["units"]
     rows: list[dict] = []
     link_data, version_data, n_missing = [], [], 0
+    unpaired_links: set[tuple] = set()
+    unpaired_promises: set[tuple] = set()
     pred_links: set[tuple] = set()
     status_pairs: list[tuple[str, str]] = []
     for folder in folders:
@@ -130,6 +164,11 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
         n_missing += missing
         pairs = find_pairs(result.documents)
         lg = _fix_dst(_link_gold_for_fit(gl), pairs.plans)
+        extra_links, extra_promises, lines = _unpaired(gl, pairs.plans, result.documents)
+        unpaired_links |= extra_links
+        unpaired_promises |= extra_promises
+        for line in lines:
+            print(line, file=sys.stderr)
         data = pair_data(result.units, result.nlp, result.unit_themes, pairs.plans, lg, kinds)
         link_data += data
         vg = _version_gold_for_fit(gv, pairs.versions)
@@ -152,6 +191,8 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
             status_pairs.append((r["status"], str(got["status"].iloc[0]) if len(got) else "?"))
 
     gold, promises = gold_sets(link_data)
+    gold |= unpaired_links  # missed by every method: the tool never compared those documents
+    promises |= unpaired_promises
     mdl = model("link")
     s_model = score_links(pred_links, gold, promises)
     s_base = score_links(baseline(link_data, float(settings["baseline"]["cosine"])), gold,
