@@ -140,6 +140,12 @@ def _shipped_concepts(texts: tuple[str, ...]) -> frozenset[str]:
     return _find_concepts(texts, _by_first_word(load_concepts()))
 
 
+def clear_concept_cache() -> None:
+    """Forget the concepts found per unit text (the runner calls it once tracing is done: the
+    memory goes back before the later stages fork their children)."""
+    _shipped_concepts.cache_clear()
+
+
 def _find_concepts(texts: tuple[str, ...], index: dict[str, tuple[tuple[str, str], ...]]
                    ) -> frozenset[str]:
     parts = [_norm(t) for t in texts if t]
