@@ -39,6 +39,7 @@ class _Config:
     annex_threshold: int
     warnings: dict[str, str]
     not_plan: re.Pattern
+    plan_name: re.Pattern
 
 
 @dataclass
@@ -65,14 +66,16 @@ def _config(path: Path = KINDS_FILE) -> _Config:
     thresholds = {k: int(d[k]["threshold"]) for k in DOC_KINDS if "threshold" in d[k]}
     return _Config(cues=cues, thresholds=thresholds,
                    annex_threshold=int(d["decision"]["annex_threshold"]),
-                   warnings=dict(d["warnings"]), not_plan=re.compile(d["pst"]["not_if"]))
+                   warnings=dict(d["warnings"]), not_plan=re.compile(d["pst"]["not_if"]),
+                   plan_name=re.compile(d["pst"]["file_name"]))
 
 
-def check_kind(text: str) -> KindCheck:
+def check_kind(text: str, file_name: str = "") -> KindCheck:
     """Text of a document (its normalised text, plus e.g. an HTML <title>) → :class:`KindCheck`.
 
     ``warning`` is a one-line French message when the kind is not ``declaration`` or ``pst``,
-    else "".
+    or when ``file_name`` announces a plan ("…-pst-2025.docx") that the text does not show
+    (the plan would not be traced); else "".
     """
     cfg = _config()
     scores: dict[str, int] = {}
@@ -96,4 +99,7 @@ def check_kind(text: str) -> KindCheck:
     if kind not in EXPECTED_KINDS:
         shown = evidence[kind][:MAX_EVIDENCE]  # the warning stays one short line
         warning = cfg.warnings[kind].format(evidence=", ".join(shown))
+    elif kind != "pst" and file_name and cfg.plan_name.search(file_name):
+        shown = evidence["pst"][:MAX_EVIDENCE] or ["aucun"]
+        warning = cfg.warnings["pst_by_name"].format(evidence=", ".join(shown))
     return KindCheck(kind=kind, scores=scores, evidence=evidence, warning=warning)

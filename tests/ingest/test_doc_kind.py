@@ -85,7 +85,34 @@ def test_examples_of_the_data_file(example):
 def test_every_kind_has_an_example_and_a_warning():
     data = load_kinds()
     assert {ex["kind"] for ex in data["examples"]} == set(DOC_KINDS)
-    assert set(data["warnings"]) == set(DOC_KINDS) - {"declaration", "pst"}
+    assert set(data["warnings"]) == set(DOC_KINDS) - {"declaration", "pst"} | {"pst_by_name"}
+
+
+DECLARATION = """Déclaration de politique sociale 2025-2030
+Axe 1 : Logement
+- Créer deux logements d'urgence."""
+
+
+@pytest.mark.parametrize("name", ["ferlinval-pst-2025.docx", "PST_2025.pdf",
+                                  "plan-strategique-transversal.txt",
+                                  "Programme stratégique 2025.docx"])
+def test_a_file_named_as_a_plan_whose_text_is_not_one_is_named(name):
+    got = check_kind(DECLARATION, name)
+    assert got.kind == "declaration"
+    assert "annonce un plan stratégique (PST)" in got.warning
+    assert "doc_kind = pst dans metadata.csv" in got.warning
+
+
+@pytest.mark.parametrize("name", ["ferlinval-dps-2025.docx", "pastel-2025.txt",
+                                  "upstream.txt", "declaration.txt", ""])
+def test_other_file_names_give_no_plan_warning(name):
+    assert check_kind(DECLARATION, name).warning == ""
+
+
+def test_a_plan_named_as_a_plan_has_no_warning():
+    plan = load_kinds()["examples"][0]["text"]
+    assert check_kind(plan, "florival-pst-2025.txt") == check_kind(plan)
+    assert check_kind(plan).kind == "pst" and check_kind(plan).warning == ""
 
 
 def test_known_declarations_stay_declarations():
