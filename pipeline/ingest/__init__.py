@@ -198,7 +198,7 @@ def ingest_file(path: Path, doc_id: str, limits: Limits | None = None) -> Docume
     doc.n_pages, doc.warnings = res.n_pages, list(res.warnings)
     full = text + ("\n" + res.metadata_text if res.metadata_text else "")
     doc.metadata = extract_metadata(full)
-    check = check_kind(full, Path(doc.source_file).name)
+    check = check_kind(full)
     doc.metadata["doc_kind"] = check.kind
     if check.warning:
         doc.warnings.append(check.warning)

@@ -70,12 +70,25 @@ def _config(path: Path = KINDS_FILE) -> _Config:
                    plan_name=re.compile(d["pst"]["file_name"]))
 
 
-def check_kind(text: str, file_name: str = "") -> KindCheck:
+def named_as_plan(file_name: str) -> bool:
+    """True when a file name announces a strategic plan ("…-pst-2025.docx", "Plan stratégique
+    transversal.pdf"; ``[pst] file_name`` of ``doc_kinds.toml``)."""
+    import unicodedata
+
+    return bool(_config().plan_name.search(unicodedata.normalize("NFC", file_name or "")))
+
+
+def plan_name_warning() -> str:
+    """The French line for a file named as a plan that is not read as one (``[warnings]
+    pst_by_name``)."""
+    return _config().warnings["pst_by_name"]
+
+
+def check_kind(text: str) -> KindCheck:
     """Text of a document (its normalised text, plus e.g. an HTML <title>) → :class:`KindCheck`.
 
     ``warning`` is a one-line French message when the kind is not ``declaration`` or ``pst``,
-    or when ``file_name`` announces a plan ("…-pst-2025.docx") that the text does not show
-    (the plan would not be traced); else "".
+    else "".
     """
     cfg = _config()
     scores: dict[str, int] = {}
@@ -99,7 +112,4 @@ def check_kind(text: str, file_name: str = "") -> KindCheck:
     if kind not in EXPECTED_KINDS:
         shown = evidence[kind][:MAX_EVIDENCE]  # the warning stays one short line
         warning = cfg.warnings[kind].format(evidence=", ".join(shown))
-    elif kind != "pst" and file_name and cfg.plan_name.search(file_name):
-        shown = evidence["pst"][:MAX_EVIDENCE] or ["aucun"]
-        warning = cfg.warnings["pst_by_name"].format(evidence=", ".join(shown))
     return KindCheck(kind=kind, scores=scores, evidence=evidence, warning=warning)

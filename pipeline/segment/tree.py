@@ -277,13 +277,22 @@ class _Builder:
                  parent=parent, block=ln.block, page=ln.page)
         self.block, self.block_owner = ln.block, parent
 
+    def _item_like_group(self, i: int) -> bool:
+        """A numbered group heading that opened a sub-list of another style ("3. … :" then
+        "– …"): an item of its list, not a heading of its own numbered list ("1. Logement"
+        then "1. …", "2. …")."""
+        nd = self.nodes[i]
+        if nd.cls != Role.HEADING or nd.kind != "group" or not nd.numbered:
+            return False
+        styles = {self.nodes[c].style for c in nd.children if self.nodes[c].cls == Role.ITEM}
+        return bool(styles) and nd.style not in styles
+
     def item(self, ln: Line) -> None:
         # sibling of an open item of the same style, else child of the top node
         # (a numbered item that opened a sub-list, "3. … :" then "– …" lines, is a group
         # heading: "4." after the sub-list is its sibling, not a child of the last "– …")
         item_pos = [k for k, i in enumerate(self.stack) if self.nodes[i].cls == Role.ITEM
-                    or (self.nodes[i].cls == Role.HEADING and self.nodes[i].kind == "group"
-                        and self.nodes[i].numbered)]
+                    or self._item_like_group(i)]
         same = [k for k in item_pos if self.nodes[self.stack[k]].style == ln.style]
         if same:
             del self.stack[same[-1]:]
@@ -485,7 +494,7 @@ class _Builder:
                                     page=c.page, cls=Role.AXIS)
                     axis_text, obj, obj_text = norm, -1, None
                     if current_row not in own_roles or row_level == 1:
-                        self.number_label(axis, row_number)
+                        self.number_label(axis, row_number, current_row in own_roles)
                         row_number = None
                 row_node = axis
             elif what == "obj":
@@ -495,15 +504,16 @@ class _Builder:
                     obj = self.add("objective", c.start, c.end, parent=axis, page=c.page, cls=Role.ITEM)
                     obj_text = norm
                     if current_row not in own_roles or row_level == 2:
-                        self.number_label(obj, row_number)
+                        self.number_label(obj, row_number, current_row in own_roles)
                         row_number = None
                 row_node = obj
             elif what == "act":
                 made = self.cell_actions(c, obj if obj >= 0 else axis)
                 if made:
                     row_node = last_act = made[-1]
-                    self.number_label(made[0], row_number, current_row in own_roles)
-                    row_number = None
+                    if current_row not in own_roles or row_level >= 3:
+                        self.number_label(made[0], row_number, current_row in own_roles)
+                        row_number = None
             else:
                 self.add("statement", c.start, c.end, parent=obj if obj >= 0 else axis,
                          page=c.page, cls="P")

@@ -127,11 +127,13 @@ def trace_cached(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFr
                 print(line, file=sys.stderr)
     memo = (PairMemo(cache_dir, doc_keys, documents, unit_themes, theme_labels)
             if cache_dir is not None and (pairs.plans or pairs.versions) else None)
-    tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs,
-                               theme_labels=theme_labels, memo=memo, review=review)
     from pipeline.trace.link import clear_concept_cache
 
-    clear_concept_cache()
+    try:
+        tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs,
+                                   theme_labels=theme_labels, memo=memo, review=review)
+    finally:
+        clear_concept_cache()
     if prune and cache_dir is not None:
         if memo is None:  # no pair left: every entry is stale
             memo = PairMemo(cache_dir, doc_keys, documents, unit_themes, theme_labels)

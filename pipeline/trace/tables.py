@@ -420,7 +420,8 @@ def summary_by(summary: pd.DataFrame, documents: pd.DataFrame, col: str) -> pd.D
 
 def trace_note(documents: pd.DataFrame, pairs: Pairs) -> list[str]:
     """What a run says about tracing, in French, one line each (the first line says how many
-    declarations were traced against a plan, or that the corpus holds no plan)."""
+    declarations were traced against a plan, or that the corpus holds no plan; a file named
+    as a plan that is not read as one is named, with the fix)."""
     kinds = documents["doc_kind"].astype(str).tolist() if "doc_kind" in documents.columns else []
     n_plans = sum(k == PLAN_KIND for k in kinds)
     if not n_plans:
@@ -430,4 +431,11 @@ def trace_note(documents: pd.DataFrame, pairs: Pairs) -> list[str]:
         lines = [f"Suivi des engagements : {len(pairs.plans)} déclaration(s) reliée(s) à "
                  f"{n_plans} plan(s) stratégique(s) ; {len(pairs.versions)} paire(s) de "
                  "déclarations d'un même CPAS comparées."]
-    return lines + [f"suivi : {n}" for n in pairs.notes]
+    lines += [f"suivi : {n}" for n in pairs.notes]
+    if "source_file" in documents.columns and kinds:
+        from pipeline.ingest.doc_kind import named_as_plan, plan_name_warning
+
+        for name, kind in zip(documents["source_file"].astype(str), kinds, strict=True):
+            if kind not in (PLAN_KIND, "") and named_as_plan(name):
+                lines.append(f"attention : {name} : {plan_name_warning()}")
+    return lines

@@ -235,3 +235,52 @@ def test_numbered_objective_after_a_sub_list_is_a_sibling_not_a_child():
     assert [k for k, p, _ in tree if p == group] == ["objective", "objective"]
     assert not [u for u in units if u.kind == "action"]
     assert coverage_gaps(doc.text, units) == []
+
+
+def test_numbered_heading_keeps_its_own_numbered_list():
+    """A numbered group heading ("1. Logements d'urgence") whose items are numbered in the same
+    style ("1.", "2.") keeps them: only a group that opened a sub-list of another style ("–")
+    is a sibling of the next numbered line."""
+    doc = make_doc("\n".join([
+        "Déclaration de politique sociale 2025-2030",
+        "Axe 1 : Logement",
+        "1. Logements d'urgence",
+        "Le CPAS s'engage à :",
+        "1. Créer deux logements d'urgence.",
+        "2. Rénover le logement de transit.",
+    ]), "x-dps-2025")
+    tree = _tree(segment(doc))
+    group = "Logements d'urgence"
+    assert ("group", "Logement", group) in tree
+    assert ("objective", group, "Créer deux logements d'urgence.") in tree
+    assert ("objective", group, "Rénover le logement de transit.") in tree
+
+
+def test_n_column_with_the_oo_number_labels_the_oo_not_its_actions(tmp_path):
+    """N° column holding the OO number ("1.1") on each action row, OS / OO / Action columns:
+    the number is the OO's label, never an action's."""
+    from docx import Document as Docx
+
+    from pipeline.ingest import ingest_file
+
+    d = Docx()
+    d.add_paragraph("PST 2025-2030 – CPAS de Hautrive")
+    os1, oo1, oo2 = "Garantir un toit à chacun", "Disposer de logements d'urgence", "Mobiliser le parc privé"
+    rows = [("N°", "Objectif stratégique", "Objectif opérationnel", "Action", "Pilote"),
+            ("1.1", os1, oo1, "Aménager un logement d'urgence dans l'ancienne cure", "Logement"),
+            ("1.1", os1, oo1, "Conclure une convention avec le relais social", "Direction"),
+            ("1.2", os1, oo2, "Confier cinq logements à l'agence immobilière sociale", "Logement")]
+    t = d.add_table(rows=len(rows), cols=5)
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            t.cell(i, j).text = text
+    path = tmp_path / "hautrive-pst-2025.docx"
+    d.save(path)
+    doc = ingest_file(path, "hautrive-pst-2025")
+    units = segment(doc)
+    labels = {u.text: u.label for u in units if u.kind in ("objective", "action")}
+    assert labels[oo1] == "1.1" and labels[oo2] == "1.2"
+    assert all(labels[u.text] == "" for u in units if u.kind == "action")
+    assert [u.kind for u in units if u.kind in ("axis", "objective", "action")] == [
+        "axis", "objective", "action", "action", "objective", "action"]
+    assert coverage_gaps(doc.text, units) == []

@@ -309,6 +309,19 @@ def test_trace_note_lists_the_notes_of_the_pairing():
     assert lines[1].startswith("suivi : fl-pst : plan non relié")
 
 
+def test_trace_note_names_a_file_named_as_a_plan_but_read_as_a_declaration():
+    docs = DOCUMENTS.assign(doc_kind=["declaration", "declaration"],
+                            source_file=["fl-dps-2025.txt", "fl-pst-2025.docx"])
+    lines = trace_note(docs, find_pairs(docs))
+    assert "aucun plan stratégique" in lines[0]
+    warned = [ln for ln in lines if ln.startswith("attention : ")]
+    assert len(warned) == 1 and warned[0].startswith("attention : fl-pst-2025.docx : ")
+    assert "doc_kind = pst dans metadata.csv" in warned[0]
+    # read as a plan (by its text or by metadata.csv): nothing to say
+    fixed = docs.assign(doc_kind=["declaration", "pst"])
+    assert not [ln for ln in trace_note(fixed, find_pairs(fixed)) if ln.startswith("attention")]
+
+
 def test_pairs_argument_replaces_the_pairing():
     res = build_trace(DOCUMENTS, UNITS, NLP, UNIT_THEMES, pairs=Pairs())
     assert len(res["trace"]) == 0 and len(res["trace_summary"]) == 0
