@@ -447,6 +447,11 @@ class _Builder:
                          parent=owner if 0 <= owner and self.nodes[owner].start < row_number.start
                          else -1)
 
+        def labels_level(level: int) -> bool:
+            """Whether the row's number labels its unit of ``level`` (1 OS, 2 OO, 3 action):
+            any unit in a N° table, the unit of the number's depth in an own-role row."""
+            return current_row not in own_roles or min(row_level, 3) == level
+
         last_act = -1  # the last action made (a cell cut by a page break continues it)
         prev_page = None
         for _, c, what in emitted:
@@ -493,7 +498,7 @@ class _Builder:
                     axis = self.add("axis", c.start, c.end, body=[(c.start, c.end)], parent=sect,
                                     page=c.page, cls=Role.AXIS)
                     axis_text, obj, obj_text = norm, -1, None
-                    if current_row not in own_roles or row_level == 1:
+                    if labels_level(1):
                         self.number_label(axis, row_number, current_row in own_roles)
                         row_number = None
                 row_node = axis
@@ -503,7 +508,7 @@ class _Builder:
                 else:
                     obj = self.add("objective", c.start, c.end, parent=axis, page=c.page, cls=Role.ITEM)
                     obj_text = norm
-                    if current_row not in own_roles or row_level == 2:
+                    if labels_level(2):
                         self.number_label(obj, row_number, current_row in own_roles)
                         row_number = None
                 row_node = obj
@@ -511,7 +516,7 @@ class _Builder:
                 made = self.cell_actions(c, obj if obj >= 0 else axis)
                 if made:
                     row_node = last_act = made[-1]
-                    if current_row not in own_roles or row_level >= 3:
+                    if labels_level(3):
                         self.number_label(made[0], row_number, current_row in own_roles)
                         row_number = None
             else:

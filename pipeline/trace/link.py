@@ -80,14 +80,8 @@ def model(section: str = "link", path: Path = SETTINGS_FILE) -> Model:
 def load_concepts(path: Path = CONCEPTS_FILE) -> tuple[tuple[str, str], ...]:
     """The lexicon of ``trace_concepts.toml`` as (concept, normalised entry) pairs, sorted.
     A missing or malformed file is an error naming it (the file ships with the package)."""
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f).get("concepts", {})
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ValueError(f"{path} : lexique des concepts illisible ({e}) ; "
-                         "restaurez le fichier livré avec l'outil") from e
     out = set()
-    for concept, entries in raw.items():
+    for concept, entries in _lexicon_file(path).get("concepts", {}).items():
         if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
             raise ValueError(f"{path} : [concepts] {concept} doit être une liste de textes")
         for entry in entries:
@@ -102,10 +96,20 @@ def concept_labels(path: Path = CONCEPTS_FILE) -> dict[str, str]:
     """Concept id → its French name (``[labels]`` of ``trace_concepts.toml``; the id with
     spaces when the file names none)."""
     load_concepts(path)  # the same errors for a broken file
-    with open(path, "rb") as f:
-        raw = tomllib.load(f)
+    raw = _lexicon_file(path)
     names = {str(k): str(v) for k, v in raw.get("labels", {}).items()}
     return {c: names.get(c, c.replace("_", " ")) for c in raw.get("concepts", {})}
+
+
+def _lexicon_file(path: Path) -> dict:
+    """The content of a concepts file (ValueError naming it when unreadable); its readers
+    cache what they make of it."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ValueError(f"{path} : lexique des concepts illisible ({e}) ; "
+                         "restaurez le fichier livré avec l'outil") from e
 
 
 def _norm(text: str) -> str:

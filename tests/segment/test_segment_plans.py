@@ -25,6 +25,24 @@ def _plan(name: str, kind: str = "pst"):
     return doc, units
 
 
+def _docx_plan(tmp_path: Path, rows: list[tuple[str, ...]]):
+    """A DOCX plan "PST 2025-2030 – CPAS de Hautrive" holding one table of ``rows`` (the
+    first one its header), ingested."""
+    from docx import Document as Docx
+
+    from pipeline.ingest import ingest_file
+
+    d = Docx()
+    d.add_paragraph("PST 2025-2030 – CPAS de Hautrive")
+    t = d.add_table(rows=len(rows), cols=len(rows[0]))
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            t.cell(i, j).text = text
+    path = tmp_path / "hautrive-pst-2025.docx"
+    d.save(path)
+    return ingest_file(path, "hautrive-pst-2025")
+
+
 def _tree(units) -> list[tuple[str, str, str]]:
     """(kind, parent's text, text) of the content units, in order."""
     by_id = {u.unit_id: u for u in units}
@@ -177,25 +195,13 @@ def test_docx_numbered_table_with_os_oo_and_action_columns_repeated_on_every_row
     says the OS and the OO again on every row, with the action's number (1.1.1) in the N°
     column: the columns give each cell's role (one OS, one OO, its actions), the number is the
     action's label; before, every cell of every row became an action."""
-    from docx import Document as Docx
-
-    from pipeline.ingest import ingest_file
-
-    d = Docx()
-    d.add_paragraph("PST 2025-2030 – CPAS de Hautrive")
     os1, oo1 = "OS 1 – Garantir un toit à chacun", "OO 1.1 – Disposer de logements d'urgence"
     oo2 = "OO 1.2 – Mobiliser le parc privé"
     rows = [("N°", "Objectif stratégique", "Objectif opérationnel", "Action", "Pilote"),
             ("1.1.1", os1, oo1, "Aménager un logement d'urgence dans l'ancienne cure", "Logement"),
             ("1.1.2", os1, oo1, "Conclure une convention avec le relais social", "Direction"),
             ("1.2.1", os1, oo2, "Confier cinq logements à l'agence immobilière sociale", "Logement")]
-    t = d.add_table(rows=len(rows), cols=5)
-    for i, row in enumerate(rows):
-        for j, text in enumerate(row):
-            t.cell(i, j).text = text
-    path = tmp_path / "hautrive-pst-2025.docx"
-    d.save(path)
-    doc = ingest_file(path, "hautrive-pst-2025")
+    doc = _docx_plan(tmp_path, rows)
     assert doc.status == "ok" and doc.metadata["doc_kind"] == "pst"
     units = segment(doc)
     assert _tree(units) == [
@@ -259,24 +265,12 @@ def test_numbered_heading_keeps_its_own_numbered_list():
 def test_n_column_with_the_oo_number_labels_the_oo_not_its_actions(tmp_path):
     """N° column holding the OO number ("1.1") on each action row, OS / OO / Action columns:
     the number is the OO's label, never an action's."""
-    from docx import Document as Docx
-
-    from pipeline.ingest import ingest_file
-
-    d = Docx()
-    d.add_paragraph("PST 2025-2030 – CPAS de Hautrive")
     os1, oo1, oo2 = "Garantir un toit à chacun", "Disposer de logements d'urgence", "Mobiliser le parc privé"
     rows = [("N°", "Objectif stratégique", "Objectif opérationnel", "Action", "Pilote"),
             ("1.1", os1, oo1, "Aménager un logement d'urgence dans l'ancienne cure", "Logement"),
             ("1.1", os1, oo1, "Conclure une convention avec le relais social", "Direction"),
             ("1.2", os1, oo2, "Confier cinq logements à l'agence immobilière sociale", "Logement")]
-    t = d.add_table(rows=len(rows), cols=5)
-    for i, row in enumerate(rows):
-        for j, text in enumerate(row):
-            t.cell(i, j).text = text
-    path = tmp_path / "hautrive-pst-2025.docx"
-    d.save(path)
-    doc = ingest_file(path, "hautrive-pst-2025")
+    doc = _docx_plan(tmp_path, rows)
     units = segment(doc)
     labels = {u.text: u.label for u in units if u.kind in ("objective", "action")}
     assert labels[oo1] == "1.1" and labels[oo2] == "1.2"
