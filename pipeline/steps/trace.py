@@ -13,10 +13,10 @@ import pandas as pd
 
 from pipeline.engine.cache import code_version, load_pickle, save_pickle
 
-#: what the rows of a pair depend on besides its documents: the stage, its settings and concept
-#: lexicon, the word vectors, the name folding of communes
-TRACE_CODE = ("trace", "data/trace.toml", "data/trace_concepts.toml", "classify/vectors.py",
-              "results.py")
+#: what the rows of a pair depend on besides its documents: the stage, its settings, concept
+#: lexicon and anchor weights, the word vectors, the name folding of communes
+TRACE_CODE = ("trace", "data/trace.toml", "data/trace_concepts.toml", "data/trace_anchor.toml",
+              "classify/vectors.py", "results.py")
 
 
 def _theme_hashes(unit_themes: pd.DataFrame) -> dict[str, str]:

@@ -11,8 +11,10 @@ fit: that figure is the one to quote.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -139,8 +141,10 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
         baseline,
         cross_validate,
         features,
+        fit_anchor,
         fit_model,
         gold_sets,
+        out_of_fold_anchor,
         pair_data,
         score_links,
     )
@@ -252,13 +256,16 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
 
     if fit:
         fitted = {}
+        anchor = fit_anchor(link_data)
         for section, data, max_links in (("link", link_data, mdl.max_links),
                                          ("versions", version_data, 1)):
-            X, y, _ = features(data)
+            is_link = section == "link"
+            # the final weights read each plan's anchor signal as it would be on a new plan
+            X, y, _ = features(out_of_fold_anchor(data) if is_link else data)
             if len(set(y.tolist())) < 2:
                 print(f"[{section}] pas assez d'exemples pour ajuster", file=sys.stderr)
                 continue
-            cv = cross_validate(data, THRESHOLDS, max_links)
+            cv = cross_validate(data, THRESHOLDS, max_links, anchor=is_link)
             best_t = max(THRESHOLDS, key=lambda t: (round(cv[t].f1, 4),
                                                     round(cv[t].precision, 4) if cv[t].n_pred else 0))
             print(f"\n[{section}] validation croisée (un CPAS à la fois), {len(data)} paire(s) :")
@@ -271,10 +278,45 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
             fitted[section] = (b, w, best_t)
             print(f"[{section}]\nintercept = {b:.3f}\nthreshold = {best_t}\nweights = {{ "
                   + ", ".join(f"{k} = {v:.3f}" for k, v in w.items()) + " }")
+        if anchor is not None:
+            ranked = sorted(anchor.weights.items(), key=lambda kv: (kv[1], kv[0]))
+            print(f"\n[ancrage] {len(anchor.weights)} lemmes ; vers le bas : "
+                  + ", ".join(w for w, _ in ranked[:12]) + " ; vers le haut : "
+                  + ", ".join(w for w, _ in ranked[::-1][:12]))
         if write and fitted:
             _write_settings(fitted)
             print("pipeline/data/trace.toml mis à jour", file=sys.stderr)
+        if write and anchor is not None:
+            _write_anchor(anchor, [f.name for f in folders])
+            print("pipeline/data/trace_anchor.toml mis à jour", file=sys.stderr)
     return 0
+
+
+def _write_anchor(anchor, folders: list[str]) -> None:
+    """Rewrite ``pipeline/data/trace_anchor.toml`` with ``anchor`` (fitted on ``folders``)."""
+    from pipeline.trace.gold import ANCHOR_C, ANCHOR_MIN_PLANS
+    from pipeline.trace.link import ANCHOR_FILE, load_anchor
+
+    lines = [
+        "# Which plan units usually carry out a promise of their declaration (the `anchor`",
+        "# signal of pipeline/data/trace.toml): a logistic model of \"the gold file links some",
+        "# promise to this plan unit\" on the unit's distinct lemmas. Internal management",
+        "# (règlement, personnel administratif, siège, logiciel…) weighs down, help to people up.",
+        "# Written by `make fit-trace ARGS=--write` (pipeline/steps/trace_evaluation.py) from the",
+        *("# " + line for line in textwrap.wrap(
+            f"gold links of {', '.join(folders)}. A lemma is kept when the units of "
+            f"≥ {ANCHOR_MIN_PLANS} plans use it (no commune or street name); L2 strength "
+            f"C = {ANCHOR_C}.", 92)),
+        "# Do not edit by hand: refit instead.",
+        f"intercept = {anchor.intercept:.3f}",
+        "",
+        "[weights]",
+    ]
+    for word, w in sorted(anchor.weights.items()):
+        key = word if re.fullmatch(r"[A-Za-z0-9_-]+", word) else json.dumps(word, ensure_ascii=False)
+        lines.append(f"{key} = {w:.3f}")
+    io.write_text(ANCHOR_FILE, "\n".join(lines) + "\n")
+    load_anchor.cache_clear()
 
 
 def _write_settings(fitted: dict) -> None:

@@ -19,17 +19,20 @@ Everything here is a pure function of DataFrames (the units of an analysed folde
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.classify.annotations import normalise_text
-from pipeline.trace.link import SIGNALS, Model, pair_signals, select_links
+from pipeline.trace.link import SIGNALS, Anchor, Model, load_anchor, pair_signals, select_links
 from pipeline.trace.tables import _Corpus
 
 LINK_KINDS = ("same", "reworded")
+#: the anchor model's lemmas: used by the units of at least this many plans; its L2 strength
+ANCHOR_MIN_PLANS = 3
+ANCHOR_C = 0.3
 _HYPHEN_BREAK = re.compile(r"(?<=\w)-\s+(?=\w)")
 
 
@@ -143,6 +146,20 @@ class PairData:
     signals: dict[str, np.ndarray]
     labels: np.ndarray  # 1 link, 0 not, -1 promise not in the gold file
     promises: np.ndarray  # bool per source row: in the gold file
+    dst_lemmas: list[str] = field(default_factory=list)  # the targets' lemmas (anchor fits)
+
+    def with_anchor(self, anchor: Anchor | None) -> PairData:
+        """The same pair with its ``anchor`` signal computed by ``anchor``."""
+        n, m = self.labels.shape
+        sig = dict(self.signals)
+        sig["anchor"] = (np.tile(anchor.scores(self.dst_lemmas), (n, 1)) if anchor and n and m
+                         else np.zeros((n, m)))
+        return replace(self, signals=sig)
+
+    def anchored(self) -> np.ndarray:
+        """Per target: 1 when the gold file links some promise to it."""
+        return (self.labels == 1).any(axis=0).astype(int) if self.labels.size else \
+            np.zeros(len(self.dst_ids), dtype=int)
 
 
 def pair_data(units, nlp, unit_themes, pairs: list[tuple[str, str]], gold: pd.DataFrame,
@@ -156,7 +173,7 @@ def pair_data(units, nlp, unit_themes, pairs: list[tuple[str, str]], gold: pd.Da
         src = c.side(a, kinds["source_kinds"], leaves_only=False)
         dst = c.side(b, kinds["source_kinds"] if versions else kinds["target_kinds"],
                      leaves_only=not versions)
-        sig = pair_signals(src, dst)
+        sig = pair_signals(src, dst, anchor=None if versions else load_anchor())
         g = gold[(gold["src_doc"] == a) & (gold["dst_doc"] == b)]
         promised = set(g["src_unit"])
         linked = {(s, t) for s, t, ok in zip(g["src_unit"], g["dst_unit"], g["is_link"],
@@ -164,8 +181,44 @@ def pair_data(units, nlp, unit_themes, pairs: list[tuple[str, str]], gold: pd.Da
         labels = np.array([[1 if (s, t) in linked else (0 if s in promised else -1)
                             for t in dst.unit_ids] for s in src.unit_ids]).reshape(len(src), len(dst))
         out.append(PairData(a, b, src.unit_ids, dst.unit_ids, sig, labels,
-                            np.array([s in promised for s in src.unit_ids], dtype=bool)))
+                            np.array([s in promised for s in src.unit_ids], dtype=bool),
+                            list(dst.lemmas)))
     return out
+
+
+def fit_anchor(data: list[PairData], *, min_plans: int = ANCHOR_MIN_PLANS,
+               C: float = ANCHOR_C) -> Anchor | None:
+    """The anchor model fitted on the plan units of the annotated pairs of ``data``: a
+    logistic regression (scikit-learn) of "the gold links some promise to this unit" on the
+    unit's distinct lemmas, a lemma counting only when the units of at least ``min_plans``
+    plans use it (no commune or street name). None when there is nothing to learn from."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    data = [d for d in data if d.promises.any() and d.dst_lemmas]
+    if not data:
+        return None
+    seen: dict[str, set[str]] = {}
+    for d in data:
+        for w in {w for t in d.dst_lemmas for w in t.split()}:
+            seen.setdefault(w, set()).add(d.pst)
+    vocab = sorted(w for w, plans in seen.items() if len(plans) >= min_plans)
+    y = np.concatenate([d.anchored() for d in data])
+    if not vocab or len(set(y.tolist())) < 2:
+        return None
+    cv = CountVectorizer(binary=True, vocabulary=vocab, token_pattern=r"\S+", lowercase=False)
+    m = cv.fit_transform([t for d in data for t in d.dst_lemmas])
+    lr = LogisticRegression(C=C, max_iter=3000).fit(m, y)
+    return Anchor(float(lr.intercept_[0]),
+                  {w: round(float(c), 3) for w, c in zip(vocab, lr.coef_[0], strict=True)
+                   if abs(c) >= 0.001})
+
+
+def out_of_fold_anchor(data: list[PairData]) -> list[PairData]:
+    """Each pair with the anchor signal of a model fitted without it (its plan's units are
+    judged by what the other plans taught, as on a new plan)."""
+    return [d.with_anchor(fit_anchor([e for j, e in enumerate(data) if j != k]))
+            for k, d in enumerate(data)]
 
 
 def features(data: list[PairData]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -231,19 +284,27 @@ def gold_sets(data: list[PairData]) -> tuple[set[tuple], set[tuple]]:
 
 
 def cross_validate(data: list[PairData], thresholds: list[float], max_links: int,
-                   kept_min: float = 0.7, C: float = 1.0) -> dict[float, Scores]:
+                   kept_min: float = 0.7, C: float = 1.0, anchor: bool = False
+                   ) -> dict[float, Scores]:
     """Leave-one-pair-out (one CPAS at a time): fit on the other pairs, predict the held
-    one at every threshold; scores pooled over the held pairs."""
+    one at every threshold; scores pooled over the held pairs. ``anchor``: the anchor model
+    is refitted in each fold too (the held pair's plan judged by the other plans; each
+    training pair's by the training pairs but itself), so no gold link of the held pair
+    reaches its own prediction."""
     pooled = {t: Scores(0, 0, 0) for t in thresholds}
     for k in range(len(data)):
         train = [d for j, d in enumerate(data) if j != k]
+        held = data[k]
+        if anchor:
+            held = held.with_anchor(fit_anchor(train))
+            train = out_of_fold_anchor(train)
         X, y, _ = features(train)
         if len(set(y.tolist())) < 2:
             continue
         b, w = fit_model(X, y, C=C)
-        gold, promises = gold_sets([data[k]])
+        gold, promises = gold_sets([held])
         for t in thresholds:
-            pred = predict([data[k]], Model(b, w, t, max_links, kept_min))
+            pred = predict([held], Model(b, w, t, max_links, kept_min))
             s = score_links(pred, gold, promises)
             p = pooled[t]
             pooled[t] = Scores(p.tp + s.tp, p.n_pred + s.n_pred, p.n_gold + s.n_gold)

@@ -24,11 +24,13 @@ from pipeline.models import NON_CONTENT_KINDS
 SETTINGS_FILE = Path(__file__).resolve().parents[1] / "data" / "trace.toml"
 #: the lexicon of concepts (words and phrases naming the same thing in a declaration and a plan)
 CONCEPTS_FILE = Path(__file__).resolve().parents[1] / "data" / "trace_concepts.toml"
+#: which plan units usually carry a promise out: word weights fitted on the tuning folders
+ANCHOR_FILE = Path(__file__).resolve().parents[1] / "data" / "trace_anchor.toml"
 #: the signals of a pair, in the order of the model's weights
 SIGNALS = ("tfidf", "vector", "align", "parent_tfidf", "parent_vector", "parent_align",
            "family_tfidf", "family_align", "family_best", "parent_best", "axis", "themes",
            "best", "mutual", "gap", "reverse_best", "reverse_gap", "order",
-           "family_reverse_best", "concepts", "parent_concepts", "family_concepts")
+           "family_reverse_best", "concepts", "parent_concepts", "family_concepts", "anchor")
 #: kinds whose text is the "parent" of a plan unit or a promise (nearest first is taken)
 PARENT_KINDS = ("group", "objective", "axis", "section")
 #: kinds whose text is the "top" of a unit (its axis, or OS in a plan)
@@ -74,6 +76,47 @@ def model(section: str = "link", path: Path = SETTINGS_FILE) -> Model:
                  weights={k: float(v) for k, v in s["weights"].items()},
                  threshold=float(s["threshold"]), max_links=int(s.get("max_links", 4)),
                  kept_min=float(s.get("kept_min", 0.7)))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """How likely a plan unit is to carry out some promise of its declaration, from its words
+    alone: ``intercept`` + the ``weights`` of its distinct lemmas, through the logistic
+    function. Internal management ("règlement de travail", "logiciel comptable", "siège
+    administratif") weighs down; help to people ("permanence", "ménages", "domicile") up."""
+
+    intercept: float = 0.0
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def scores(self, lemmas: list[str]) -> np.ndarray:
+        """One probability per lemma string (0.5 everywhere for an empty model)."""
+        z = np.array([self.intercept + sum(self.weights.get(w, 0.0) for w in set(t.split()))
+                      for t in lemmas], dtype=np.float64)
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@lru_cache(maxsize=4)
+def load_anchor(path: Path = ANCHOR_FILE) -> Anchor:
+    """The anchor model of ``trace_anchor.toml`` (ValueError naming the file when it is
+    unreadable or malformed; it ships with the package and ``make fit-trace ARGS=--write``
+    rewrites it)."""
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+        weights = {str(k): float(v) for k, v in raw.get("weights", {}).items()}
+        return Anchor(float(raw.get("intercept", 0.0)), weights)
+    except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError) as e:
+        raise ValueError(f"{path} : poids d'ancrage illisibles ({e}) ; restaurez le fichier "
+                         "livré avec l'outil ou refaites-le avec make fit-trace ARGS=--write"
+                         ) from e
+
+
+def anchor_signal(src: Side, dst: Side, anchor: Anchor | None) -> np.ndarray:
+    """The ``anchor`` signal (sources × targets): the plan unit's anchor probability, the
+    same for every promise; 0 without a model (two declarations: no plan unit)."""
+    if anchor is None or not len(src) or not len(dst):
+        return np.zeros((len(src), len(dst)))
+    return np.tile(anchor.scores(dst.lemmas), (len(src), 1))
 
 
 @lru_cache(maxsize=4)
@@ -418,21 +461,22 @@ def theme_signal(src: Side, dst: Side) -> np.ndarray:
     return themes
 
 
-def pair_signals(src: Side, dst: Side,
-                 text: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def pair_signals(src: Side, dst: Side, text: dict[str, np.ndarray] | None = None,
+                 anchor: Anchor | None = None) -> dict[str, np.ndarray]:
     """Every signal of ``SIGNALS`` for every (source, target) pair (sources × targets).
     ``text``: the signals of :func:`text_signals` for these two sides when already computed
-    (they depend on the words only; the themes are read again)."""
+    (they depend on the words only; the themes are read again); ``anchor``: the model of
+    the ``anchor`` signal (declaration → plan; None: 0, for two declarations)."""
     text = text_signals(src, dst) if text is None else text
-    return {**text, "themes": theme_signal(src, dst)}
+    return {**text, "themes": theme_signal(src, dst), "anchor": anchor_signal(src, dst, anchor)}
 
 
 def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
-    """Every signal but ``themes``: what the words, word vectors, tree and order of the two
-    documents give (the same for the same two documents whatever their theme labels)."""
+    """Every signal but ``themes`` and ``anchor``: what the words, word vectors, tree and order
+    of the two documents give (the same for the same two documents whatever their themes)."""
     n, m = len(src), len(dst)
     if n == 0 or m == 0:
-        return {s: np.zeros((n, m)) for s in SIGNALS if s != "themes"}
+        return {s: np.zeros((n, m)) for s in SIGNALS if s not in ("themes", "anchor")}
     vec = _tfidf(src.lemmas + dst.lemmas + [p for p in dst.parent_lemmas if p]
                  + [p for p in src.top_lemmas + dst.top_lemmas if p])
     tops_s = [t or "" for t in src.top_lemmas]
@@ -514,10 +558,12 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
 
 
 def score_pairs(src: Side, dst: Side, mdl: Model,
-                text: dict[str, np.ndarray] | None = None) -> PairScores:
-    """:func:`pair_signals` (``text``: its theme-free part, when already computed) and the
-    model's score of each pair."""
-    sig = pair_signals(src, dst, text)
+                text: dict[str, np.ndarray] | None = None,
+                anchor: Anchor | None = None) -> PairScores:
+    """:func:`pair_signals` (``text``: its theme-free part, when already computed;
+    ``anchor``: the anchor model, None for two declarations) and the model's score of each
+    pair."""
+    sig = pair_signals(src, dst, text, anchor)
     if not len(src) or not len(dst):
         return PairScores(sig, np.zeros((len(src), len(dst))))
     return PairScores(sig, mdl.score(sig))

@@ -14,6 +14,7 @@ from pipeline.trace.link import (
     build_side,
     concept_labels,
     fmt,
+    load_anchor,
     load_settings,
     model,
     score_pairs,
@@ -202,7 +203,7 @@ def _plan_rows(c: _Corpus, dps: str, pst: str, meta: dict, mdl: Model, kinds: di
     the pair's decisions of a review file (:mod:`pipeline.trace.review`)."""
     src = c.side(dps, kinds["source_kinds"], leaves_only=False)
     dst = c.side(pst, kinds["target_kinds"], leaves_only=True)
-    ps = score_pairs(src, dst, mdl, _text_signals(memo, "plan", src, dst))
+    ps = score_pairs(src, dst, mdl, _text_signals(memo, "plan", src, dst), load_anchor())
     links = select_links(ps.score, mdl) if len(src) and len(dst) else [[] for _ in range(len(src))]
     applied = apply_review(links, src.unit_ids, dst.unit_ids, list(decisions))
     links, flags = applied.links, applied.flags

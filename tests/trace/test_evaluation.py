@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.steps.trace_evaluation import _unpaired
+from pipeline.steps.trace_evaluation import _unpaired, _write_anchor
+from pipeline.trace import link
+from pipeline.trace.link import Anchor
 
 GOLD = pd.DataFrame([
     # a pair the tool traced
@@ -34,3 +36,14 @@ def test_links_of_an_unpaired_plan_count_as_missed_and_are_named():
 def test_nothing_extra_when_every_pair_is_traced():
     links, promises, lines = _unpaired(GOLD, [("a-dps", "a-pst"), ("b-dps", "b-pst")], DOCS)
     assert links == set() and promises == set() and lines == []
+
+
+def test_written_anchor_file_reads_back_the_same_model(tmp_path, monkeypatch):
+    target = tmp_path / "trace_anchor.toml"
+    monkeypatch.setattr(link, "ANCHOR_FILE", target)
+    a = Anchor(0.731, {"énergie": 0.25, "règlement": -1.5, "art": 0.002, "l'aide": 0.1})
+    _write_anchor(a, ["tune-a", "tune-b"])
+    text = target.read_text(encoding="utf-8")
+    assert "tune-a, tune-b" in text and "fit-trace" in text
+    assert all(len(line) <= 100 for line in text.splitlines())
+    assert link.load_anchor(target) == a

@@ -17,15 +17,17 @@ from pipeline.trace.gold import (
     baseline,
     cross_validate,
     features,
+    fit_anchor,
     gold_links,
     gold_sets,
     normalise,
+    out_of_fold_anchor,
     pair_data,
     predict,
     read_gold,
     score_links,
 )
-from pipeline.trace.link import SIGNALS, Model
+from pipeline.trace.link import SIGNALS, Anchor, Model
 
 # --------------------------------------------------------------------------- normalise
 
@@ -155,14 +157,15 @@ def test_scores_without_predictions_or_gold():
     assert Scores(2, 2, 2).f1 == 1.0
 
 
-def _data(tfidf, labels, dps="D", pst="P", src=None, dst=None) -> PairData:
+def _data(tfidf, labels, dps="D", pst="P", src=None, dst=None, dst_lemmas=None) -> PairData:
     t = np.array(tfidf, dtype=float)
     n, m = t.shape
     sig = {s: np.zeros((n, m)) for s in SIGNALS}
     sig["tfidf"] = t
     lab = np.array(labels)
     return PairData(dps, pst, src or [f"u{i}" for i in range(n)],
-                    dst or [f"a{j}" for j in range(m)], sig, lab, (lab >= 0).any(axis=1))
+                    dst or [f"a{j}" for j in range(m)], sig, lab, (lab >= 0).any(axis=1),
+                    dst_lemmas or [])
 
 
 def test_baseline_takes_the_argmax_at_or_above_the_cosine():
@@ -238,3 +241,62 @@ def test_pair_data_labels_the_pairs_of_the_gold_file():
     assert pd_.labels.tolist() == [[1, 0], [0, 0], [-1, -1]]
     assert pd_.promises.tolist() == [True, True, False]
     assert pd_.signals["tfidf"].shape == (3, 2)
+
+
+# --------------------------------------------------------------------------- anchor fits
+
+
+def _plan(k: int, lemmas: list[str], linked: list[int], annotated: bool = True) -> PairData:
+    """One promise; the plan units of ``linked`` carry it out."""
+    m = len(lemmas)
+    labels = [[1 if j in linked else 0 for j in range(m)]] if annotated else [[-1] * m]
+    return _data(np.zeros((1, m)), labels, dps=f"D{k}", pst=f"P{k}", dst_lemmas=lemmas)
+
+
+def test_fit_anchor_learns_which_words_carry_promises_and_skips_rare_ones():
+    plans = [_plan(k, ["ouvrir permanence ménage", "adopter règlement travail",
+                       f"rue{k} visiter ménage", "règlement commun"], linked=[0, 2])
+             for k in range(4)]
+    plans.append(_plan(4, ["rénover siège toiture", "aider ménage"], linked=[1]))
+    a = fit_anchor(plans, min_plans=3, C=1.0)
+    assert a is not None
+    assert a.weights["ménage"] > 0 > a.weights["règlement"]
+    assert "toiture" not in a.weights  # one plan only
+    assert not any(w.startswith("rue") for w in a.weights)  # a street per plan
+    assert fit_anchor(plans, min_plans=6) is None  # no word in six plans
+
+
+def test_fit_anchor_ignores_unannotated_pairs_and_needs_both_labels():
+    annotated = [_plan(k, ["aider ménage", "adopter règlement"], linked=[0]) for k in range(3)]
+    revised = _plan(9, ["aider ménage", "adopter règlement"], linked=[], annotated=False)
+    a = fit_anchor(annotated + [revised], min_plans=3)
+    b = fit_anchor(annotated, min_plans=3)
+    assert a == b
+    assert fit_anchor([revised]) is None
+    everything = [_plan(k, ["aider ménage", "ouvrir permanence"], linked=[0, 1]) for k in range(3)]
+    assert fit_anchor(everything) is None  # every unit linked: nothing to tell apart
+
+
+def test_out_of_fold_anchor_never_reads_the_pairs_own_gold():
+    """A pair's anchor signal is the same whatever its own gold links say."""
+    plans = [_plan(k, ["aider ménage", "adopter règlement", "ouvrir permanence"], linked=[0, 2])
+             for k in range(4)]
+    flipped = list(plans)
+    flipped[1] = _plan(1, ["aider ménage", "adopter règlement", "ouvrir permanence"], linked=[1])
+    a, b = out_of_fold_anchor(plans), out_of_fold_anchor(flipped)
+    assert a[1].signals["anchor"].tolist() == b[1].signals["anchor"].tolist()
+    assert a[0].signals["anchor"].tolist() != b[0].signals["anchor"].tolist()
+    assert a[1].labels.tolist() == plans[1].labels.tolist()  # only the signal changes
+
+
+def test_cross_validation_with_anchor_folds():
+    plans = [_plan(k, ["aider ménage", "adopter règlement", "ouvrir permanence"], linked=[0, 2])
+             for k in range(4)]
+    cv = cross_validate(plans, [0.5], max_links=4, anchor=True)
+    assert cv[0.5].n_gold == 8
+    assert cv[0.5].tp <= cv[0.5].n_pred <= 12
+
+
+def test_with_anchor_on_an_empty_pair():
+    d = _data(np.zeros((0, 2)), np.zeros((0, 2), dtype=int), dst_lemmas=["a", "b"])
+    assert d.with_anchor(Anchor(1.0, {})).signals["anchor"].shape == (0, 2)

@@ -16,10 +16,13 @@ from hypothesis import strategies as st
 
 from pipeline.trace.link import (
     SIGNALS,
+    Anchor,
     Model,
+    anchor_signal,
     build_side,
     concept_signals,
     fmt,
+    load_anchor,
     load_concepts,
     load_settings,
     model,
@@ -129,10 +132,10 @@ def test_concepts_link_a_reworded_action_that_shares_no_word():
                 {"d1": "lutter contre isolement aîné"})
     dst = _side("p", [
         ("o1", "", "objective", "Rompre la solitude des seniors"),
-        ("x1", "o1", "action", "Organiser un goûter mensuel pour les seniors seuls"),
+        ("x1", "o1", "action", "Organiser des appels de courtoisie aux seniors"),
         ("o2", "", "objective", "Entretenir le patrimoine"),
         ("x2", "o2", "action", "Rénover la toiture du siège"),
-    ], {"o1": "rompre solitude senior", "x1": "organiser goûter mensuel senior seul",
+    ], {"o1": "rompre solitude senior", "x1": "organiser appel courtoisie senior",
         "o2": "entretenir patrimoine", "x2": "rénover toiture siège"},
         kinds=TARGET, leaves_only=True)
     sig = pair_signals(src, dst)
@@ -507,3 +510,56 @@ def test_signals_are_finite_and_bounded(pair):
     assert np.all(sig["gap"].min(axis=1) == 0)
     score = model("link").score(sig)
     assert np.all((score >= 0) & (score <= 1))
+
+
+# --------------------------------------------------------------------------- anchor
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def test_anchor_scores_by_hand():
+    a = Anchor(0.5, {"règlement": -2.0, "ménage": 1.0})
+    got = a.scores(["adopter règlement règlement", "aider ménage", "", "règlement ménage"])
+    # a lemma counts once however often the unit says it; unknown lemmas weigh 0
+    want = [_sigmoid(-1.5), _sigmoid(1.5), _sigmoid(0.5), _sigmoid(-0.5)]
+    assert got.tolist() == pytest.approx(want)
+    assert Anchor().scores(["x"]).tolist() == [0.5]
+
+
+def test_anchor_signal_is_the_plan_units_score_for_every_promise():
+    src = _flat("d", ["aider ménage", "rénover logement", "former personnel"])
+    dst = _flat("p", ["adopter règlement", "ouvrir permanence ménage"], kinds=TARGET)
+    a = Anchor(0.0, {"règlement": -1.0, "ménage": 2.0})
+    sig = anchor_signal(src, dst, a)
+    assert sig.shape == (3, 2)
+    assert (sig == sig[0]).all()
+    assert sig[0].tolist() == pytest.approx([_sigmoid(-1.0), _sigmoid(2.0)])
+    assert not anchor_signal(src, dst, None).any()  # two declarations: no plan unit
+    assert not pair_signals(src, dst)["anchor"].any()
+    assert pair_signals(src, dst, anchor=a)["anchor"].tolist() == sig.tolist()
+
+
+def test_load_anchor_names_a_broken_file(tmp_path):
+    bad = tmp_path / "a.toml"
+    bad.write_text("intercept = 0.1\n[weights]\nx = \"beaucoup\"\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="a.toml"):
+        load_anchor(bad)
+    bad.write_text("[weights\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="fit-trace"):
+        load_anchor(bad)
+    with pytest.raises(ValueError, match="restaurez"):
+        load_anchor(tmp_path / "absent.toml")
+    good = tmp_path / "g.toml"
+    good.write_text("intercept = -0.5\n[weights]\n\"énergie\" = 0.25\n", encoding="utf-8")
+    assert load_anchor(good) == Anchor(-0.5, {"énergie": 0.25})
+
+
+def test_shipped_anchor_weighs_internal_management_below_help_to_people():
+    """The shipped weights (fitted on the tuning folders) rank a plan's internal chores below
+    its services to people: the direction the signal exists for."""
+    a = load_anchor()
+    inside, outside = a.scores(["adopter nouveau règlement travail personnel administratif",
+                                "ouvrir permanence sociale ménage domicile"])
+    assert inside < 0.5 < outside
