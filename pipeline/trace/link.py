@@ -497,12 +497,20 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
             if " " not in t} if vec is not None else None)
     words = _WordSims(src.lemmas + dst.lemmas + dst.parent_lemmas)
     align = _align(src.lemmas, dst.lemmas, idf, words)
-    parent_tfidf = rows.cos(src.lemmas, dst.parent_lemmas)
-    parent_vector = _vcos(src.words, dst.parent_words, src_vectors)
+    # the parent signals, computed once per objective (its actions share it) then spread
+    first: dict[str, int] = {}
+    for j, p in enumerate(dst.parent_ids):
+        first.setdefault(p, j)
+    uniq = list(first.values())
+    rank = {p: k for k, p in enumerate(first)}
+    spread = np.array([rank[p] for p in dst.parent_ids], dtype=np.int64)
+    u_lemmas = [dst.parent_lemmas[j] for j in uniq]
+    parent_tfidf = rows.cos(src.lemmas, u_lemmas)[:, spread]
+    parent_vector = _vcos(src.words, [dst.parent_words[j] for j in uniq], src_vectors)[:, spread]
     has_parent = np.array([bool(p) for p in dst.parent_lemmas])[None, :]
     parent_tfidf = np.where(has_parent, parent_tfidf, 0.0)
     parent_vector = np.where(has_parent, parent_vector, 0.0)
-    parent_align = _align(src.lemmas, dst.parent_lemmas, idf, words)
+    parent_align = _align(src.lemmas, u_lemmas, idf, words)[:, spread]
     # the plan objective (OO) closest to the promise: every action under it is a candidate
     parent_score = parent_tfidf + parent_align
     parent_best = np.zeros((n, m))
@@ -573,9 +581,10 @@ def select_links(scores: np.ndarray, mdl: Model) -> list[list[int]]:
     """Per source row, the target columns that are links: score ≥ threshold, best first,
     at most ``max_links`` (ties broken by column, so the result is deterministic)."""
     out = []
+    cols = np.arange(scores.shape[1]) if scores.ndim == 2 else np.arange(0)
     for row in scores:
-        order = sorted(range(len(row)), key=lambda j: (-row[j], j))
-        out.append([j for j in order[:mdl.max_links] if row[j] >= mdl.threshold])
+        order = np.lexsort((cols, -row))[:mdl.max_links]  # best first, ties by column
+        out.append([int(j) for j in order if row[j] >= mdl.threshold])
     return out
 
 
