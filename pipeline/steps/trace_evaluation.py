@@ -313,7 +313,8 @@ def _write_anchor(anchor, folders: list[str]) -> None:
         "[weights]",
     ]
     for word, w in sorted(anchor.weights.items()):
-        key = word if re.fullmatch(r"[A-Za-z0-9_-]+", word) else json.dumps(word, ensure_ascii=False)
+        key = (word if re.fullmatch(r"[A-Za-z0-9_-]+", word)
+               else json.dumps(word, ensure_ascii=False).replace("\x7f", "\\u007f"))
         lines.append(f"{key} = {w:.3f}")
     io.write_text(ANCHOR_FILE, "\n".join(lines) + "\n")
     load_anchor.cache_clear()

@@ -215,10 +215,10 @@ def fit_anchor(data: list[PairData], *, min_plans: int = ANCHOR_MIN_PLANS,
 
 
 def out_of_fold_anchor(data: list[PairData]) -> list[PairData]:
-    """Each pair with the anchor signal of a model fitted without it (its plan's units are
-    judged by what the other plans taught, as on a new plan)."""
-    return [d.with_anchor(fit_anchor([e for j, e in enumerate(data) if j != k]))
-            for k, d in enumerate(data)]
+    """Each pair with the anchor signal of a model fitted without its plan (every pair with
+    the same ``pst`` left out: its plan's units are judged by what the other plans taught,
+    as on a new plan)."""
+    return [d.with_anchor(fit_anchor([e for e in data if e.pst != d.pst])) for d in data]
 
 
 def features(data: list[PairData]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -286,25 +286,30 @@ def gold_sets(data: list[PairData]) -> tuple[set[tuple], set[tuple]]:
 def cross_validate(data: list[PairData], thresholds: list[float], max_links: int,
                    kept_min: float = 0.7, C: float = 1.0, anchor: bool = False
                    ) -> dict[float, Scores]:
-    """Leave-one-pair-out (one CPAS at a time): fit on the other pairs, predict the held
-    one at every threshold; scores pooled over the held pairs. ``anchor``: the anchor model
-    is refitted in each fold too (the held pair's plan judged by the other plans; each
-    training pair's by the training pairs but itself), so no gold link of the held pair
-    reaches its own prediction."""
+    """Leave-one-plan-out (one CPAS at a time: the pairs whose target is that plan, or that
+    next declaration, are held together): fit on the other pairs, predict the held ones at
+    every threshold; scores pooled over the held pairs. ``anchor``: the anchor model is
+    refitted in each fold too (the held plan judged by the other plans; each training pair's
+    by the training plans but its own), so no gold link of the held plan reaches its own
+    prediction; without it the anchor signal is 0 (the shipped weights read every plan)."""
     pooled = {t: Scores(0, 0, 0) for t in thresholds}
-    for k in range(len(data)):
-        train = [d for j, d in enumerate(data) if j != k]
-        held = data[k]
+    for target in dict.fromkeys(d.pst for d in data):
+        train = [d for d in data if d.pst != target]
+        held = [d for d in data if d.pst == target]
         if anchor:
-            held = held.with_anchor(fit_anchor(train))
+            model_ = fit_anchor(train)
+            held = [d.with_anchor(model_) for d in held]
             train = out_of_fold_anchor(train)
+        else:
+            held = [d.with_anchor(None) for d in held]
+            train = [d.with_anchor(None) for d in train]
         X, y, _ = features(train)
         if len(set(y.tolist())) < 2:
             continue
         b, w = fit_model(X, y, C=C)
-        gold, promises = gold_sets([held])
+        gold, promises = gold_sets(held)
         for t in thresholds:
-            pred = predict([held], Model(b, w, t, max_links, kept_min))
+            pred = predict(held, Model(b, w, t, max_links, kept_min))
             s = score_links(pred, gold, promises)
             p = pooled[t]
             pooled[t] = Scores(p.tp + s.tp, p.n_pred + s.n_pred, p.n_gold + s.n_gold)

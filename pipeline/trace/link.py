@@ -100,11 +100,20 @@ def load_anchor(path: Path = ANCHOR_FILE) -> Anchor:
     """The anchor model of ``trace_anchor.toml`` (ValueError naming the file when it is
     unreadable or malformed; it ships with the package and ``make fit-trace ARGS=--write``
     rewrites it)."""
+    def number(x) -> float:
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            raise ValueError(f"{x!r} n'est pas un nombre")
+        return float(x)
+
     try:
         with open(path, "rb") as f:
             raw = tomllib.load(f)
-        weights = {str(k): float(v) for k, v in raw.get("weights", {}).items()}
-        return Anchor(float(raw.get("intercept", 0.0)), weights)
+        table = raw.get("weights")
+        if not isinstance(table, dict) or not table:
+            raise ValueError("pas de table [weights] de poids par lemme")
+        if "intercept" not in raw:
+            raise ValueError("pas d'intercept")
+        return Anchor(number(raw["intercept"]), {str(k): number(v) for k, v in table.items()})
     except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError) as e:
         raise ValueError(f"{path} : poids d'ancrage illisibles ({e}) ; restaurez le fichier "
                          "livré avec l'outil ou refaites-le avec make fit-trace ARGS=--write"
@@ -189,8 +198,10 @@ def _shipped_concepts(texts: tuple[str, ...]) -> frozenset[str]:
 
 def clear_concept_cache() -> None:
     """Forget the concepts found per unit text (the runner calls it once tracing is done: the
-    memory goes back before the later stages fork their children)."""
+    memory goes back before the later stages fork their children); the anchor weights are
+    read again by the next run too, in case the file changed."""
     _shipped_concepts.cache_clear()
+    load_anchor.cache_clear()
 
 
 def _find_concepts(texts: tuple[str, ...], index: dict[str, tuple[tuple[str, str], ...]]
@@ -580,8 +591,12 @@ def score_pairs(src: Side, dst: Side, mdl: Model,
 def select_links(scores: np.ndarray, mdl: Model) -> list[list[int]]:
     """Per source row, the target columns that are links: score ≥ threshold, best first,
     at most ``max_links`` (ties broken by column, so the result is deterministic)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2:
+        raise ValueError(f"select_links : une matrice promesses × unités attendue, "
+                         f"pas un tableau de forme {scores.shape}")
     out = []
-    cols = np.arange(scores.shape[1]) if scores.ndim == 2 else np.arange(0)
+    cols = np.arange(scores.shape[1])
     for row in scores:
         order = np.lexsort((cols, -row))[:mdl.max_links]  # best first, ties by column
         out.append([int(j) for j in order if row[j] >= mdl.threshold])

@@ -41,7 +41,8 @@ def test_nothing_extra_when_every_pair_is_traced():
 def test_written_anchor_file_reads_back_the_same_model(tmp_path, monkeypatch):
     target = tmp_path / "trace_anchor.toml"
     monkeypatch.setattr(link, "ANCHOR_FILE", target)
-    a = Anchor(0.731, {"énergie": 0.25, "règlement": -1.5, "art": 0.002, "l'aide": 0.1})
+    a = Anchor(0.731, {"énergie": 0.25, "règlement": -1.5, "art": 0.002, "l'aide": 0.1,
+                       'a"b\\c': 0.5, "a\x7fb": -0.2, "true": 0.3, "12": 0.1})
     _write_anchor(a, ["tune-a", "tune-b"])
     text = target.read_text(encoding="utf-8")
     assert "tune-a, tune-b" in text and "fit-trace" in text

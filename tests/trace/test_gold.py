@@ -5,6 +5,7 @@ units, links scored, the TF-IDF baseline, on tiny tables and matrices written by
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -300,3 +301,28 @@ def test_cross_validation_with_anchor_folds():
 def test_with_anchor_on_an_empty_pair():
     d = _data(np.zeros((0, 2)), np.zeros((0, 2), dtype=int), dst_lemmas=["a", "b"])
     assert d.with_anchor(Anchor(1.0, {})).signals["anchor"].shape == (0, 2)
+
+
+def test_out_of_fold_anchor_leaves_out_every_pair_of_the_same_plan():
+    """Two annotated declarations of one CPAS traced to the same plan: neither pair's gold
+    reaches the other's anchor signal."""
+    lemmas = ["aider ménage", "adopter règlement", "ouvrir permanence"]
+    plans = [_plan(k, lemmas, linked=[0, 2]) for k in range(4)]
+    twin = _data(np.zeros((1, 3)), [[1, 0, 1]], dps="D0bis", pst="P0", dst_lemmas=lemmas)
+    flipped_twin = _data(np.zeros((1, 3)), [[0, 1, 0]], dps="D0bis", pst="P0",
+                         dst_lemmas=lemmas)
+    a = out_of_fold_anchor(plans + [twin])
+    b = out_of_fold_anchor(plans + [flipped_twin])
+    assert a[0].signals["anchor"].tolist() == b[0].signals["anchor"].tolist()
+
+
+def test_cross_validation_without_anchor_ignores_the_shipped_anchor_signal():
+    """anchor=False: whatever the anchor signal holds (here the gold itself), it is not read."""
+    lemmas = ["aider ménage", "adopter règlement", "ouvrir permanence"]
+    plans = [_plan(k, lemmas, linked=[0, 2]) for k in range(4)]
+    for d in plans:
+        d.signals["tfidf"] = np.array([[0.2, 0.3, 0.1]])
+    leaky = [replace(d, signals={**d.signals, "anchor": (d.labels == 1) * 1.0}) for d in plans]
+    a = cross_validate(plans, [0.5], max_links=4)
+    b = cross_validate(leaky, [0.5], max_links=4)
+    assert a == b

@@ -551,6 +551,11 @@ def test_load_anchor_names_a_broken_file(tmp_path):
         load_anchor(bad)
     with pytest.raises(ValueError, match="restaurez"):
         load_anchor(tmp_path / "absent.toml")
+    for body in ("intercept = 0.1\nweights = 3\n", "intercept = 0.1\n[weights]\nx = true\n",
+                 "", "intercept = 0.1\n[weights]\n", "[weights]\nx = 0.5\n"):
+        bad.write_text(body, encoding="utf-8")  # wrong type, a boolean, empty, no intercept
+        with pytest.raises(ValueError, match="a.toml"):
+            load_anchor.__wrapped__(bad)
     good = tmp_path / "g.toml"
     good.write_text("intercept = -0.5\n[weights]\n\"énergie\" = 0.25\n", encoding="utf-8")
     assert load_anchor(good) == Anchor(-0.5, {"énergie": 0.25})
@@ -563,3 +568,11 @@ def test_shipped_anchor_weighs_internal_management_below_help_to_people():
     inside, outside = a.scores(["adopter nouveau règlement travail personnel administratif",
                                 "ouvrir permanence sociale ménage domicile"])
     assert inside < 0.5 < outside
+
+
+def test_select_links_takes_lists_and_refuses_a_vector():
+    m = Model(0.0, {}, threshold=0.5, max_links=2)
+    assert select_links([[0.5, 0.9, 0.7], [0.1, 0.2, 0.3]], m) == [[1, 2], []]
+    assert select_links(np.zeros((0, 3)), m) == []
+    with pytest.raises(ValueError, match="matrice"):
+        select_links(np.array([0.9, 0.1]), m)
