@@ -152,14 +152,13 @@ class PairData:
         """The same pair with its ``anchor`` signal computed by ``anchor``."""
         n, m = self.labels.shape
         sig = dict(self.signals)
-        sig["anchor"] = (np.tile(anchor.scores(self.dst_lemmas), (n, 1)) if anchor and n and m
+        sig["anchor"] = (anchor.signal(n, self.dst_lemmas) if anchor is not None and m
                          else np.zeros((n, m)))
         return replace(self, signals=sig)
 
     def anchored(self) -> np.ndarray:
         """Per target: 1 when the gold file links some promise to it."""
-        return (self.labels == 1).any(axis=0).astype(int) if self.labels.size else \
-            np.zeros(len(self.dst_ids), dtype=int)
+        return (self.labels == 1).any(axis=0).astype(int)
 
 
 def pair_data(units, nlp, unit_themes, pairs: list[tuple[str, str]], gold: pd.DataFrame,

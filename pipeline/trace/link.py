@@ -26,6 +26,8 @@ SETTINGS_FILE = Path(__file__).resolve().parents[1] / "data" / "trace.toml"
 CONCEPTS_FILE = Path(__file__).resolve().parents[1] / "data" / "trace_concepts.toml"
 #: which plan units usually carry a promise out: word weights fitted on the tuning folders
 ANCHOR_FILE = Path(__file__).resolve().parents[1] / "data" / "trace_anchor.toml"
+#: what an error on a shipped data file tells the user to do
+_RESTORE = "restaurez le fichier livré avec l'outil"
 #: the signals of a pair, in the order of the model's weights
 SIGNALS = ("tfidf", "vector", "align", "parent_tfidf", "parent_vector", "parent_align",
            "family_tfidf", "family_align", "family_best", "parent_best", "axis", "themes",
@@ -94,6 +96,13 @@ class Anchor:
                       for t in lemmas], dtype=np.float64)
         return 1.0 / (1.0 + np.exp(-z))
 
+    def signal(self, n_sources: int, lemmas: list[str]) -> np.ndarray:
+        """The ``anchor`` signal (sources × targets): each target's score, the same for
+        every one of the ``n_sources`` promises."""
+        if not n_sources or not lemmas:
+            return np.zeros((n_sources, len(lemmas)))
+        return np.tile(self.scores(lemmas), (n_sources, 1))
+
 
 @lru_cache(maxsize=4)
 def load_anchor(path: Path = ANCHOR_FILE) -> Anchor:
@@ -105,27 +114,24 @@ def load_anchor(path: Path = ANCHOR_FILE) -> Anchor:
             raise ValueError(f"{x!r} n'est pas un nombre")
         return float(x)
 
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)
+    def make(raw: dict) -> Anchor:
         table = raw.get("weights")
         if not isinstance(table, dict) or not table:
             raise ValueError("pas de table [weights] de poids par lemme")
         if "intercept" not in raw:
             raise ValueError("pas d'intercept")
         return Anchor(number(raw["intercept"]), {str(k): number(v) for k, v in table.items()})
-    except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError) as e:
-        raise ValueError(f"{path} : poids d'ancrage illisibles ({e}) ; restaurez le fichier "
-                         "livré avec l'outil ou refaites-le avec make fit-trace ARGS=--write"
-                         ) from e
+
+    return _data_file(path, "poids d'ancrage illisibles", make,
+                      fix=f"{_RESTORE} ou refaites-le avec make fit-trace ARGS=--write")
 
 
 def anchor_signal(src: Side, dst: Side, anchor: Anchor | None) -> np.ndarray:
     """The ``anchor`` signal (sources × targets): the plan unit's anchor probability, the
     same for every promise; 0 without a model (two declarations: no plan unit)."""
-    if anchor is None or not len(src) or not len(dst):
+    if anchor is None:
         return np.zeros((len(src), len(dst)))
-    return np.tile(anchor.scores(dst.lemmas), (len(src), 1))
+    return anchor.signal(len(src), dst.lemmas)
 
 
 @lru_cache(maxsize=4)
@@ -156,12 +162,19 @@ def concept_labels(path: Path = CONCEPTS_FILE) -> dict[str, str]:
 def _lexicon_file(path: Path) -> dict:
     """The content of a concepts file (ValueError naming it when unreadable); its readers
     cache what they make of it."""
+    return _data_file(path, "lexique des concepts illisible")
+
+
+def _data_file(path: Path, what: str, make=None, fix: str = _RESTORE):
+    """``make`` (the identity when None) of the TOML content of a shipped data file; a file
+    that cannot be opened, parsed or made into what its reader wants is a ValueError naming
+    it, ``what`` went wrong and the ``fix``."""
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ValueError(f"{path} : lexique des concepts illisible ({e}) ; "
-                         "restaurez le fichier livré avec l'outil") from e
+            raw = tomllib.load(f)
+        return make(raw) if make else raw
+    except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError) as e:
+        raise ValueError(f"{path} : {what} ({e}) ; {fix}") from e
 
 
 def _norm(text: str) -> str:

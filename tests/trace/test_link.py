@@ -115,16 +115,20 @@ def test_concept_labels_fall_back_to_the_id(tmp_path):
     assert concept_labels(f) == {"sante_mentale": "sante mentale"}
 
 
+def _refuses(loader, path, body: str | None, match: str) -> None:
+    """``loader`` raises a ValueError matching ``match`` on ``path`` holding ``body``
+    (``path`` absent when None)."""
+    if body is not None:
+        path.write_text(body, encoding="utf-8")
+    with pytest.raises(ValueError, match=match):
+        loader(path)
+
+
 def test_load_concepts_names_a_broken_file(tmp_path):
     bad = tmp_path / "c.toml"
-    bad.write_text("[concepts]\nx = 3\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="c.toml"):
-        load_concepts(bad)
-    bad.write_text("[concepts\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="illisible"):
-        load_concepts(bad)
-    with pytest.raises(ValueError, match="restaurez"):
-        load_concepts(tmp_path / "absent.toml")
+    _refuses(load_concepts, bad, "[concepts]\nx = 3\n", "c.toml")
+    _refuses(load_concepts, bad, "[concepts\n", "illisible")
+    _refuses(load_concepts, tmp_path / "absent.toml", None, "restaurez")
 
 
 def test_concepts_link_a_reworded_action_that_shares_no_word():
@@ -543,19 +547,13 @@ def test_anchor_signal_is_the_plan_units_score_for_every_promise():
 
 def test_load_anchor_names_a_broken_file(tmp_path):
     bad = tmp_path / "a.toml"
-    bad.write_text("intercept = 0.1\n[weights]\nx = \"beaucoup\"\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="a.toml"):
-        load_anchor(bad)
-    bad.write_text("[weights\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="fit-trace"):
-        load_anchor(bad)
-    with pytest.raises(ValueError, match="restaurez"):
-        load_anchor(tmp_path / "absent.toml")
+    _refuses(load_anchor, bad, "intercept = 0.1\n[weights]\nx = \"beaucoup\"\n", "a.toml")
+    _refuses(load_anchor, bad, "[weights\n", "fit-trace")
+    _refuses(load_anchor, tmp_path / "absent.toml", None, "restaurez")
     for body in ("intercept = 0.1\nweights = 3\n", "intercept = 0.1\n[weights]\nx = true\n",
                  "", "intercept = 0.1\n[weights]\n", "[weights]\nx = 0.5\n"):
-        bad.write_text(body, encoding="utf-8")  # wrong type, a boolean, empty, no intercept
-        with pytest.raises(ValueError, match="a.toml"):
-            load_anchor.__wrapped__(bad)
+        # wrong type, a boolean, empty, no intercept
+        _refuses(load_anchor.__wrapped__, bad, body, "a.toml")
     good = tmp_path / "g.toml"
     good.write_text("intercept = -0.5\n[weights]\n\"énergie\" = 0.25\n", encoding="utf-8")
     assert load_anchor(good) == Anchor(-0.5, {"énergie": 0.25})
