@@ -303,6 +303,21 @@ class Side:
         return len(self.unit_ids)
 
 
+def strs(values: pd.Series, missing: str = "") -> list[str]:
+    """A column's values as Python strings, as ``values.fillna(missing).astype(str).tolist()``
+    writes them (a missing value becomes ``missing``), without pandas' conversion to a string
+    array at each call."""
+    out = []
+    for v in values.tolist():
+        if isinstance(v, str):
+            out.append(v)
+        elif pd.isna(v):
+            out.append(missing)
+        else:
+            out.append(str(v))
+    return out
+
+
 def _words(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
@@ -316,10 +331,10 @@ def build_side(doc_id: str, units: pd.DataFrame, lemmas: dict, tokens: dict,
     ``themes``: unit_id → set of themes; ``kinds``: the unit kinds kept; ``leaves_only``: an
     objective or group with an action or objective under it is left out (a plan's OO is a
     target only when it has no action)."""
-    ids = units["unit_id"].astype(str).tolist()
-    ukinds = units["kind"].astype(str).tolist()
-    texts = units["text"].fillna("").astype(str).tolist()
-    parents = units["parent_id"].fillna("").astype(str).tolist()
+    ids = strs(units["unit_id"])
+    ukinds = strs(units["kind"])
+    texts = strs(units["text"])
+    parents = strs(units["parent_id"])
     at = {u: k for k, u in enumerate(ids)}
     has_child: set[str] = set()
     for p, k in zip(parents, ukinds, strict=True):
@@ -363,32 +378,53 @@ def _analyzer(text: str) -> list[str]:
     return toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
 
 
-def _tfidf(fit_texts: list[str]):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True, norm="l2", dtype=np.float64)
-    if not any(t.strip() for t in fit_texts):
-        return None
-    vec.fit(fit_texts)
-    return vec
-
-
 class _Rows:
-    """TF-IDF rows of many texts, transformed in one call (a text is transformed once)."""
+    """Lemma TF-IDF (unigrams + bigrams, sublinear tf, l2 rows; scikit-learn) fitted on
+    ``fit_texts`` and the rows of ``texts``: each distinct text is analysed once (the fit texts
+    are among the rows), and a feature no fit text has is left out, as a fitted
+    ``TfidfVectorizer`` would transform them. ``idf``: unigram → inverse document frequency
+    (None when no fit text has a word)."""
 
-    def __init__(self, vec, texts: list[str]):
-        self.vec = vec
+    def __init__(self, fit_texts: list[str], texts: list[str]):
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
         self.index: dict[str, int] = {}
-        for t in texts:
+        for t in (*texts, *fit_texts):
             self.index.setdefault(t, len(self.index))
-        self.matrix = vec.transform(list(self.index)) if vec is not None and self.index else None
+        self.matrix = self.idf = None
+        if not any(t.strip() for t in fit_texts):
+            return
+        counts = CountVectorizer(analyzer=_analyzer, dtype=np.float64)
+        every = counts.fit_transform(list(self.index)).tocsc()
+        fit = every[[self.index[t] for t in fit_texts]]
+        keep = np.flatnonzero(fit.getnnz(axis=0) > 0)
+        weigh = TfidfTransformer(sublinear_tf=True, norm="l2").fit(fit[:, keep])
+        self.matrix = weigh.transform(every[:, keep].tocsr())
+        at = np.full(every.shape[1], -1, dtype=np.int64)
+        at[keep] = np.arange(len(keep))
+        idf = weigh.idf_.tolist()
+        self.idf = {t: idf[at[c]] for t, c in counts.vocabulary_.items()
+                    if at[c] >= 0 and " " not in t}
 
     def cos(self, a: list[str], b: list[str]) -> np.ndarray:
+        """len(a) × len(b) cosines (every text one of the rows)."""
         if self.matrix is None or not a or not b:
             return np.zeros((len(a), len(b)))
         ma = self.matrix[[self.index[t] for t in a]]
         mb = self.matrix[[self.index[t] for t in b]]
         return (ma @ mb.T).toarray()
+
+    def cos_from(self, a: list[str]):
+        """The cosines of ``a`` with every row, computed once: a function of ``b`` giving
+        :meth:`cos` (a, b) (the same sums, in the same order)."""
+        every = (self.matrix[[self.index[t] for t in a]] @ self.matrix.T).toarray() \
+            if self.matrix is not None and a else None
+
+        def cos(b: list[str]) -> np.ndarray:
+            if every is None or not b:
+                return np.zeros((len(a), len(b)))
+            return every[:, [self.index[t] for t in b]]
+        return cos
 
 
 def _vcos(a: list[str], b: list[str], va: np.ndarray | None = None) -> np.ndarray:
@@ -419,50 +455,81 @@ class _WordSims:
             np.fill_diagonal(self.sims, 1.0)
 
 
+def _segments(texts: list[str], index: dict[str, int]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows whose text has words, their distinct word indices concatenated, segment starts)"""
+    sets = [np.array(sorted({index[w] for w in t.split()}), dtype=np.int64) for t in texts]
+    rows = np.array([k for k, x in enumerate(sets) if len(x)], dtype=np.int64)
+    cat = np.concatenate([sets[k] for k in rows]) if len(rows) else np.zeros(0, np.int64)
+    lengths = np.array([len(sets[k]) for k in rows], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(rows) else lengths
+    return rows, cat, starts
+
+
+class _Aligner:
+    """Soft word overlap of the texts ``a`` with any list of texts ``b`` whose words are in
+    ``words``' vocabulary: the mean, over the words of one text, of the best cosine of their
+    word vectors to a word of the other (the same word counts 1 even without a vector),
+    averaged over both directions; 0 when a text has no word. With ``idf`` (word → inverse
+    document frequency) the mean is weighted by it: the rare, specific words of a text count
+    more than the ones every unit uses. What depends on ``a`` only (its words against the
+    whole vocabulary) is computed once for every ``b``."""
+
+    def __init__(self, a: list[str], idf: dict[str, float] | None, words: _WordSims):
+        self.n, self.words = len(a), words
+        self.ready = bool(words.vocab) and words.sims is not None
+        if not self.ready:
+            return
+        default = max(idf.values()) if idf else 1.0
+        self.weight = np.array([idf.get(w, default) if idf else 1.0 for w in words.vocab])
+        self.ra, cat_a, self.st_a = _segments(a, words.index)
+        self.ready = bool(len(self.ra))
+        if not self.ready:
+            return
+        self.sims_a = words.sims[cat_a]  # every word of a × the vocabulary
+        self.best_a = np.maximum.reduceat(self.sims_a, self.st_a, axis=0)  # texts × vocabulary
+        self.wa = self.weight[cat_a]
+        self.wa_sum = np.add.reduceat(self.wa, self.st_a)
+
+    def best_words(self, b: list[str]) -> np.ndarray:
+        """Words of a × texts of ``b``: each word's best cosine in the text (−inf when the
+        text has no word)."""
+        out = np.full((self.sims_a.shape[0], len(b)), -np.inf)
+        rb, cat_b, st_b = _segments(b, self.words.index)
+        if len(rb):
+            out[:, rb] = np.maximum.reduceat(self.sims_a[:, cat_b], st_b, axis=1)
+        return out
+
+    def __call__(self, b: list[str], best_words: np.ndarray | None = None) -> np.ndarray:
+        """n × len(b) soft overlaps (``best_words``: :meth:`best_words` of ``b``, when already
+        known)."""
+        out = np.zeros((self.n, len(b)))
+        if not self.ready or not b:
+            return out
+        rb, cat_b, st_b = _segments(b, self.words.index)
+        if not len(rb):
+            return out
+        best_in_b = (np.maximum.reduceat(self.sims_a[:, cat_b], st_b, axis=1)
+                     if best_words is None else best_words[:, rb])
+        # a → b: each word of a[i], its best match in b[j], weighted mean over the words of a[i]
+        a_to_b = np.add.reduceat(self.wa[:, None] * best_in_b, self.st_a, axis=0) \
+            / self.wa_sum[:, None]
+        # b → a: each word of b[j], its best match in a[i], weighted mean over the words of b[j]
+        wb = self.weight[cat_b]
+        b_to_a = np.add.reduceat(self.best_a[:, cat_b] * wb[None, :], st_b, axis=1) \
+            / np.add.reduceat(wb, st_b)[None, :]
+        out[np.ix_(self.ra, rb)] = (a_to_b + b_to_a) / 2
+        return out
+
+
 def _align(a: list[str], b: list[str], idf: dict[str, float] | None = None,
            words: _WordSims | None = None) -> np.ndarray:
-    """Soft word overlap of each (a, b) pair of word strings: the mean, over the words of one
-    text, of the best cosine of their word vectors to a word of the other (the same word
-    counts 1 even without a vector), averaged over both directions; 0 when a text has no
-    word. With ``idf`` (word → inverse document frequency) the mean is weighted by it: the
-    rare, specific words of a text count more than the ones every unit uses. ``words``: the
-    cosines of a vocabulary holding every word of ``a`` and ``b`` (computed when None)."""
-    n, m = len(a), len(b)
-    out = np.zeros((n, m))
-    if not n or not m:
-        return out
-    words = _WordSims(a + b) if words is None else words
-    if not words.vocab or words.sims is None:
-        return out
-    index, vocab = words.index, words.vocab
-    default = max(idf.values()) if idf else 1.0
-    weight = np.array([idf.get(w, default) if idf else 1.0 for w in vocab])
+    """:class:`_Aligner` of ``a`` against ``b`` (``words``: the cosines of a vocabulary holding
+    every word of ``a`` and ``b``; computed when None)."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)))
+    return _Aligner(a, idf, _WordSims(a + b) if words is None else words)(b)
 
-    def segments(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows whose text has words, their word indices concatenated, segment starts)"""
-        sets = [np.array(sorted({index[w] for w in t.split()}), dtype=np.int64) for t in texts]
-        rows = np.array([k for k, x in enumerate(sets) if len(x)], dtype=np.int64)
-        cat = np.concatenate([sets[k] for k in rows]) if len(rows) else np.zeros(0, np.int64)
-        lengths = np.array([len(sets[k]) for k in rows], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(rows) else lengths
-        return rows, cat, starts
-
-    ra, cat_a, st_a = segments(a)
-    rb, cat_b, st_b = segments(b)
-    if not len(ra) or not len(rb):
-        return out
-    block = words.sims[np.ix_(cat_a, cat_b)]  # every word of a × every word of b
-    wa, wb = weight[cat_a], weight[cat_b]
-    # a → b: each word of a[i], its best match in b[j], weighted mean over the words of a[i]
-    best_in_b = np.maximum.reduceat(block, st_b, axis=1)  # words of a × texts of b
-    a_to_b = np.add.reduceat(wa[:, None] * best_in_b, st_a, axis=0) \
-        / np.add.reduceat(wa, st_a)[:, None]
-    # b → a: each word of b[j], its best match in a[i], weighted mean over the words of b[j]
-    best_in_a = np.maximum.reduceat(block, st_a, axis=0)  # texts of a × words of b
-    b_to_a = np.add.reduceat(best_in_a * wb[None, :], st_b, axis=1) \
-        / np.add.reduceat(wb, st_b)[None, :]
-    out[np.ix_(ra, rb)] = (a_to_b + b_to_a) / 2
-    return out
 
 @dataclass
 class PairScores:
@@ -475,14 +542,22 @@ class PairScores:
 def theme_signal(src: Side, dst: Side) -> np.ndarray:
     """The ``themes`` signal: Jaccard of the two units' theme sets (sources × targets; 0 when
     one has no theme)."""
-    themes = np.zeros((len(src), len(dst)))
-    for i, a in enumerate(src.themes):
-        if not a:
-            continue
-        for j, b in enumerate(dst.themes):
-            if b:
-                themes[i, j] = len(a & b) / len(a | b)
-    return themes
+    n, m = len(src), len(dst)
+    names = sorted({t for ts in (*src.themes, *dst.themes) for t in ts})
+    if not n or not m or not names:
+        return np.zeros((n, m))
+    col = {t: k for k, t in enumerate(names)}
+
+    def onehot(sets: list[frozenset]) -> np.ndarray:
+        out = np.zeros((len(sets), len(names)))
+        for i, ts in enumerate(sets):
+            out[i, [col[t] for t in ts]] = 1.0
+        return out
+
+    a, b = onehot(src.themes), onehot(dst.themes)
+    inter = a @ b.T  # small integers: exact in float64
+    union = a.sum(axis=1)[:, None] + b.sum(axis=1)[None, :] - inter
+    return np.divide(inter, union, out=np.zeros((n, m)), where=inter > 0)
 
 
 def pair_signals(src: Side, dst: Side, text: dict[str, np.ndarray] | None = None,
@@ -501,8 +576,6 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     n, m = len(src), len(dst)
     if n == 0 or m == 0:
         return {s: np.zeros((n, m)) for s in SIGNALS if s not in ("themes", "anchor")}
-    vec = _tfidf(src.lemmas + dst.lemmas + [p for p in dst.parent_lemmas if p]
-                 + [p for p in src.top_lemmas + dst.top_lemmas if p])
     tops_s = [t or "" for t in src.top_lemmas]
     tops_d = [t or "" for t in dst.top_lemmas]
     families: dict[str, list[int]] = {}
@@ -511,16 +584,20 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     keys = list(families)
     fam_lemmas = [" ".join(([dst.parent_lemmas[families[k][0]]] if not k.startswith("#") else [])
                            + [dst.lemmas[j] for j in families[k]]) for k in keys]
-    rows = _Rows(vec, src.lemmas + dst.lemmas + dst.parent_lemmas + fam_lemmas + tops_s + tops_d)
-    tfidf = rows.cos(src.lemmas, dst.lemmas)
+    rows = _Rows(src.lemmas + dst.lemmas + [p for p in dst.parent_lemmas if p]
+                 + [p for p in src.top_lemmas + dst.top_lemmas if p],
+                 src.lemmas + dst.lemmas + dst.parent_lemmas + fam_lemmas + tops_s + tops_d)
+    from_src = rows.cos_from(src.lemmas)
+    tfidf = from_src(dst.lemmas)
     from pipeline.classify.vectors import mean_vectors
 
     src_vectors = mean_vectors(src.words)
     vector = _vcos(src.words, dst.words, src_vectors)
-    idf = ({t: float(w) for t, w in zip(vec.get_feature_names_out(), vec.idf_, strict=True)
-            if " " not in t} if vec is not None else None)
+    idf = rows.idf
     words = _WordSims(src.lemmas + dst.lemmas + dst.parent_lemmas)
-    align = _align(src.lemmas, dst.lemmas, idf, words)
+    aligner = _Aligner(src.lemmas, idf, words)
+    unit_words = aligner.best_words(dst.lemmas) if aligner.ready else None
+    align = aligner(dst.lemmas, unit_words)
     # the parent signals, computed once per objective (its actions share it) then spread
     first: dict[str, int] = {}
     for j, p in enumerate(dst.parent_ids):
@@ -529,12 +606,13 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     rank = {p: k for k, p in enumerate(first)}
     spread = np.array([rank[p] for p in dst.parent_ids], dtype=np.int64)
     u_lemmas = [dst.parent_lemmas[j] for j in uniq]
-    parent_tfidf = rows.cos(src.lemmas, u_lemmas)[:, spread]
+    parent_tfidf = from_src(u_lemmas)[:, spread]
     parent_vector = _vcos(src.words, [dst.parent_words[j] for j in uniq], src_vectors)[:, spread]
     has_parent = np.array([bool(p) for p in dst.parent_lemmas])[None, :]
     parent_tfidf = np.where(has_parent, parent_tfidf, 0.0)
     parent_vector = np.where(has_parent, parent_vector, 0.0)
-    parent_align = _align(src.lemmas, u_lemmas, idf, words)[:, spread]
+    parent_words = aligner.best_words(u_lemmas) if aligner.ready else None
+    parent_align = aligner(u_lemmas, parent_words)[:, spread]
     # the plan objective (OO) closest to the promise: every action under it is a candidate
     parent_score = parent_tfidf + parent_align
     parent_best = np.zeros((n, m))
@@ -544,8 +622,18 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
             best_parent = dst.parent_ids[j]
             parent_best[i] = [1.0 if p == best_parent and p else 0.0 for p in dst.parent_ids]
     # an objective's "family": its text and every action under it, matched as one text
-    fam_t = rows.cos(src.lemmas, fam_lemmas)
-    fam_a = _align(src.lemmas, fam_lemmas, idf, words)
+    fam_t = from_src(fam_lemmas)
+    # a family's words are its objective's and its actions': a word's best match in the
+    # family is the best of its best matches in each of them
+    fam_words = None
+    if aligner.ready:
+        fam_words = np.full((unit_words.shape[0], len(keys)), -np.inf)
+        for f, k in enumerate(keys):
+            cols = unit_words[:, families[k]]
+            if not k.startswith("#"):
+                cols = np.column_stack([cols, parent_words[:, rank[k]]])
+            fam_words[:, f] = cols.max(axis=1)
+    fam_a = aligner(fam_lemmas, fam_words)
     col = np.zeros(m, dtype=np.int64)
     for f, k in enumerate(keys):
         col[families[k]] = f

@@ -20,6 +20,7 @@ from pipeline.trace.link import (
     score_pairs,
     select_links,
     shared_lemmas,
+    strs,
     text_signals,
     unit_concepts,
 )
@@ -102,10 +103,10 @@ class _Corpus:
             lem: dict[str, str] = {}
             tok: dict[str, str] = {}
             if g is not None:
-                uids = g["unit_id"].astype(str).tolist()
+                uids = strs(g["unit_id"])
                 for col, target in (("lemmas", lem), ("tokens", tok)):
                     if col in g.columns:
-                        target.update(zip(uids, g[col].fillna("").astype(str).tolist(),
+                        target.update(zip(uids, strs(g[col]),
                                           strict=True))
             self._words[doc_id] = (lem, tok)
         return self._words[doc_id]
@@ -116,7 +117,7 @@ class _Corpus:
             out: dict[str, set] = {}
             g = self._themes.get(doc_id)
             if g is not None:
-                for u, t in zip(g["unit_id"].astype(str).tolist(), g["theme"].astype(str).tolist(),
+                for u, t in zip(strs(g["unit_id"]), strs(g["theme"]),
                                 strict=True):
                     out.setdefault(u, set()).add(t)
             self._theme_sets[doc_id] = out
@@ -136,7 +137,7 @@ class _Corpus:
         cols = [c for c in DETAIL_FIELDS if c in g.columns]
         out: dict[str, dict[str, str]] = {}
         values = {c: g[c].tolist() for c in cols}
-        for k, uid in enumerate(g["unit_id"].astype(str).tolist()):
+        for k, uid in enumerate(strs(g["unit_id"])):
             vals = {c: values[c][k] for c in cols
                     if isinstance(values[c][k], str) and values[c][k]}
             if vals:
@@ -147,7 +148,7 @@ class _Corpus:
         g = self.units.get(doc_id)
         if g is None:
             return {}
-        content = [u for u, k in zip(g["unit_id"].astype(str), g["kind"].astype(str), strict=True)
+        content = [u for u, k in zip(strs(g["unit_id"]), strs(g["kind"]), strict=True)
                    if k not in NON_CONTENT_KINDS]
         if not content:
             return {}
