@@ -303,10 +303,10 @@ class Side:
         return len(self.unit_ids)
 
 
-def strs(values: pd.Series, missing: str = "") -> list[str]:
-    """A column's values as Python strings, as ``values.fillna(missing).astype(str).tolist()``
-    writes them (a missing value becomes ``missing``), without pandas' conversion to a string
-    array at each call."""
+def strs(values, missing: str = "") -> list[str]:
+    """A column's values (a Series or an array) as Python strings, as
+    ``values.fillna(missing).astype(str).tolist()`` writes them (a missing value becomes
+    ``missing``), without pandas' conversion to a string array at each call."""
     out = []
     for v in values.tolist():
         if isinstance(v, str):
@@ -430,10 +430,10 @@ class _Rows:
 def _vcos(a: list[str], b: list[str], va: np.ndarray | None = None) -> np.ndarray:
     """Cosine of the mean word vectors of each (a, b) pair (``va``: those of ``a``, when
     already computed)."""
-    from pipeline.classify.vectors import mean_vectors
+    from pipeline.classify.vectors import mean_vectors_batch
 
-    va = mean_vectors(a) if va is None else va
-    vb = mean_vectors(b)
+    va = mean_vectors_batch(a) if va is None else va
+    vb = mean_vectors_batch(b)
     if va is None or vb is None or not a or not b:
         return np.zeros((len(a), len(b)))
     return np.clip(va @ vb.T, 0.0, 1.0)
@@ -589,9 +589,9 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
                  src.lemmas + dst.lemmas + dst.parent_lemmas + fam_lemmas + tops_s + tops_d)
     from_src = rows.cos_from(src.lemmas)
     tfidf = from_src(dst.lemmas)
-    from pipeline.classify.vectors import mean_vectors
+    from pipeline.classify.vectors import mean_vectors_batch
 
-    src_vectors = mean_vectors(src.words)
+    src_vectors = mean_vectors_batch(src.words)
     vector = _vcos(src.words, dst.words, src_vectors)
     idf = rows.idf
     words = _WordSims(src.lemmas + dst.lemmas + dst.parent_lemmas)

@@ -49,38 +49,38 @@ LINKED, NOT_CARRIED, UNANCHORED = "dans le PST", "pas dans le PST", "sans ancrag
 VERSION_STATUSES = ("kept", "reworded", "dropped", "new")
 
 
-class _DocRows:
-    """The rows of one document of a table, taken when asked for (no copy of the whole table
-    held: the positions of each document's rows only)."""
+class _Columns:
+    """One document's rows of a table as column name → numpy array of Python objects: what
+    the lookups read (``rows["col"]``, ``rows.columns``, ``len(rows)``), without building a
+    DataFrame per document."""
 
-    #: documents whose rows are kept at once (a pair reads each of its two several times)
-    KEEP = 4
+    def __init__(self, columns: dict[str, np.ndarray]):
+        self._columns = columns
+        self.columns = list(columns)
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self._columns[column]
+
+    def __len__(self) -> int:
+        return len(next(iter(self._columns.values()))) if self._columns else 0
+
+
+class _DocRows:
+    """The rows of one document of a table, taken when asked for (the columns read, as arrays
+    of Python objects, and the positions of each document's rows)."""
 
     def __init__(self, df: pd.DataFrame | None, columns: Sequence[str]):
-        from collections import OrderedDict
-
+        self.arrays: dict[str, np.ndarray] = {}
+        self.at: dict = {}
         if df is not None and len(df):
-            # the columns read, as plain Python objects: taking a document's rows is then a
-            # numpy take, not one Arrow call per column
-            df = df[[c for c in columns if c in df.columns]]
-            df = df.astype({c: object for c in df.columns
-                            if not pd.api.types.is_numeric_dtype(df[c])})
-        self.df = df
-        self.at = ({} if df is None or not len(df)
-                   else df.groupby(df["doc_id"].astype(str), sort=False).indices)
-        self.recent: OrderedDict[str, pd.DataFrame] = OrderedDict()
+            self.arrays = {c: df[c].to_numpy(dtype=object) for c in columns if c in df.columns}
+            self.at = df.groupby(df["doc_id"].astype(str), sort=False).indices
 
-    def get(self, doc_id: str) -> pd.DataFrame | None:
-        if doc_id in self.recent:
-            self.recent.move_to_end(doc_id)
-            return self.recent[doc_id]
+    def get(self, doc_id: str) -> _Columns | None:
         pos = self.at.get(doc_id)
         if pos is None:
             return None
-        rows = self.recent[doc_id] = self.df.iloc[pos]
-        if len(self.recent) > self.KEEP:
-            self.recent.popitem(last=False)
-        return rows
+        return _Columns({c: a[pos] for c, a in self.arrays.items()})
 
 
 class _Corpus:
