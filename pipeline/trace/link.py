@@ -326,7 +326,8 @@ def build_side(doc_id: str, units: pd.DataFrame, lemmas: dict, tokens: dict,
                themes: dict, kinds: tuple[str, ...], leaves_only: bool) -> Side:
     """One document's linkable units.
 
-    ``units``: that document's rows of units.csv; ``lemmas``/``tokens``: unit_id → the
+    ``units``: that document's rows of units.csv (a DataFrame, or anything whose
+    ``units["column"]`` gives the column's values); ``lemmas``/``tokens``: unit_id → the
     space-separated lemmas / tokens of unit_nlp (the unit's own words when missing);
     ``themes``: unit_id → set of themes; ``kinds``: the unit kinds kept; ``leaves_only``: an
     objective or group with an action or objective under it is left out (a plan's OO is a
