@@ -54,13 +54,7 @@ def mean_vectors(texts: list[str]) -> np.ndarray | None:
     table, key2row = tab
     out = np.zeros((len(texts), table.shape[1]), dtype=np.float64)
     for i, text in enumerate(texts):
-        rows = []
-        for w in text.lower().split():
-            row = _ROWS.get(w)
-            if row is None:
-                row = _row(w, key2row)
-            if row >= 0:
-                rows.append(row)
+        rows = _text_rows(text, key2row)
         if rows:
             v = table[rows].mean(axis=0)
             n = np.linalg.norm(v)
@@ -82,16 +76,11 @@ def mean_vectors_batch(texts: list[str]) -> np.ndarray | None:
     starts: list[int] = []
     which: list[int] = []
     for i, text in enumerate(texts):
-        start = len(rows)
-        for w in text.lower().split():
-            row = _ROWS.get(w)
-            if row is None:
-                row = _row(w, key2row)
-            if row >= 0:
-                rows.append(row)
-        if len(rows) > start:
-            starts.append(start)
+        known = _text_rows(text, key2row)
+        if known:
+            starts.append(len(rows))
             which.append(i)
+            rows.extend(known)
     if not which:
         return out
     counts = np.diff(np.array([*starts, len(rows)]))
@@ -131,6 +120,19 @@ def word_vectors(words: list[str]) -> np.ndarray | None:
 
 
 _ROWS: dict[str, int] = {}
+
+
+def _text_rows(text: str, key2row: dict) -> list[int]:
+    """Rows in the vector table of the known words of a space-separated text (lower-cased;
+    a word counted as often as it appears)."""
+    rows = []
+    for w in text.lower().split():
+        row = _ROWS.get(w)
+        if row is None:
+            row = _row(w, key2row)
+        if row >= 0:
+            rows.append(row)
+    return rows
 
 
 def _row(word: str, key2row: dict) -> int:

@@ -152,7 +152,7 @@ class PairData:
         """The same pair with its ``anchor`` signal computed by ``anchor``."""
         n, m = self.labels.shape
         sig = dict(self.signals)
-        sig["anchor"] = (anchor.signal(n, self.dst_lemmas) if anchor is not None and m
+        sig["anchor"] = (anchor.signal(n, self.dst_lemmas) if anchor is not None
                          else np.zeros((n, m)))
         return replace(self, signals=sig)
 

