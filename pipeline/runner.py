@@ -227,7 +227,7 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
     traced = trace_cached(documents, units, nlp_df, unit_themes, cache_dir=cache_dir,
                           doc_keys=doc_keys, by=by, quiet=quiet, review_csv=trace_review,
                           theme_labels={t.id: t.label for t in codebook_themes},
-                          prune=own_cache)
+                          prune=own_cache, n_process=n_process)
     timings["trace"] = time.perf_counter() - t
     # plans are traced, never compared with declarations (theme shares, peers, similarity)
     compared, compared_units = declarations_only(documents, units)

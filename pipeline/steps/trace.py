@@ -64,6 +64,16 @@ class PairMemo:
         self.used.add(path.name)
         return path
 
+    def has(self, kind: str, a: str, b: str, extra: str = "") -> bool:
+        """True when the rows of the pair are in the cache (nothing is read or marked)."""
+        return self._path(kind, a, b, extra).is_file()
+
+    def mark(self, kind: str, a: str, b: str, extra: str = "") -> None:
+        """Mark the pair's entries as used by this run (rows computed by another process
+        and handed over: :meth:`prune` keeps them)."""
+        self._use(self._signals_path(kind, a, b))
+        self._use(self._path(kind, a, b, extra))
+
     def get(self, kind: str, a: str, b: str, extra: str = ""):
         # the pair's signals are kept with its rows: the next retrained theme model reads them
         self._use(self._signals_path(kind, a, b))
@@ -101,17 +111,96 @@ class PairMemo:
         return gone
 
 
+class _Recorder:
+    """A memo for :func:`pipeline.trace.build_trace` over ``memo`` (a :class:`PairMemo` or
+    None): reads and writes go through to it, and the rows of every pair put are kept in
+    ``rows`` ((kind, a, b, extra) → rows), to be handed to another process."""
+
+    def __init__(self, memo: PairMemo | None):
+        self.memo = memo
+        self.rows: dict[tuple, object] = {}
+
+    def get(self, kind, a, b, extra=""):
+        return self.memo.get(kind, a, b, extra) if self.memo is not None else None
+
+    def put(self, kind, a, b, value, extra=""):
+        self.rows[(kind, a, b, extra)] = value
+        if self.memo is not None:
+            self.memo.put(kind, a, b, value, extra)
+
+    def get_signals(self, kind, a, b):
+        return self.memo.get_signals(kind, a, b) if self.memo is not None else None
+
+    def put_signals(self, kind, a, b, value):
+        if self.memo is not None:
+            self.memo.put_signals(kind, a, b, value)
+
+
+class _Handed:
+    """A memo whose pairs computed elsewhere (``rows``: (kind, a, b, extra) → rows) are
+    served first; every other call goes to ``memo`` (None: no cache)."""
+
+    def __init__(self, memo: PairMemo | None, rows: dict[tuple, object]):
+        self.memo, self.rows = memo, rows
+
+    def get(self, kind, a, b, extra=""):
+        key = (kind, a, b, extra)
+        if key in self.rows:
+            if self.memo is not None:
+                self.memo.mark(kind, a, b, extra)
+            return self.rows[key]
+        return self.memo.get(kind, a, b, extra) if self.memo is not None else None
+
+    def put(self, kind, a, b, value, extra=""):
+        if self.memo is not None:
+            self.memo.put(kind, a, b, value, extra)
+
+    def get_signals(self, kind, a, b):
+        return self.memo.get_signals(kind, a, b) if self.memo is not None else None
+
+    def put_signals(self, kind, a, b, value):
+        if self.memo is not None:
+            self.memo.put_signals(kind, a, b, value)
+
+
+#: fewer pairs to score than this: one process (a fork costs more than it saves)
+PARALLEL_MIN_PAIRS = 16
+
+
+def _to_compute(pairs, memo: PairMemo | None, review) -> tuple[list, list]:
+    """The plan pairs and version pairs whose rows are not in the cache."""
+    if memo is None:
+        return list(pairs.plans), list(pairs.versions)
+    plans = [(d, p) for d, p in pairs.plans
+             if not memo.has("plan", d, p, review.digest(d, p) if review is not None else "")]
+    versions = [(a, b) for a, b in pairs.versions if not memo.has("versions", a, b)]
+    return plans, versions
+
+
+def _score_pairs(documents, units, nlp_df, unit_themes, pairs, theme_labels, memo, review):
+    """Rows of ``pairs`` ((kind, a, b, extra) → rows), computed by
+    :func:`pipeline.trace.build_trace` (cached pairs read from ``memo``, new ones written)."""
+    from pipeline import trace
+
+    rec = _Recorder(memo)
+    trace.build_trace(documents, units, nlp_df, unit_themes, pairs=pairs,
+                      theme_labels=theme_labels, memo=rec, review=review)
+    return rec.rows
+
+
 def trace_cached(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFrame,
                  unit_themes: pd.DataFrame, *, cache_dir: Path | None, doc_keys: dict[str, str],
                  by: Sequence[str] = (), theme_labels: dict[str, str] | None = None,
                  quiet: bool = False, review_csv: Path | None = None,
-                 prune: bool = False) -> dict[str, pd.DataFrame]:
+                 prune: bool = False, n_process: int = 1) -> dict[str, pd.DataFrame]:
     """:func:`pipeline.trace.build_trace` with the pair cache (none when ``cache_dir`` is
     None), and its one-line French note on stderr. ``review_csv``: the links a person checked
     (:mod:`pipeline.trace.review`); a row that cannot be applied, or a file that cannot be
     read, is reported on stderr and the rest is traced as usual. ``prune``: afterwards,
     delete the cache entries this run did not use (only when no other run shares the cache:
-    the runner sets it for the default ``OUT/.cache``)."""
+    the runner sets it for the default ``OUT/.cache``). ``n_process`` > 1: when many pairs
+    are not cached, a forked child scores half of them while this process scores the other
+    half (the same tables, byte for byte)."""
     from pipeline import trace
     from pipeline.trace.review import load_review, match_review
 
@@ -130,8 +219,39 @@ def trace_cached(documents: pd.DataFrame, units: pd.DataFrame, nlp_df: pd.DataFr
     from pipeline.trace.link import clear_concept_cache
 
     try:
+        handed = memo
+        plans, versions = _to_compute(pairs, memo, review) if n_process > 1 else ([], [])
+        if len(plans) + len(versions) >= PARALLEL_MIN_PAIRS:
+            from threadpoolctl import threadpool_limits
+
+            from pipeline.engine.parallel import in_background
+
+            # one BLAS thread per process: two processes of two threads each on two cores
+            # spend their time waiting for each other (measured: 2.2 × slower)
+            blas = threadpool_limits(limits=1, user_api="blas")
+
+            # every other pair to the child, the rest here (plans and declarations mixed)
+            todo = [("p", x) for x in plans] + [("v", x) for x in versions]
+            theirs, mine = todo[0::2], todo[1::2]
+
+            def subset(part):
+                return trace.Pairs(plans=[x for k, x in part if k == "p"],
+                                   versions=[x for k, x in part if k == "v"])
+            child = in_background(_score_pairs, documents, units, nlp_df, unit_themes,
+                                  subset(theirs), theme_labels, memo, review,
+                                  label="suivi des engagements")
+            try:
+                rows = _score_pairs(documents, units, nlp_df, unit_themes, subset(mine),
+                                    theme_labels, memo, review)
+                rows.update(child()[0])
+            except BaseException:
+                child.cancel()
+                raise
+            finally:
+                blas.restore_original_limits()
+            handed = _Handed(memo, rows)
         tables = trace.build_trace(documents, units, nlp_df, unit_themes, by=by, pairs=pairs,
-                                   theme_labels=theme_labels, memo=memo, review=review)
+                                   theme_labels=theme_labels, memo=handed, review=review)
     finally:
         clear_concept_cache()
     if prune and cache_dir is not None:

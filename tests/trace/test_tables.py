@@ -560,3 +560,71 @@ def test_trace_cached_prunes_only_when_asked(tmp_path):
     trace_cached(dps_only, UNITS[UNITS["doc_id"] == "fl-dps"], NLP, UNIT_THEMES,
                  cache_dir=tmp_path, doc_keys=keys, quiet=True, prune=True)
     assert not list((tmp_path / "trace").glob("*.pkl"))
+
+
+def _many_cpas(n: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``n`` CPAS made from the fixture's: commune k has a declaration and a plan (in odd
+    communes the plan's car becomes a second housing action: other links), and the first
+    three also a 2019 declaration without the roofs promise (pairs of declarations)."""
+    docs, units, nlp, themes = [], [], [], []
+    for k in range(n):
+        ren = {"fl-dps": f"c{k}-dps", "fl-pst": f"c{k}-pst", "old": f"c{k}-dps19"}
+        u = UNITS.copy()
+        lem = NLP.copy()
+        if k % 2:
+            u.loc[u["unit_id"] == "p5", "text"] = HOUSING
+            lem.loc[lem["unit_id"] == "p5", ["lemmas", "tokens"]] = LEMMAS["fl-pst"]["p3"]
+        d = DOCUMENTS.assign(commune=f"Commune {k}")
+        if k < 3:
+            old = u[(u["doc_id"] == "fl-dps") & (u["unit_id"] != "d3")].assign(doc_id="old")
+            u = pd.concat([u, old], ignore_index=True)
+            lem = pd.concat([lem, lem[lem["doc_id"] == "fl-dps"].assign(doc_id="old")],
+                            ignore_index=True)
+            d = pd.concat([d, d.iloc[[0]].assign(doc_id="old", mandate="2019-2024",
+                                                 adopted_on="2019-02-20")], ignore_index=True)
+        for frame, out in ((d, docs), (u, units), (lem, nlp), (UNIT_THEMES, themes)):
+            out.append(frame.assign(doc_id=frame["doc_id"].map(ren)))
+    return tuple(pd.concat(x, ignore_index=True) for x in (docs, units, nlp, themes))
+
+
+def test_trace_cached_in_two_processes_gives_the_same_tables(tmp_path, monkeypatch):
+    import pipeline.engine.parallel as parallel
+    import pipeline.steps.trace as step
+
+    docs, units, nlp, themes = _many_cpas(6)
+    keys = _doc_keys(units)
+    monkeypatch.setattr(step, "PARALLEL_MIN_PAIRS", 2)
+    forks = []
+    real = parallel.in_background
+    monkeypatch.setattr(parallel, "in_background",
+                        lambda *a, **k: forks.append(1) or real(*a, **k))
+    import pipeline.trace.tables as tables
+
+    scored = []  # pairs scored in this process (the child's are not seen here)
+    for name in ("_plan_rows", "_version_rows"):
+        fn = getattr(tables, name)
+        monkeypatch.setattr(tables, name, lambda *a, fn=fn, **k: scored.append(1) or fn(*a, **k))
+    kw = dict(doc_keys=keys, quiet=True, by=("province",))
+    one = step.trace_cached(docs, units, nlp, themes, cache_dir=None, n_process=1, **kw)
+    assert not forks and len(scored) == 6 + 3
+    assert len(one["trace"]) and len(one["versions"])
+    assert one["trace"]["dps_doc"].nunique() == 6 and one["versions"]["old_doc"].nunique() == 3
+    # no cache, then an empty cache that the two processes fill
+    del scored[:]
+    two = step.trace_cached(docs, units, nlp, themes, cache_dir=None, n_process=2, **kw)
+    assert len(scored) == 4  # 9 pairs: every other one (5) in the child, none scored twice
+    cached = step.trace_cached(docs, units, nlp, themes, cache_dir=tmp_path, n_process=2,
+                               prune=True, **kw)
+    assert len(forks) == 2
+    for name in one:
+        pd.testing.assert_frame_equal(two[name], one[name])
+        pd.testing.assert_frame_equal(cached[name], one[name])
+    # the child's entries are kept by the prune, and read back: nothing left to score
+    files = sorted(p.name for p in (tmp_path / "trace").glob("*.pkl"))
+    assert len(files) == 2 * (6 + 3)  # rows and signals of every pair
+    again = step.trace_cached(docs, units, nlp, themes, cache_dir=tmp_path, n_process=2,
+                              prune=True, **kw)
+    assert len(forks) == 2 and len(scored) == 8
+    assert sorted(p.name for p in (tmp_path / "trace").glob("*.pkl")) == files
+    for name in one:
+        pd.testing.assert_frame_equal(again[name], one[name])
