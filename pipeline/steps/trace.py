@@ -16,6 +16,7 @@ from pipeline.engine.cache import code_version, load_pickle, save_pickle
 #: what the rows of a pair depend on besides its documents: the stage, its settings, concept
 #: lexicon and anchor weights, the word vectors, the name folding of communes
 TRACE_CODE = ("trace", "data/trace.toml", "data/trace_concepts.toml", "data/trace_anchor.toml",
+              "data/trace_trees.json",
               "classify/vectors.py", "results.py")
 
 

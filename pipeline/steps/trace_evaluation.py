@@ -143,6 +143,7 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
         features,
         fit_anchor,
         fit_model,
+        fit_trees,
         gold_sets,
         out_of_fold_anchor,
         pair_data,
@@ -265,19 +266,22 @@ def _run(folders: list[Path], out: Path, analyze, *, fit: bool, write: bool, n_p
             if len(set(y.tolist())) < 2:
                 print(f"[{section}] pas assez d'exemples pour ajuster", file=sys.stderr)
                 continue
-            cv = cross_validate(data, THRESHOLDS, max_links, anchor=is_link)
+            cv = cross_validate(data, THRESHOLDS, max_links, anchor=is_link, trees=is_link)
             best_t = max(THRESHOLDS, key=lambda t: (round(cv[t].f1, 4),
                                                     round(cv[t].precision, 4) if cv[t].n_pred else 0))
             print(f"\n[{section}] validation croisée (un CPAS à la fois), {len(data)} paire(s) :")
             for t in THRESHOLDS:
                 s = cv[t]
                 mark = " ←" if t == best_t else ""
-                print(f"  seuil {t:.2f} : précision {_fmt(s.precision)} rappel {_fmt(s.recall)} "
-                      f"F1 {_fmt(s.f1)}{mark}")
+                print(f"  seuil {t:.2f} : précision {s.precision:.3f} rappel {s.recall:.3f} "
+                      f"F1 {s.f1:.3f}{mark}")
             b, w = fit_model(X, y)
-            fitted[section] = (b, w, best_t)
+            trees = fit_trees(X, y) if is_link else None
+            fitted[section] = (b, w, best_t, trees)
             print(f"[{section}]\nintercept = {b:.3f}\nthreshold = {best_t}\nweights = {{ "
                   + ", ".join(f"{k} = {v:.3f}" for k, v in w.items()) + " }")
+            if trees is not None:
+                print(f"arbres : {len(trees.roots)}, profondeur {trees.depth}")
         if anchor is not None:
             ranked = sorted(anchor.weights.items(), key=lambda kv: (kv[1], kv[0]))
             print(f"\n[ancrage] {len(anchor.weights)} lemmes ; vers le bas : "
@@ -320,11 +324,16 @@ def _write_anchor(anchor, folders: list[str]) -> None:
     load_anchor.cache_clear()
 
 
+#: where ``--write`` puts the boosted trees of the links (beside trace.toml)
+TREES_FILE = "trace_trees.json"
+
+
 def _write_settings(fitted: dict) -> None:
-    from pipeline.trace.link import SETTINGS_FILE, load_settings
+    from pipeline.trace.gold import TREE_FLOOR
+    from pipeline.trace.link import SETTINGS_FILE, load_settings, load_trees
 
     text = SETTINGS_FILE.read_text(encoding="utf-8")
-    for section, (b, w, t) in fitted.items():
+    for section, (b, w, t, trees) in fitted.items():
         block = re.search(rf"(?ms)^\[{section}\]\n(.*?)(?=^\[|\Z)", text)
         if not block:
             continue
@@ -333,6 +342,14 @@ def _write_settings(fitted: dict) -> None:
         body = re.sub(r"(?m)^threshold = .*$", f"threshold = {t}", body)
         body = re.sub(r"(?m)^weights = .*$", "weights = { " + ", ".join(
             f"{k} = {v:.3f}" for k, v in w.items()) + " }", body)
+        body = re.sub(r"(?m)^(trees|floor) = .*\n", "", body)
+        if trees is not None:
+            io.write_text(SETTINGS_FILE.parent / TREES_FILE,
+                          json.dumps(trees.to_json(), separators=(",", ":")) + "\n")
+            body = re.sub(r"(?m)^(weights = .*\n)",
+                          lambda m: f"{m.group(1)}trees = \"{TREES_FILE}\"\nfloor = {TREE_FLOOR}\n",
+                          body, count=1)
         text = text[:block.start(1)] + body + text[block.end(1):]
     io.write_text(SETTINGS_FILE, text)
     load_settings.cache_clear()
+    load_trees.cache_clear()

@@ -26,13 +26,27 @@ import numpy as np
 import pandas as pd
 
 from pipeline.classify.annotations import normalise_text
-from pipeline.trace.link import SIGNALS, Anchor, Model, load_anchor, pair_signals, select_links
+from pipeline.trace.link import (
+    SIGNALS,
+    Anchor,
+    Model,
+    Trees,
+    load_anchor,
+    pair_signals,
+    select_links,
+)
 from pipeline.trace.tables import _Corpus
 
 LINK_KINDS = ("same", "reworded")
 #: the anchor model's lemmas: used by the units of at least this many plans; its L2 strength
 ANCHOR_MIN_PLANS = 3
 ANCHOR_C = 0.3
+#: the boosted trees of the declaration → plan links (scikit-learn's
+#: HistGradientBoostingClassifier; early stopping on 10 % of the rows, seeded)
+TREE_PARAMS = dict(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
+                   l2_regularization=1.0, random_state=0)
+#: the logistic score from which a pair is a candidate the trees score
+TREE_FLOOR = 0.01
 _HYPHEN_BREAK = re.compile(r"(?<=\w)-\s+(?=\w)")
 
 
@@ -244,6 +258,30 @@ def fit_model(X: np.ndarray, y: np.ndarray, *, C: float = 1.0) -> tuple[float, d
     return float(lr.intercept_[0]), {s: float(w) for s, w in zip(SIGNALS, lr.coef_[0], strict=True)}
 
 
+def fit_trees(X: np.ndarray, y: np.ndarray) -> Trees:
+    """Boosted trees (scikit-learn's HistGradientBoostingClassifier, ``TREE_PARAMS``) on the
+    signals ``X`` (columns in ``SIGNALS`` order) → :class:`Trees`, read without scikit-learn."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    hgb = HistGradientBoostingClassifier(**TREE_PARAMS).fit(X, y)
+    parts = [p.nodes for (p,) in hgb._predictors]  # one tree per iteration (two classes)
+    offsets = np.cumsum([0] + [len(n) for n in parts[:-1]]).astype(np.int64)
+    leaf = np.concatenate([n["is_leaf"] for n in parts]).astype(bool)
+    own = np.arange(len(leaf))
+    left = np.concatenate([n["left"].astype(np.int64) + o for n, o in zip(parts, offsets,
+                                                                            strict=True)])
+    right = np.concatenate([n["right"].astype(np.int64) + o for n, o in zip(parts, offsets,
+                                                                              strict=True)])
+    feature = np.concatenate([n["feature_idx"] for n in parts]).astype(np.int64)
+    threshold = np.concatenate([n["num_threshold"] for n in parts]).astype(np.float64)
+    value = np.concatenate([n["value"] for n in parts]).astype(np.float64)
+    left[leaf], right[leaf], feature[leaf], threshold[leaf] = own[leaf], own[leaf], 0, 0.0
+    value[~leaf] = 0.0
+    depth = int(max(n["depth"].max() for n in parts))
+    return Trees(float(np.ravel(hgb._baseline_prediction)[0]), feature, threshold, left, right,
+                 value, offsets, depth)
+
+
 def predict(data: list[PairData], mdl: Model) -> set[tuple]:
     """Links the model keeps in each pair → set of (src_doc, src_unit, dst_doc, dst_unit)."""
     out = set()
@@ -283,14 +321,16 @@ def gold_sets(data: list[PairData]) -> tuple[set[tuple], set[tuple]]:
 
 
 def cross_validate(data: list[PairData], thresholds: list[float], max_links: int,
-                   kept_min: float = 0.7, C: float = 1.0, anchor: bool = False
-                   ) -> dict[float, Scores]:
+                   kept_min: float = 0.7, C: float = 1.0, anchor: bool = False,
+                   trees: bool = False) -> dict[float, Scores]:
     """Leave-one-plan-out (one CPAS at a time: the pairs whose target is that plan, or that
     next declaration, are held together): fit on the other pairs, predict the held ones at
     every threshold; scores pooled over the held pairs. ``anchor``: the anchor model is
     refitted in each fold too (the held plan judged by the other plans; each training pair's
     by the training plans but its own), so no gold link of the held plan reaches its own
-    prediction; without it the anchor signal is 0 (the shipped weights read every plan)."""
+    prediction; without it the anchor signal is 0 (the shipped weights read every plan).
+    ``trees``: the model is the cascade of :class:`Model` (logistic candidates, boosted trees
+    fitted in each fold on the same rows score them)."""
     pooled = {t: Scores(0, 0, 0) for t in thresholds}
     for target in dict.fromkeys(d.pst for d in data):
         train = [d for d in data if d.pst != target]
@@ -306,9 +346,11 @@ def cross_validate(data: list[PairData], thresholds: list[float], max_links: int
         if len(set(y.tolist())) < 2:
             continue
         b, w = fit_model(X, y, C=C)
+        tr = fit_trees(X, y) if trees else None
         gold, promises = gold_sets(held)
         for t in thresholds:
-            pred = predict(held, Model(b, w, t, max_links, kept_min))
+            pred = predict(held, Model(b, w, t, max_links, kept_min, tr,
+                                       TREE_FLOOR if trees else 0.0))
             s = score_links(pred, gold, promises)
             p = pooled[t]
             pooled[t] = Scores(p.tp + s.tp, p.n_pred + s.n_pred, p.n_gold + s.n_gold)

@@ -42,22 +42,108 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _SEP = re.compile(r"[^\w§]+")
 
 
+@dataclass(frozen=True, eq=False)
+class Trees:
+    """Boosted regression trees over ``SIGNALS`` (fitted by scikit-learn's
+    HistGradientBoostingClassifier, read here with numpy only): the log-odds of a pair are
+    ``baseline`` + the value of the leaf each tree sends it to. The trees' nodes are stored
+    flat: ``feature`` (column of ``SIGNALS``), ``threshold`` (a row goes left when its value
+    ≤ threshold), ``left`` / ``right`` (node indices; a leaf points to itself), ``value``
+    (a leaf's log-odds, 0 elsewhere); ``roots``: each tree's first node; ``depth``: the
+    deepest leaf."""
+
+    baseline: float
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    depth: int
+
+    def log_odds(self, X: np.ndarray) -> np.ndarray:
+        """One log-odds per row of ``X`` (rows × len(SIGNALS)): every tree walked at once,
+        one level at a time."""
+        n = len(X)
+        if not n:
+            return np.zeros(0)
+        Xt = np.ascontiguousarray(X.T, dtype=np.float64)
+        node = np.repeat(self.roots[:, None], n, axis=1)
+        cols = np.arange(n)[None, :]
+        for _ in range(self.depth):
+            go = Xt[self.feature[node], cols] <= self.threshold[node]
+            node = np.where(go, self.left[node], self.right[node])
+        return self.baseline + self.value[node].sum(axis=0)
+
+    def to_json(self) -> dict:
+        """What :func:`load_trees` reads back (floats written exactly)."""
+        return {"signals": list(SIGNALS), "baseline": float(self.baseline),
+                "depth": int(self.depth), "roots": self.roots.tolist(),
+                "feature": self.feature.tolist(), "threshold": self.threshold.tolist(),
+                "left": self.left.tolist(), "right": self.right.tolist(),
+                "value": self.value.tolist()}
+
+
+def trees_from_json(raw: dict) -> Trees:
+    """The :class:`Trees` of :meth:`Trees.to_json` (ValueError when malformed)."""
+    if raw.get("signals") != list(SIGNALS):
+        raise ValueError("les arbres ont été ajustés sur d'autres signaux "
+                         f"({raw.get('signals')!r}, attendu {list(SIGNALS)!r})")
+    arrays = {k: np.asarray(raw[k]) for k in ("feature", "threshold", "left", "right", "value")}
+    n = len(arrays["feature"])
+    if not n or any(len(a) != n for a in arrays.values()):
+        raise ValueError("tableaux de nœuds vides ou de longueurs différentes")
+    ints = {k: arrays[k].astype(np.int64) for k in ("feature", "left", "right")}
+    roots = np.asarray(raw["roots"], dtype=np.int64)
+    for k, a in (*ints.items(), ("roots", roots)):
+        hi = len(SIGNALS) if k == "feature" else n
+        if a.size and (a.min() < 0 or a.max() >= hi):
+            raise ValueError(f"indice hors limites dans « {k} »")
+    return Trees(float(raw["baseline"]), ints["feature"], arrays["threshold"].astype(np.float64),
+                 ints["left"], ints["right"], arrays["value"].astype(np.float64), roots,
+                 int(raw["depth"]))
+
+
+@lru_cache(maxsize=4)
+def load_trees(path: Path) -> Trees:
+    """The trees of a JSON file written by ``make fit-trace ARGS=--write`` (ValueError naming
+    the file when it is unreadable or malformed)."""
+    import json
+
+    try:
+        return trees_from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{path} : arbres du suivi illisibles ({e}) ; {_RESTORE} ou "
+                         "refaites-le avec make fit-trace ARGS=--write") from e
+
+
 @dataclass(frozen=True)
 class Model:
     """A logistic model over ``SIGNALS``: ``intercept``, ``weights`` (signal → weight),
-    ``threshold`` (a pair is a link from this score) and ``max_links`` per promise."""
+    ``threshold`` (a pair is a link from this score) and ``max_links`` per promise. With
+    ``trees``, a cascade: the logistic score finds the candidates (score ≥ ``floor``), whose
+    score is then the trees' (a promise's other pairs keep their logistic score, below
+    ``floor``)."""
 
     intercept: float
     weights: dict[str, float]
     threshold: float
     max_links: int = 4
     kept_min: float = 0.7
+    trees: Trees | None = None
+    floor: float = 0.0
 
     def score(self, signals: dict[str, np.ndarray]) -> np.ndarray:
         z = np.full(next(iter(signals.values())).shape, self.intercept, dtype=np.float64)
         for name in SIGNALS:
             z += self.weights.get(name, 0.0) * signals[name]
-        return 1.0 / (1.0 + np.exp(-z))
+        p = 1.0 / (1.0 + np.exp(-z))
+        if self.trees is not None:
+            cand = p >= self.floor
+            if cand.any():
+                X = np.column_stack([signals[name][cand] for name in SIGNALS])
+                p[cand] = 1.0 / (1.0 + np.exp(-self.trees.log_odds(X)))
+        return p
 
 
 @lru_cache(maxsize=4)
@@ -74,10 +160,12 @@ def model(section: str = "link", path: Path = SETTINGS_FILE) -> Model:
     if unknown:
         raise ValueError(f"{path} : [{section}] poids inconnus {sorted(unknown)} "
                          f"(signaux : {', '.join(SIGNALS)})")
+    trees = load_trees(Path(path).parent / s["trees"]) if s.get("trees") else None
     return Model(intercept=float(s["intercept"]),
                  weights={k: float(v) for k, v in s["weights"].items()},
                  threshold=float(s["threshold"]), max_links=int(s.get("max_links", 4)),
-                 kept_min=float(s.get("kept_min", 0.7)))
+                 kept_min=float(s.get("kept_min", 0.7)), trees=trees,
+                 floor=float(s.get("floor", 0.0)))
 
 
 @dataclass(frozen=True)
