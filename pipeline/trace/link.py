@@ -67,13 +67,15 @@ class Trees:
         n = len(X)
         if not n:
             return np.zeros(0)
-        Xt = np.ascontiguousarray(X.T, dtype=np.float64)
-        node = np.repeat(self.roots[:, None], n, axis=1)
-        cols = np.arange(n)[None, :]
+        flat = np.ascontiguousarray(X.T, dtype=np.float64).ravel()  # signal-major
+        kids = np.stack([self.left, self.right], axis=1).ravel()  # node k: 2k left, 2k+1 right
+        start = self.feature * n  # where a node's signal starts in ``flat``
+        node = np.repeat(self.roots, n)  # tree-major: tree t, row i at t × n + i
+        row = np.tile(np.arange(n), len(self.roots))
         for _ in range(self.depth):
-            go = Xt[self.feature[node], cols] <= self.threshold[node]
-            node = np.where(go, self.left[node], self.right[node])
-        return self.baseline + self.value[node].sum(axis=0)
+            right = flat[start[node] + row] > self.threshold[node]
+            node = kids[2 * node + right]
+        return self.baseline + self.value[node].reshape(len(self.roots), n).sum(axis=0)
 
     def to_json(self) -> dict:
         """What :func:`load_trees` reads back (floats written exactly)."""
