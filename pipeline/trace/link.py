@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,12 @@ class Trees:
     roots: np.ndarray
     depth: int
 
+    @cached_property
+    def _kids(self) -> np.ndarray:
+        """Both children of every node, interleaved: node k's left at 2k, right at 2k + 1
+        (built once per set of trees; the walk of :meth:`log_odds` reads it)."""
+        return np.stack([self.left, self.right], axis=1).ravel()
+
     def log_odds(self, X: np.ndarray) -> np.ndarray:
         """One log-odds per row of ``X`` (rows × len(SIGNALS)): every tree walked at once,
         one level at a time."""
@@ -68,7 +74,7 @@ class Trees:
         if not n:
             return np.zeros(0)
         flat = np.ascontiguousarray(X.T, dtype=np.float64).ravel()  # signal-major
-        kids = np.stack([self.left, self.right], axis=1).ravel()  # node k: 2k left, 2k+1 right
+        kids = self._kids
         start = self.feature * n  # where a node's signal starts in ``flat``
         node = np.repeat(self.roots, n)  # tree-major: tree t, row i at t × n + i
         row = np.tile(np.arange(n), len(self.roots))

@@ -41,9 +41,16 @@ def fitted():
     return X, y, fit_trees(X, y)
 
 
-def test_log_odds_equal_scikit_learns_decision_function(fitted):
+@pytest.fixture(scope="module")
+def reference(fitted):
+    """scikit-learn's own classifier fitted on the same rows with the same parameters."""
+    X, y, _ = fitted
+    return HistGradientBoostingClassifier(**TREE_PARAMS).fit(X, y)
+
+
+def test_log_odds_equal_scikit_learns_decision_function(fitted, reference):
     X, y, trees = fitted
-    ref = HistGradientBoostingClassifier(**TREE_PARAMS).fit(X, y)
+    ref = reference
     Xn, _ = _data(seed=1, n=300)  # rows the trees never saw
     for rows in (X, Xn):
         assert trees.log_odds(rows) == pytest.approx(ref.decision_function(rows), abs=1e-9)
@@ -52,10 +59,10 @@ def test_log_odds_equal_scikit_learns_decision_function(fitted):
     assert p == pytest.approx(ref.predict_proba(Xn)[:, 1], abs=1e-9)
 
 
-def test_log_odds_on_thresholds_exactly(fitted):
+def test_log_odds_on_thresholds_exactly(fitted, reference):
     """A value equal to a node's threshold goes left, as in scikit-learn."""
     X, y, trees = fitted
-    ref = HistGradientBoostingClassifier(**TREE_PARAMS).fit(X, y)
+    ref = reference
     inner = trees.left != np.arange(len(trees.left))
     rows = np.tile(X[:1], (int(inner.sum()), 1))
     rows[np.arange(len(rows)), trees.feature[inner]] = trees.threshold[inner]
