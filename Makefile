@@ -41,7 +41,7 @@ evaluate: $(STAMP) ## Leave-one-document-out evaluation of the theme classifier
 	$(PY) -m pipeline evaluate $(CORPUS) --out $(OUTPUT) $(ARGS)
 
 TRACE_TUNE    ?= $(addprefix tests/data/trace/tune-,a b c d e f g h i k l m n o)
-TRACE_HELDOUT ?= $(addprefix tests/data/trace/heldout-,j p q r s t v)
+TRACE_HELDOUT ?= $(addprefix tests/data/trace/heldout-,j p q r s t u v)
 TRACE_DEMO    ?= tests/data/trace/tune-a tests/data/trace/tune-b
 evaluate-trace: $(STAMP) ## Score declaration → plan links against the held-out gold links
 	$(PY) -m pipeline evaluate-trace $(TRACE_HELDOUT) --out outputs-suivi $(ARGS)
