@@ -42,15 +42,14 @@ def fitted():
 
 
 @pytest.fixture(scope="module")
-def reference(fitted):
+def ref(fitted):
     """scikit-learn's own classifier fitted on the same rows with the same parameters."""
     X, y, _ = fitted
     return HistGradientBoostingClassifier(**TREE_PARAMS).fit(X, y)
 
 
-def test_log_odds_equal_scikit_learns_decision_function(fitted, reference):
+def test_log_odds_equal_scikit_learns_decision_function(fitted, ref):
     X, y, trees = fitted
-    ref = reference
     Xn, _ = _data(seed=1, n=300)  # rows the trees never saw
     for rows in (X, Xn):
         assert trees.log_odds(rows) == pytest.approx(ref.decision_function(rows), abs=1e-9)
@@ -59,10 +58,9 @@ def test_log_odds_equal_scikit_learns_decision_function(fitted, reference):
     assert p == pytest.approx(ref.predict_proba(Xn)[:, 1], abs=1e-9)
 
 
-def test_log_odds_on_thresholds_exactly(fitted, reference):
+def test_log_odds_on_thresholds_exactly(fitted, ref):
     """A value equal to a node's threshold goes left, as in scikit-learn."""
     X, y, trees = fitted
-    ref = reference
     inner = trees.left != np.arange(len(trees.left))
     rows = np.tile(X[:1], (int(inner.sum()), 1))
     rows[np.arange(len(rows)), trees.feature[inner]] = trees.threshold[inner]
