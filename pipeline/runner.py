@@ -164,7 +164,7 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
         from pipeline.compare import find_shared
 
         early["ann_df"] = read_annotations(annotations)
-        early["model"] = theme_model(cache_dir, codebook, annotations)
+        early["model"] = theme_model(cache_dir, codebook, annotations, threads=n_process)
         early["documents"] = _documents(docs, metadata_csv)
         # shared passages need the texts only (the longest table to build on a large corpus)
         compared, compared_units = declarations_only(early["documents"], units)
@@ -212,7 +212,8 @@ def _analyze(corpus: Path, out: Path, *, n_process: int, cache_dir: Path | None,
         for note in annotation_notes(ann_df, list(documents["doc_id"]), Path(annotations).name):
             print(f"attention : {note}", file=sys.stderr)
     model, codebook_themes, model_key = (early["model"] if "model" in early
-                                         else theme_model(cache_dir, codebook, annotations))
+                                         else theme_model(cache_dir, codebook, annotations,
+                                                          threads=n_process))
     doc_keys = {d.doc_id: k for d, k in zip(read.docs, read.keys, strict=True)}
     unit_themes, themes, candidates = classify_cached(units, nlp_df, model, codebook_themes,
                                                       ann_df, doc_keys, model_key, cache_dir,

@@ -286,7 +286,10 @@ def _fit_pre(pre: _Pre, labels: list[list[str]], theme_ids: list[str],
              matcher: VocabularyMatcher, C: float = C_GRID[0], vector_weight: float = 0.0,
              prototypes: np.ndarray | None = None,
              blocks: tuple[str, ...] = DEFAULT_BLOCKS,
-             min_positives: int = MIN_POSITIVES) -> ThemeModel:
+             min_positives: int = MIN_POSITIVES, threads: int = 1) -> ThemeModel:
+    """One logistic model per theme with enough positives, on the features of ``pre``.
+    ``threads`` > 1 fits the themes in that many threads (liblinear releases the GIL): the
+    same models, fitted each alone."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -312,14 +315,22 @@ def _fit_pre(pre: _Pre, labels: list[list[str]], theme_ids: list[str],
     if len(pre.lemmas) == 0:
         return model
     X = _features(model, pre)
-    for tid in theme_ids:
+
+    def fit(tid: str):
         y = np.array([tid in lab for lab in labels], dtype=int)
         if y.sum() < min_positives or y.sum() == len(y):
-            model.classifiers[tid] = None
-            continue
+            return None
         clf = LogisticRegression(C=C, max_iter=2000, solver=SOLVER, class_weight=CLASS_WEIGHT)
-        clf.fit(X, y)
-        model.classifiers[tid] = clf
+        return clf.fit(X, y)
+
+    if threads > 1 and len(theme_ids) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            fitted = list(pool.map(fit, theme_ids))
+    else:
+        fitted = [fit(tid) for tid in theme_ids]
+    model.classifiers.update(zip(theme_ids, fitted, strict=True))
     return model
 
 
@@ -389,7 +400,8 @@ def _micro_f1(keep: np.ndarray, Y: np.ndarray) -> float:
 
 
 def _oof_probabilities(pre: _Pre, doc_col: np.ndarray, labels, ids, matcher, docs, C, vw,
-                       prototypes, blocks, min_positives=MIN_POSITIVES) -> np.ndarray:
+                       prototypes, blocks, min_positives=MIN_POSITIVES,
+                       threads: int = 1) -> np.ndarray:
     """Out-of-fold probabilities: documents dealt into INNER_FOLDS groups (in name order),
     each group predicted by a model trained on the others."""
     P = np.zeros((len(pre.lemmas), len(ids)))
@@ -398,7 +410,7 @@ def _oof_probabilities(pre: _Pre, doc_col: np.ndarray, labels, ids, matcher, doc
     for k in range(min(INNER_FOLDS, len(docs))):
         tr, te = np.where(folds != k)[0], np.where(folds == k)[0]
         inner = _fit_pre(pre.take(tr), [labels[i] for i in tr], ids, matcher, C, vw, prototypes,
-                         blocks, min_positives)
+                         blocks, min_positives, threads)
         P[te] = _probabilities(inner, pre.take(te))
     return P
 
@@ -418,7 +430,8 @@ def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
           matcher: VocabularyMatcher | None = None, tune: bool = True,
           min_positives: int = MIN_POSITIVES,
           blocks: tuple[str, ...] = DEFAULT_BLOCKS,
-          vectors: bool | None = None, decisive: bool | None = None) -> ThemeModel:
+          vectors: bool | None = None, decisive: bool | None = None,
+          threads: int = 1) -> ThemeModel:
     """Train the theme model on annotated units.
 
     ``frame``: rows as returned by :func:`unit_frame` or :func:`annotation_frame` (doc_id, text,
@@ -431,6 +444,7 @@ def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
     first value of each grid, no calibration and DEFAULT_THRESHOLD. Returns a picklable
     :class:`ThemeModel`. ``blocks`` restricts the features (ablations); ``vectors`` /
     ``decisive`` force the word vectors or the decisive rule on or off instead of choosing.
+    ``threads``: the per-theme fits run in that many threads (same model whatever the number).
     """
     ids = [t.id for t in codebook]
     matcher = matcher if matcher is not None else build_matcher(codebook)
@@ -452,7 +466,7 @@ def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
                                                                               len(ids))
     if not (tune and len(docs) >= 3):
         return _fit_pre(pre, labels, ids, matcher, C_GRID[0], 0.0, prototypes, blocks,
-                        min_positives)
+                        min_positives, threads)
     doc_col = np.array(_col(frame, "doc_id"))
     npos = Y.sum(axis=0)
     trained = npos >= min_positives
@@ -462,7 +476,7 @@ def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
     for C in C_GRID:
         for vw in vgrid:
             P = _oof_probabilities(pre, doc_col, labels, ids, matcher, docs, C, vw, prototypes,
-                                   blocks, min_positives)
+                                   blocks, min_positives, threads)
             cal = _platt(P, Y, trained)
             S0 = np.where(trained, calibrate(P, cal), 0.0)
             for rule in decisive_grid:
@@ -478,7 +492,7 @@ def train(frame: pd.DataFrame, labels: list[list[str]], codebook,
                     if best is None or key > best[0]:
                         best = (key, C, vw, rule, th, cal, dp, S)
     _, C, vw, rule, th, cal, dp, S_best = best
-    model = _fit_pre(pre, labels, ids, matcher, C, vw, prototypes, blocks, min_positives)
+    model = _fit_pre(pre, labels, ids, matcher, C, vw, prototypes, blocks, min_positives, threads)
     model.threshold, model.calibration, model.decisive_rule = th, cal, rule
     model.decisive_precision = round(dp, 4)
     model.inner_scores = grid
@@ -899,13 +913,15 @@ def annotations_fingerprint(ann: pd.DataFrame) -> dict:
 
 
 def default_model(codebook, annotations_path=None, lemmatise=None,
-                  shipped: bool = True, exclude_docs: Iterable[str] = ()) -> ThemeModel:
+                  shipped: bool = True, exclude_docs: Iterable[str] = (),
+                  threads: int = 1) -> ThemeModel:
     """Train on the shipped annotations plus ``annotations_path`` (an annotations.csv, may be
     None), without the rows of ``exclude_docs``: see :func:`training_annotations`.
 
     Annotation texts and contexts are lemmatised with ``lemmatise`` (default: the shared spaCy
     model). Without any annotation the model has no classifiers: the decisive vocabulary
     decides alone. ``model.training`` records the count and hash of the rows learnt from.
+    ``threads``: see :func:`train`.
     """
     ann = training_annotations(annotations_path, shipped, exclude_docs)
     matcher = build_matcher(codebook)
@@ -916,6 +932,7 @@ def default_model(codebook, annotations_path=None, lemmatise=None,
         model.decisive_rule, model.decisive_precision = True, DEFAULT_THRESHOLD
     else:
         frame = annotation_frame(ann, lemmatise)
-        model = train(frame, [split_themes(t) for t in ann["themes"]], codebook, matcher=matcher)
+        model = train(frame, [split_themes(t) for t in ann["themes"]], codebook, matcher=matcher,
+                      threads=threads)
     model.training = annotations_fingerprint(ann)
     return model

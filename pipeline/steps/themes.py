@@ -16,9 +16,10 @@ from pipeline.models import NON_CONTENT_KINDS
 
 
 def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path | None,
-                exclude_docs: Sequence[str] = ()):
+                exclude_docs: Sequence[str] = (), threads: int = 1):
     """The trained theme model, from the cache when annotations, codebook and code are
-    unchanged; ``exclude_docs``: doc_ids whose annotation rows it must not learn from."""
+    unchanged; ``exclude_docs``: doc_ids whose annotation rows it must not learn from;
+    ``threads``: threads that train it when it is not cached (the same model either way)."""
     from pipeline import classify
     from pipeline.classify.codebook import load_codebook
 
@@ -43,7 +44,7 @@ def theme_model(cache_dir: Path, codebook_path: Path | None, annotations: Path |
     if model is None:
         model = classify.default_model(codebook, annotations,
                                        lemmatise=cached_lemmatiser(cache_dir),
-                                       exclude_docs=exclude_docs)
+                                       exclude_docs=exclude_docs, threads=threads)
         save_pickle(path, model)
     return model, codebook, key
 
@@ -175,7 +176,7 @@ def machine_labels(units: pd.DataFrame, nlp: pd.DataFrame, themes: pd.DataFrame,
     docs = set(human["doc_id"])
     shipped_docs = set(training_annotations(None)["doc_id"].astype(str))
     model, codebook, key = theme_model(cache_dir, codebook_path, None,
-                                       sorted(docs & shipped_docs))
+                                       sorted(docs & shipped_docs), threads=n_process)
     ut, _, _ = classify_cached(units[units["doc_id"].isin(docs)], nlp[nlp["doc_id"].isin(docs)],
                                model, codebook, None, doc_keys, key, cache_dir,
                                n_process=n_process)

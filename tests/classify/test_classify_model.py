@@ -178,3 +178,24 @@ def test_default_model_without_annotations(codebook, tmp_path):
                       shipped=False)
     frame = make_frame([("x", "u1", "objective", "Payer le loyer")])
     assert predict_labels(m, frame) == [["logement"]]
+
+
+def test_threads_fit_the_same_model(codebook):
+    # three documents: the tuning grid runs (inner folds), then the final fit; with two
+    # threads every per-theme fit must give the same coefficients, settings and themes order
+    m = build_matcher(codebook, fake_lemmatise)
+    rows = TRAIN + [("d3", "u1", "objective", "Loger les familles sans abri"),
+                    ("d3", "u2", "objective", "Aider les jeunes à trouver un emploi"),
+                    ("d3", "u3", "objective", "Payer le loyer et gérer le budget")]
+    labels = TRAIN_LABELS + [["logement"], ["insertion"], ["logement", "finances"]]
+    one = train(make_frame(rows), labels, codebook, matcher=m, min_positives=2)
+    two = train(make_frame(rows), labels, codebook, matcher=m, min_positives=2, threads=2)
+    assert one.settings == two.settings and one.inner_scores == two.inner_scores
+    assert list(one.classifiers) == list(two.classifiers) == [t.id for t in codebook]
+    fitted = [t for t, c in one.classifiers.items() if c is not None]
+    assert len(fitted) >= 2  # the threads had at least two fits to share
+    for tid, clf in one.classifiers.items():
+        other = two.classifiers[tid]
+        assert (clf is None) == (other is None), tid
+        if clf is not None:
+            assert (clf.coef_ == other.coef_).all() and (clf.intercept_ == other.intercept_).all()
