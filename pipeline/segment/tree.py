@@ -311,6 +311,9 @@ class _Builder:
             kind = "action"
         else:
             kind = "objective"
+        if kind in ("objective", "action") and not ln.fixed and self._explicit_context(
+                self.doc.text[ln.body:ln.body_end]):
+            kind = "context"
         idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
                        parent=parent, block=block if kind in ("objective", "action", "context") else "",
                        page=ln.page, cls=Role.ITEM, style=ln.style)

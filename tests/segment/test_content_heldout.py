@@ -39,3 +39,22 @@ def test_mixed_documents_policy_content():
 def test_every_mixed_document_keeps_its_policy(name):
     c = score_document(DATA / "mixed" / name)
     assert c["recall"] >= 0.75
+
+
+def test_heldout_plan_pages_policy_content():
+    """Five plan and declaration web pages opening on framing about the tool (FAQ, principles,
+    dated calendar, figures, a president's word), written by a helper session from a brief and
+    scored once before anyone read them: P .738 → .849 with the framing cues, R 1.000 both
+    (docs/evaluation-log.md, 2026-12-05 (night)). Bounds a little under the measured figures."""
+    folder = DATA / "heldout_pst_pages"
+    total = {"tp": 0, "fp": 0, "fn": 0}
+    docs = sorted(p for p in folder.iterdir() if p.suffix in (".txt", ".html"))
+    assert len(docs) >= 5
+    for p in docs:
+        c = score_document(p)
+        for k in total:
+            total[k] += c[k]
+    p_ = total["tp"] / (total["tp"] + total["fp"])
+    r_ = total["tp"] / (total["tp"] + total["fn"])
+    print(f"held-out plan pages: P {p_:.3f} R {r_:.3f} {total}")
+    assert p_ >= 0.82 and r_ >= 0.97

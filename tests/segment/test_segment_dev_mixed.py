@@ -57,3 +57,28 @@ def test_overall_precision_and_recall(scores):
 def test_each_document(scores, name):
     c = scores[name]
     assert c["precision"] >= 0.85 and c["recall"] >= 0.85, c["errors"]
+
+
+# Plan and declaration web pages that open on framing about the tool itself (what a PST or a
+# DPS is, its advantages, its volets, the calendar of its drafting, figures): two sets written
+# by helper sessions as held-out sets (tests/data/content/dev_pst_pages_1/, _2/), scored once
+# each (P .816 and .665, R 1.000), then read to write the cues of the "instrument" override,
+# the framing headings of patterns.toml [preamble] and the content test of list items. Since
+# then they are development data; the bounds sit a little under the tuned figures (.949 and
+# .891, R 1.000). The held-out set is tests/data/content/heldout_pst_pages/.
+PST_DEV = [Path(__file__).parents[1] / "data" / "content" / f"dev_pst_pages_{k}" for k in (1, 2)]
+
+
+@pytest.mark.parametrize("folder", PST_DEV, ids=lambda p: p.name)
+def test_framing_of_plan_pages_stays_out_of_policy_content(folder):
+    total = {"tp": 0, "fp": 0, "fn": 0, "missing": 0}
+    docs = sorted(p for p in folder.iterdir() if p.suffix in (".txt", ".html"))
+    assert len(docs) >= 4
+    for p in docs:
+        c = score_document(p)
+        for k in total:
+            total[k] += c[k]
+    p_ = total["tp"] / (total["tp"] + total["fp"])
+    r_ = total["tp"] / (total["tp"] + total["fn"])
+    print(f"{folder.name}: P {p_:.3f} R {r_:.3f} {total}")
+    assert r_ >= 0.99 and p_ >= 0.87

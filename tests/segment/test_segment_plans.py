@@ -147,6 +147,55 @@ def test_a_plan_web_page_keeps_its_legal_frame_and_concept_out_of_the_plan(tmp_p
                  "objectifs."] == "preamble"
 
 
+EXPLAINER_PAGE = """Programme stratégique transversal 2025-2030 – CPAS de Valbrise
+
+Cadre légal
+
+Le décret du 19 juillet 2018 a inscrit le programme stratégique transversal dans la loi organique des CPAS.
+
+Quels sont les avantages du PST ?
+
+- Il donne un cap : le PST est donc un instrument qui permet de fixer les priorités que l'on souhaite atteindre.
+- Il change la culture de gestion : mettre en place un PST suppose de planifier puis d'évaluer.
+
+Quelques chiffres
+
+- 312 ménages ont été aidés par le service social en 2024.
+- Le nombre de bénéficiaires du revenu d'intégration a augmenté de 8 % depuis 2019.
+
+OS 1 – Garantir l'accès de chacun à un logement décent
+OO 1.1 – Développer l'offre de logements d'insertion
+Action 1.1.1 : Rénover deux logements de transit rue du Moulin
+Action 1.1.2 : Conclure une convention avec l'agence immobilière sociale
+OS 2 – Favoriser l'insertion socioprofessionnelle
+OO 2.1 – Renforcer l'accompagnement vers l'emploi
+Action 2.1.1 : Engager un job coach à mi-temps
+Action 2.1.2 : Évaluer chaque année les actions du PST avec le personnel
+"""
+
+
+def test_bullets_about_the_plan_itself_or_past_figures_are_not_objectives(tmp_path):
+    """The shape of real PST pages: "Quels sont les avantages du PST ?" then bullets that
+    describe the tool ("le PST est donc un instrument…", "mettre en place un PST suppose…"),
+    and a list of figures about the past, before the plan. Those bullets are context, not
+    objectives; the plan's own action that names the PST stays an action."""
+    from pipeline.ingest import ingest_file
+
+    path = tmp_path / "valbrise-pst-2025.txt"
+    path.write_text(EXPLAINER_PAGE, encoding="utf-8")
+    doc = ingest_file(path, "valbrise-pst-2025")
+    assert doc.status == "ok" and doc.metadata["doc_kind"] == "pst"
+    units = segment(doc)
+    content = [u for u in units if u.kind not in NON_CONTENT_KINDS]
+    assert [u.kind for u in content] == ["axis", "objective", "action", "action",
+                                         "axis", "objective", "action", "action"]
+    for words in ("instrument qui permet", "suppose de planifier", "312 ménages",
+                  "augmenté de 8 %", "décret du 19 juillet"):
+        holders = [u for u in units if words in u.text]
+        assert holders and all(u.kind in NON_CONTENT_KINDS for u in holders), (words, holders)
+    assert "actions du PST avec le personnel" in content[-1].text
+
+
 def test_docx_numbered_table_with_merged_os_cells(tmp_path):
     """A DOCX plan table "N° | Objectif stratégique | Objectif opérationnel / Action | …" whose
     OS cell is merged down the rows of its OO and actions: python-docx gives the OS text again
