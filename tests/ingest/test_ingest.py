@@ -501,6 +501,8 @@ def test_doc_ids_are_nfc(tmp_path):
 @pytest.mark.parametrize("line, noise", [
     ("Partager sur Facebook | Imprimer", True),   # a row of page tools
     ("Imprimer · Partager", True),
+    ("Partager : Facebook | LinkedIn | E-mail", True),  # the networks after "Partager :"
+    ("Partager : nos valeurs et nos projets", False),
     ("Accueil | Contact | Plan du site", True),   # a tool and menu words
     ("Logement | Santé", False),                  # menu words alone: could be a heading
     ("Créer des logements / accompagner les locataires", False),
