@@ -254,6 +254,15 @@ class _Builder:
         policy, cue = is_policy_sentence(sentence, self.cues)
         return not policy and cue not in ("no-commitment-cue", "override:fragment")
 
+    def _item_is_context(self, text: str) -> bool:
+        """A list item rejected by the content test on a cue that holds for a list item too
+        (a past, a definition, the tool described, a question…). Not a figure ("20 places
+        supplémentaires en crèche" is a target in a list of commitments: a list of figures is
+        framed by its heading), not reported speech ("Selon les besoins, renforcer…")."""
+        policy, cue = is_policy_sentence(text, self.cues)
+        return not policy and cue not in ("no-commitment-cue", "override:fragment",
+                                          "context:statistics", "override:reporting")
+
     def in_block(self, block: str) -> bool:
         return self.block == block and self.block_owner in self.stack + [-1]
 
@@ -311,7 +320,7 @@ class _Builder:
             kind = "action"
         else:
             kind = "objective"
-        if kind in ("objective", "action") and not ln.fixed and self._explicit_context(
+        if kind in ("objective", "action") and not ln.fixed and self._item_is_context(
                 self.doc.text[ln.body:ln.body_end]):
             kind = "context"
         idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],

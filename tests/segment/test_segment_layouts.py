@@ -69,3 +69,27 @@ def test_parents_of_table_units():
             assert by_id[u.parent_id].kind == "objective"
         if u.kind == "objective":
             assert by_id[u.parent_id].kind == "axis"
+
+
+def test_list_items_of_figures_stay_objectives_past_facts_and_the_tool_do_not():
+    """A list item is kept by its layout unless the content test rejects it on a cue that holds
+    for a list item: a past fact or the tool described is context; a figure or a target ("20
+    places supplémentaires", "Un budget de 50 000 €") and a bullet opening on "Selon" stay
+    objectives (a list of figures is framed by its heading, "Quelques chiffres")."""
+    text = ("Déclaration de politique sociale 2025-2030 du CPAS de Testville\n\n"
+            "Axe 1 : Logement et énergie\n\n"
+            "- 20 places supplémentaires en crèche\n"
+            "- Un budget de 50 000 € pour les aides énergie\n"
+            "- 50 ménages accompagnés chaque année en guidance énergétique\n"
+            "- Selon les besoins, renforcer l'accompagnement des jeunes\n"
+            "- 42 logements ont été rénovés entre 2019 et 2024.\n"
+            "- Il fixe le cap pour six ans et évite la dispersion des moyens.\n")
+    units = segment(make_doc(text, "testville-dps-2025"))
+    kinds = {u.text: u.kind for u in units}
+    for target in ("20 places supplémentaires en crèche",
+                   "Un budget de 50 000 € pour les aides énergie",
+                   "50 ménages accompagnés chaque année en guidance énergétique",
+                   "Selon les besoins, renforcer l'accompagnement des jeunes"):
+        assert kinds[target] == "objective", (target, kinds)
+    assert kinds["42 logements ont été rénovés entre 2019 et 2024."] == "context"
+    assert kinds["Il fixe le cap pour six ans et évite la dispersion des moyens."] == "context"
