@@ -52,6 +52,7 @@ class Patterns:
     toc_entry_loose: re.Pattern
     footer: tuple[re.Pattern, ...]
     constat_inline: re.Pattern | None = None
+    framing_lead: re.Pattern | None = None
     related: re.Pattern | None = None
     generic_heads: re.Pattern | None = None
     title_split_max_words: int = 10
@@ -90,6 +91,7 @@ def parse_patterns(data: dict) -> Patterns:
     pre, dec, nav, head = data["preamble"], data["decision"], data["navigation"], data["heading"]
     ann = data.get("announced_axes", {})
     inline = data.get("constat_inline", {}).get("regex")
+    lead = data.get("framing_lead", {}).get("regex")
     return Patterns(
         labels=labels,
         trailing_axis=_rx(data["trailing_axis"]["regex"]),
@@ -111,6 +113,7 @@ def parse_patterns(data: dict) -> Patterns:
         toc_entry_loose=_rx(nav["toc_entry_loose"]),
         footer=_rxs(nav["footer"]),
         constat_inline=_rx(inline) if inline else None,
+        framing_lead=_rx(lead) if lead else None,
         related=_rx(nav["related"]) if nav.get("related") else None,
         generic_heads=_rx(head["generic"]) if head.get("generic") else None,
         title_split_max_words=int(data["title"].get("split_max_words", 10)),

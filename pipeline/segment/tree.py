@@ -65,6 +65,8 @@ class _Builder:
         self.block_owner = -2
         self.preamble_mode = False
         self.cues = load_cues()
+        #: list items made context because a sentence about the document announced their list
+        self.led: set[int] = set()
         self.plan = (doc.metadata or {}).get("doc_kind") == "pst"
         #: table cells that only repeat the merged OS / OO cell above them
         self.repeat_spans: list[tuple[int, int]] = []
@@ -255,13 +257,13 @@ class _Builder:
         return not policy and cue not in ("no-commitment-cue", "override:fragment")
 
     def _item_is_context(self, text: str) -> bool:
-        """A list item rejected by the content test on a cue that holds for a list item too
-        (a past, a definition, the tool described, a question…). Not a figure ("20 places
-        supplémentaires en crèche" is a target in a list of commitments: a list of figures is
-        framed by its heading), not reported speech ("Selon les besoins, renforcer…")."""
+        """A list item whose words say it is no commitment, on one of the cues in
+        ``ITEM_CONTEXT_CUES`` (the tool described, a past fact, a figure compared with an
+        earlier year, a question, thanks, the method of the document). Other cues are for
+        prose: in a list of commitments "20 places supplémentaires en crèche" is a target, not
+        a statistic, and "Conformément à l'article 60, engager…" a commitment."""
         policy, cue = is_policy_sentence(text, self.cues)
-        return not policy and cue not in ("no-commitment-cue", "override:fragment",
-                                          "context:statistics", "override:reporting")
+        return not policy and cue in ITEM_CONTEXT_CUES
 
     def in_block(self, block: str) -> bool:
         return self.block == block and self.block_owner in self.stack + [-1]
@@ -320,13 +322,39 @@ class _Builder:
             kind = "action"
         else:
             kind = "objective"
-        if kind in ("objective", "action") and not ln.fixed and self._item_is_context(
-                self.doc.text[ln.body:ln.body_end]):
+        led = kind in ("objective", "action") and not ln.fixed and self._framing_lead(parent, ln)
+        if led or (kind in ("objective", "action") and not ln.fixed and self._item_is_context(
+                self.doc.text[ln.body:ln.body_end])):
             kind = "context"
         idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
                        parent=parent, block=block if kind in ("objective", "action", "context") else "",
                        page=ln.page, cls=Role.ITEM, style=ln.style)
+        if led:
+            self.led.add(idx)
         self.stack.append(idx)
+
+    def _framing_lead(self, parent: int, ln: Line) -> bool:
+        """Whether the new item ``ln`` belongs to a list announced by a sentence about the
+        document itself ("Il a été élaboré selon le calendrier suivant :", patterns.toml
+        [framing_lead]) that the content test reads as context, or is a bulleted item that
+        follows, with no blank line between, a bulleted item of the same style led so."""
+        if not self.nodes or self.pat.framing_lead is None:
+            return False
+        k = len(self.nodes) - 1
+        prev = self.nodes[k]
+        if prev.parent != parent or re.search(r"\n[ \t]*\n", self.doc.text[prev.end:ln.start]):
+            return False
+        if prev.cls == Role.ITEM:
+            return (k in self.led and prev.style == ln.style and bool(ln.label)
+                    and bool(prev.label))
+        if prev.cls != "P" or prev.kind != "context":
+            return False
+        sentence = self.doc.text[prev.start:prev.end].rstrip()
+        colon = re.match(r"[ \t\u00a0]*:", self.doc.text[prev.end:prev.end + 4])
+        if colon:
+            sentence += ":"
+        return bool(sentence.endswith(":") and self.pat.framing_lead.search(
+            sentence.replace("\n", " ")))
 
     def prose(self, ln: Line) -> None:
         self.pop_items()
@@ -613,6 +641,10 @@ def _promote_sections(nodes: list[_Node]) -> None:
 
 
 _POLICY_KINDS = frozenset({"objective", "action", "statement"})
+#: content-test cues that make a list item context (see ``_Builder._item_is_context``)
+ITEM_CONTEXT_CUES = frozenset({"context:instrument", "context:past", "context:comparison",
+                               "override:reader", "override:question", "override:thanks",
+                               "override:method"})
 
 
 def _demote_empty_headings(nodes: list[_Node], text: str, cues) -> None:

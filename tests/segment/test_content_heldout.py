@@ -44,8 +44,9 @@ def test_every_mixed_document_keeps_its_policy(name):
 def test_heldout_plan_pages_policy_content():
     """Five plan and declaration web pages opening on framing about the tool (FAQ, principles,
     dated calendar, figures, a president's word), written by a helper session from a brief and
-    scored once before anyone read them: P .738 → .849 with the framing cues, R 1.000 both
-    (docs/evaluation-log.md, 2026-12-05 (night)). Bounds a little under the measured figures."""
+    scored once before anyone read them: P .738 → .849 with the framing cues, R 1.000 both;
+    .901 with the shipped rules (a later scoring, one page partly seen: docs/evaluation-log.md,
+    2026-12-05 (night)). Bounds a little under the first clean figure."""
     folder = DATA / "heldout_pst_pages"
     total = {"tp": 0, "fp": 0, "fn": 0}
     docs = sorted(p for p in folder.iterdir() if p.suffix in (".txt", ".html"))

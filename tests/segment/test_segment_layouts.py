@@ -93,3 +93,25 @@ def test_list_items_of_figures_stay_objectives_past_facts_and_the_tool_do_not():
         assert kinds[target] == "objective", (target, kinds)
     assert kinds["42 logements ont été rénovés entre 2019 et 2024."] == "context"
     assert kinds["Il fixe le cap pour six ans et évite la dispersion des moyens."] == "context"
+
+
+def test_a_list_announced_by_a_sentence_about_the_document_is_context(tmp_path):
+    """ "Il a été élaboré selon le calendrier suivant :" announces the document's own steps
+    (context); "Le conseil a arrêté les priorités suivantes :" announces commitments (kept)."""
+    text = ("Programme stratégique transversal du CPAS de Testville\n\n"
+            "Il a été élaboré selon le calendrier suivant :\n"
+            "- Septembre 2025 : diagnostic partagé avec les équipes\n"
+            "- Octobre 2025 : ateliers avec les partenaires du réseau social\n\n"
+            "Le conseil a arrêté les priorités suivantes :\n"
+            "- Ouvrir une épicerie sociale en 2026\n"
+            "- Renforcer le service de médiation de dettes\n")
+    from pipeline.ingest import ingest_file
+
+    path = tmp_path / "testville-pst-2025.txt"
+    path.write_text(text, encoding="utf-8")
+    units = segment(ingest_file(path, "testville-pst-2025"))
+    kinds = {u.text: u.kind for u in units}
+    assert kinds["Septembre 2025 : diagnostic partagé avec les équipes"] == "context", kinds
+    assert kinds["Octobre 2025 : ateliers avec les partenaires du réseau social"] == "context"
+    assert kinds["Ouvrir une épicerie sociale en 2026"] == "objective", kinds
+    assert kinds["Renforcer le service de médiation de dettes"] == "objective"

@@ -45,6 +45,8 @@ def test_other_examples():
         assert all(rx.match(ex) for ex in h["examples"])
     assert all(PATS.preamble_heads.match(ex) for ex in RAW["preamble"]["head_examples"])
     assert not any(PATS.preamble_heads.match(ex) for ex in RAW["preamble"]["head_counter"])
+    assert all(PATS.framing_lead.search(ex) for ex in RAW["framing_lead"]["examples"])
+    assert not any(PATS.framing_lead.search(ex) for ex in RAW["framing_lead"]["counter"])
     assert all(any(p.search(ex) for p in PATS.preamble_cues) for ex in RAW["preamble"]["cue_examples"])
     assert not any(any(p.search(ex) for p in PATS.preamble_cues) for ex in RAW["preamble"]["cue_counter"])
     assert all(PATS.decision_lines.match(ex) for ex in RAW["decision"]["examples"])
