@@ -1344,10 +1344,16 @@ def _default_benchmarks(tables, documents) -> dict:
 def figure_docs(documents: pd.DataFrame,
                 tables: Mapping[str, pd.DataFrame]) -> list[tuple[str, str]]:
     """(doc_id, label) of the analysed documents in the order of the report: the rows (and
-    columns) of its figures."""
+    columns) of its figures. Strategic plans (``doc_kind`` pst) are not compared with the
+    declarations (they are traced against them): they are no row of the figures."""
+    from pipeline.trace import PLAN_KIND
+
     labels = doc_labels(documents, tables)
-    ok = set(documents.loc[documents["status"].astype(str) == "ok", "doc_id"].astype(str))
-    return [(d, labels[d]) for d in _ordered_docs(documents, labels) if d in ok]
+    ok = documents["status"].astype(str) == "ok"
+    if "doc_kind" in documents.columns:
+        ok &= documents["doc_kind"].astype(str) != PLAN_KIND
+    keep = set(documents.loc[ok, "doc_id"].astype(str))
+    return [(d, labels[d]) for d in _ordered_docs(documents, labels) if d in keep]
 
 
 def report_figures(tables: Mapping[str, pd.DataFrame], documents: pd.DataFrame,

@@ -289,6 +289,18 @@ def test_figures_rendered_apart_are_those_of_build_report(fx, built, tmp_path):
     assert all(p.read_bytes() == figures[p.name] for p in paths)
 
 
+def test_strategic_plans_are_no_row_of_the_figures(fx):
+    """A plan (doc_kind pst) is traced against its declaration, never compared: the figures
+    (theme heatmap, similarity) have no row for it, as similarity.csv has none."""
+    docs = fx["documents"].copy()
+    docs["doc_kind"] = "declaration"
+    first = str(docs.loc[docs["status"].astype(str) == "ok", "doc_id"].iloc[0])
+    docs.loc[docs["doc_id"].astype(str) == first, "doc_kind"] = "pst"
+    rows = [d for d, _ in figure_docs(docs, fx["tables"])]
+    assert first not in rows
+    assert rows == [d for d, _ in figure_docs(fx["documents"], fx["tables"]) if d != first]
+
+
 def test_prepare_html_then_finish_is_render_html(fx, built, page):
     args = (fx["tables"], fx["documents"], fx["units"], fx["unit_themes"], fx["codebook"],
             fx["benchmarks"])
