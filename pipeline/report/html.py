@@ -1348,11 +1348,10 @@ def figure_docs(documents: pd.DataFrame,
     declarations (they are traced against them): they are no row of the figures."""
     from pipeline.trace import PLAN_KIND
 
+    if "doc_kind" in documents.columns:  # labels told apart among the compared ones only
+        documents = documents[documents["doc_kind"].astype(str) != PLAN_KIND]
     labels = doc_labels(documents, tables)
-    ok = documents["status"].astype(str) == "ok"
-    if "doc_kind" in documents.columns:
-        ok &= documents["doc_kind"].astype(str) != PLAN_KIND
-    keep = set(documents.loc[ok, "doc_id"].astype(str))
+    keep = set(documents.loc[documents["status"].astype(str) == "ok", "doc_id"].astype(str))
     return [(d, labels[d]) for d in _ordered_docs(documents, labels) if d in keep]
 
 
