@@ -91,11 +91,11 @@ def declarations_only(documents: pd.DataFrame, units: pd.DataFrame
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The documents and units that are compared with each other: every document but the
     strategic plans (``doc_kind`` pst), which are traced against their declaration instead."""
-    from pipeline.trace import PLAN_KIND
+    from pipeline.trace import without_plans
 
-    if "doc_kind" not in documents.columns or not (documents["doc_kind"] == PLAN_KIND).any():
+    keep = without_plans(documents)
+    if keep is documents:
         return documents, units
-    keep = documents[documents["doc_kind"] != PLAN_KIND].reset_index(drop=True)
     return keep, units[units["doc_id"].isin(keep["doc_id"])].reset_index(drop=True)
 
 

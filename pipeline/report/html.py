@@ -1346,10 +1346,9 @@ def figure_docs(documents: pd.DataFrame,
     """(doc_id, label) of the analysed documents in the order of the report: the rows (and
     columns) of its figures. Strategic plans (``doc_kind`` pst) are not compared with the
     declarations (they are traced against them): they are no row of the figures."""
-    from pipeline.trace import PLAN_KIND
+    from pipeline.trace import without_plans
 
-    if "doc_kind" in documents.columns:  # labels told apart among the compared ones only
-        documents = documents[documents["doc_kind"].astype(str) != PLAN_KIND]
+    documents = without_plans(documents)  # labels told apart among the compared ones only
     labels = doc_labels(documents, tables)
     keep = set(documents.loc[documents["status"].astype(str) == "ok", "doc_id"].astype(str))
     return [(d, labels[d]) for d in _ordered_docs(documents, labels) if d in keep]

@@ -278,6 +278,22 @@ def score_document(path: Path | str, expected: Path | str | None = None) -> dict
     return c
 
 
+def score_folder(folder: Path | str, suffixes: tuple[str, ...] = (".txt", ".html")) -> dict:
+    """:func:`score_document` on every document of ``folder`` (name order, files ending in
+    ``suffixes``, each beside its ``.expected.csv``), summed: tp/fp/fn/tn/missing, precision,
+    recall, and ``documents`` (name → that document's scores)."""
+    docs = sorted(p for p in Path(folder).iterdir() if p.suffix in suffixes)
+    total = {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "missing": 0}
+    per_doc = {}
+    for p in docs:
+        per_doc[p.name] = c = score_document(p)
+        for k in total:
+            total[k] += c[k]
+    tp, fp, fn = total["tp"], total["fp"], total["fn"]
+    return {**total, "precision": tp / (tp + fp) if tp + fp else 0.0,
+            "recall": tp / (tp + fn) if tp + fn else 0.0, "documents": per_doc}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args:

@@ -322,10 +322,11 @@ class _Builder:
             kind = "action"
         else:
             kind = "objective"
-        led = kind in ("objective", "action") and not ln.fixed and self._framing_lead(parent, ln)
-        if led or (kind in ("objective", "action") and not ln.fixed and self._item_is_context(
-                self.doc.text[ln.body:ln.body_end])):
-            kind = "context"
+        led = False
+        if kind in ("objective", "action") and not ln.fixed:
+            led = self._framing_lead(parent, ln)
+            if led or self._item_is_context(self.doc.text[ln.body:ln.body_end]):
+                kind = "context"
         idx = self.add(kind, ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
                        parent=parent, block=block if kind in ("objective", "action", "context") else "",
                        page=ln.page, cls=Role.ITEM, style=ln.style)

@@ -29,8 +29,8 @@ Settings (units kept, weights, thresholds): ``pipeline/data/trace.toml``.
 
 from __future__ import annotations
 
-from pipeline.trace.pairs import DECLARATION_KIND, PLAN_KIND, Pairs, find_pairs
+from pipeline.trace.pairs import DECLARATION_KIND, PLAN_KIND, Pairs, find_pairs, without_plans
 from pipeline.trace.tables import TRACE_COLUMNS, build_trace, trace_note
 
 __all__ = ["build_trace", "find_pairs", "Pairs", "PLAN_KIND", "DECLARATION_KIND",
-           "TRACE_COLUMNS", "trace_note"]
+           "TRACE_COLUMNS", "trace_note", "without_plans"]

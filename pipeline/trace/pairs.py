@@ -22,6 +22,15 @@ from pipeline.results import fold_name
 PLAN_KIND = "pst"
 #: doc_kind of a declaration
 DECLARATION_KIND = "declaration"
+
+
+def without_plans(documents: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``documents`` that are compared with each other: all but the strategic
+    plans (``doc_kind`` pst), which are traced against their declaration instead. The frame
+    itself when it has no plan."""
+    if "doc_kind" not in documents.columns or not (documents["doc_kind"] == PLAN_KIND).any():
+        return documents
+    return documents[documents["doc_kind"] != PLAN_KIND].reset_index(drop=True)
 _SPLIT = re.compile(r"\s*[;,]\s*")
 
 
