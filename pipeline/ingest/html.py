@@ -70,7 +70,37 @@ def _list(el, out: list[RawBlock], level: int) -> None:
             _list(sub, out, level + 1)
 
 
-def _walk(el, out: list[RawBlock], depth: int, counter: list[int]) -> None:
+def _drop_noise(blocks: list[RawBlock], headed: set[int]) -> list[RawBlock]:
+    """``blocks`` without empty ones and page furniture (``is_noise_line``). A cell of a
+    table with a header row (``headed``: table numbers) stays, whatever its words ("Accueil"
+    as a plan's pilot service), when two other cells of its row are text: the row is data,
+    not a menu or a footer laid out in a table."""
+    noise = [not clean_line(b.text) or is_noise_line(clean_line(b.text)) for b in blocks]
+    text_cells: dict[tuple, int] = {}
+    for b, n in zip(blocks, noise, strict=True):
+        if b.kind == "table_cell" and not n:
+            text_cells[(b.table, b.row)] = text_cells.get((b.table, b.row), 0) + 1
+    return [b for b, n in zip(blocks, noise, strict=True)
+            if not n or (clean_line(b.text) and b.kind == "table_cell" and b.table in headed
+                         and text_cells.get((b.table, b.row), 0) >= 2)]
+
+
+def _caption_row(rows: list) -> bool:
+    """Whether the first of a table's ``rows`` is its caption: one non-empty header cell, the
+    others empty, above a row of two or more non-empty header cells."""
+    if len(rows) < 2:
+        return False
+
+    def filled(row):
+        return [c for c in row.findall("cell") if clean_line(_text(c))]
+
+    first, second = filled(rows[0]), filled(rows[1])
+    return (len(first) == 1 and first[0].get("role") == "head"
+            and len(rows[0].findall("cell")) >= 2 and len(second) >= 2
+            and all(c.get("role") == "head" for c in second))
+
+
+def _walk(el, out: list[RawBlock], depth: int, counter: list) -> None:
     for child in el:
         tag = child.tag
         if tag == "head":
@@ -87,7 +117,15 @@ def _walk(el, out: list[RawBlock], depth: int, counter: list[int]) -> None:
         elif tag == "table":
             t = counter[0]
             counter[0] += 1
-            for r, row in enumerate(child.iter("row")):
+            rows = list(child.iter("row"))
+            if _caption_row(rows):
+                # a <caption> (trafilatura writes it as a first row of one header cell): the
+                # table's title, said before it, not a cell of its first row
+                out.append(RawBlock(clean_line(_text(rows[0].find("cell")))))
+                rows = rows[1:]
+            if len(rows) >= 2 and any(c.get("role") == "head" for c in rows[0].findall("cell")):
+                counter[1].add(t)  # a data table: a header row above its rows
+            for r, row in enumerate(rows):
                 for c, cell in enumerate(row.findall("cell")):
                     text = " ".join(clean_line(_text(x)) for x in [cell])
                     if text.strip():
@@ -176,8 +214,9 @@ def read_html(data: bytes, warnings: list[str] | None = None) -> tuple[list[RawB
     root = etree.fromstring(xml.encode("utf-8"))
     main = root.find("main")
     blocks: list[RawBlock] = []
-    _walk(main if main is not None else root, blocks, 0, [0])
-    blocks = [b for b in blocks if clean_line(b.text) and not is_noise_line(clean_line(b.text))]
+    counter: list = [0, set()]  # tables seen, tables with a header row
+    _walk(main if main is not None else root, blocks, 0, counter)
+    blocks = _drop_noise(blocks, counter[1])
     if not blocks:
         raise IngestError(errors.NO_TEXT)
     return blocks, title

@@ -237,11 +237,35 @@ def score_csv(path: Path | str, cues: ContentCues | None = None) -> dict:
 _BULLET = re.compile(r"^\s*(?:[-*•·–]+\s+)")
 
 
+def _find_line(text: str, line: str, pos: int) -> list[tuple[int, int]]:
+    """Spans of ``line`` in ``text``, searched from ``pos`` first, then from the start: one
+    span, or, for a table row annotated as its cells joined by " | " (the reader puts each
+    cell on its own line), the span of each cell found in order. [] when nothing is found."""
+    if not line:
+        return []
+    for start in (pos, 0):
+        i = text.find(line, start)
+        if i >= 0:
+            return [(i, i + len(line))]
+    if " | " not in line:
+        return []
+    spans, at = [], pos
+    for cell in (x.strip() for x in line.split(" | ")):
+        if not cell:
+            continue
+        i = text.find(cell, at)
+        if i >= 0:
+            spans.append((i, i + len(cell)))
+            at = i + len(cell)
+    return spans
+
+
 def score_document(path: Path | str, expected: Path | str | None = None) -> dict:
     """Policy-content decisions of ingest + segment on one whole document against
     ``expected`` (default ``<name>.expected.csv`` beside it: one row per visible line,
-    ``line,is_policy``). A line is predicted as policy when a content unit overlaps it; a line
-    the reader dropped (furniture of a saved web page) is predicted as not policy. Returns
+    ``line,is_policy``). A line is predicted as policy when a content unit overlaps it (a
+    table row written as its cells joined by " | ": one of its cells); a line the reader
+    dropped (furniture of a saved web page) is predicted as not policy. Returns
     tp/fp/fn/tn, ``missing`` (lines not found in the normalised text), precision, recall and
     ``errors`` (line, expected, kinds of the overlapping units)."""
     from pipeline.ingest import ingest_file
@@ -259,15 +283,13 @@ def score_document(path: Path | str, expected: Path | str | None = None) -> dict
         for row in csv.DictReader(fh):
             line = _BULLET.sub("", row["line"]).strip()
             gold = row["is_policy"].strip() == "1"
-            i = text.find(line, pos) if line else -1
-            if i < 0 and line:
-                i = text.find(line)
-            if i < 0:
+            found = _find_line(text, line, pos)
+            if not found:
                 c["missing"] += 1
                 kinds: list[str] = []
             else:
-                pos = i + len(line)
-                kinds = [u.kind for u in units if u.start < i + len(line) and u.end > i]
+                pos = found[-1][1]
+                kinds = [u.kind for u in units for i, j in found if u.start < j and u.end > i]
             content = any(k not in NON_CONTENT_KINDS for k in kinds)
             c[{(True, True): "tp", (True, False): "fn", (False, True): "fp",
                (False, False): "tn"}[(gold, content)]] += 1

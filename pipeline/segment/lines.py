@@ -24,6 +24,12 @@ _FINAL_PUNCT = tuple(".;!?…,")
 _UPPER_START_RE = re.compile(r"^[\W_]*[A-ZÀ-ÖØ-Þ0-9]")
 _LOWER_START_RE = re.compile(r"^[a-zà-öø-ÿ]")
 _NAME_PARTICLES = word_list("name_particles")
+#: a heading opening on an infinitive ("Accompagner vers l'emploi"): an axis a news article
+#: lists, not a subhead of the newsroom
+_NEWS_AXIS_HEAD_RE = re.compile(
+    r"^[A-ZÀ-Ý][a-zà-ÿ]+(?:er|ir|re)\s+(?:le|la|les|l['’]|un|une|des|du|de|d['’]|à|au|aux|en|"
+    r"leur|leurs|son|sa|ses|notre|nos|chaque|tous|toutes|vers|contre|avec|pour|sur)\b")
+_NOT_INFINITIVE = word_list("not_infinitive")
 
 
 class Role(StrEnum):
@@ -426,11 +432,15 @@ def _related_links(lines: list[Line], patterns: Patterns) -> None:
 
 def _news_subheads(lines: list[Line], doc: Document | None) -> None:
     """In a news article, an unlabelled heading is the headline or a subhead written by the
-    newsroom, never an axis of the declaration: it becomes a title line."""
+    newsroom, never an axis of the declaration: it becomes a title line. A heading that opens
+    on an infinitive ("Soutenir les familles") is an axis the article lists: it stays."""
     if doc is None or (doc.metadata or {}).get("doc_kind") != "news":
         return
     for ln in lines:
         if ln.role in (Role.HEADING, Role.HEADING_CANDIDATE) and not ln.label and not ln.fixed and ln.style != "imperative":
+            m = _NEWS_AXIS_HEAD_RE.match(ln.text.strip())
+            if m and m.group(0).split()[0].lower() not in _NOT_INFINITIVE:
+                continue
             ln.role = Role.TITLE
 
 

@@ -53,6 +53,8 @@ class Patterns:
     footer: tuple[re.Pattern, ...]
     constat_inline: re.Pattern | None = None
     framing_lead: re.Pattern | None = None
+    release_heads: re.Pattern | None = None
+    self_reference: re.Pattern | None = None
     related: re.Pattern | None = None
     generic_heads: re.Pattern | None = None
     title_split_max_words: int = 10
@@ -114,6 +116,8 @@ def parse_patterns(data: dict) -> Patterns:
         footer=_rxs(nav["footer"]),
         constat_inline=_rx(inline) if inline else None,
         framing_lead=_rx(lead) if lead else None,
+        release_heads=_rx(pre["release_heads"]) if pre.get("release_heads") else None,
+        self_reference=_rx(pre["self_reference"]) if pre.get("self_reference") else None,
         related=_rx(nav["related"]) if nav.get("related") else None,
         generic_heads=_rx(head["generic"]) if head.get("generic") else None,
         title_split_max_words=int(data["title"].get("split_max_words", 10)),

@@ -49,6 +49,60 @@ class _Node:
     fields: dict[str, str] = field(default_factory=dict)  # a plan's detail: field → value
 
 
+#: line roles that end a preamble opened by a heading ("Introduction", "Contexte")
+_PREAMBLE_ENDS = (Role.HEADING, Role.HEADING_CANDIDATE, Role.AXIS, Role.SECTION,
+                  Role.BLOCK_HEADER, Role.PREAMBLE_HEADING, Role.NUMBERED, Role.CELL,
+                  Role.SIGNATURE)
+#: what may follow such a part without closing the declaration's body: another preamble part
+#: ("Conclusion"), the signature
+_BODY_ENDS = (Role.PREAMBLE_HEADING, Role.SIGNATURE)
+#: a preamble that runs to the end of the document is the declaration's body when this many of
+#: its prose sentences, and this share of them, are commitments
+RELEASE_MIN_POLICY = 3
+RELEASE_MIN_SHARE = 0.4
+
+
+def _preamble_release(lines: list[Line], text: str, pat: Patterns, cues) -> set[int]:
+    """Where an introductory preamble heading (patterns.toml ``[preamble] release_heads``:
+    "Introduction", "Contexte", "Préambule") opens a part that no structural heading closes
+    (only prose, list items, page furniture, then another preamble heading, the signature or
+    the end of the document: a declaration in prose under "Introduction"), and at least
+    ``RELEASE_MIN_POLICY`` of its prose sentences, ``RELEASE_MIN_SHARE`` of them, are
+    commitments (:func:`is_policy_sentence`) that do not speak of the document itself
+    (``[preamble] self_reference``: "La présente déclaration guidera…"): the start offset of
+    its first prose line holding such a commitment. From there its prose is read as the
+    declaration's statements and context. A preamble closed by a heading is left whole.
+    Returns the set of those start offsets (one per such preamble)."""
+    out: set[int] = set()
+    if pat.release_heads is None:
+        return out
+    n = len(lines)
+    for i, ln in enumerate(lines):
+        if ln.role != Role.PREAMBLE_HEADING or not pat.release_heads.match(ln.text.strip()):
+            continue
+        j = i + 1
+        while j < n and lines[j].role not in _PREAMBLE_ENDS:
+            j += 1
+        if j < n and lines[j].role not in _BODY_ENDS:
+            continue
+        first, n_policy, n_sent = None, 0, 0
+        for p in lines[i + 1:j]:
+            if p.role != Role.PARAGRAPH:
+                continue
+            spans = split_sentences(text, p.start, p.end, pat.abbreviations)
+            flags = [is_policy_sentence(text[s:e], cues)[0] and not (
+                pat.self_reference and pat.self_reference.search(text[s:e].lower()))
+                for s, e in spans]
+            n_sent += len(flags)
+            n_policy += sum(flags)
+            if first is None and any(flags):
+                first = p.start
+        if first is not None and n_policy >= RELEASE_MIN_POLICY \
+                and n_policy >= RELEASE_MIN_SHARE * n_sent:
+            out.add(first)
+    return out
+
+
 def _clean(text: str) -> str:
     t = _WS_RE.sub(" ", text).strip()
     t = re.sub(r"\s*:\s*$", "", t)
@@ -70,6 +124,9 @@ class _Builder:
         self.plan = (doc.metadata or {}).get("doc_kind") == "pst"
         #: table cells that only repeat the merged OS / OO cell above them
         self.repeat_spans: list[tuple[int, int]] = []
+        #: start offsets of the prose lines where a preamble that would run to the end of the
+        #: document gives way to the declaration's body (:func:`_preamble_release`)
+        self.release: set[int] = set()
 
     # -- helpers
     def add(self, kind, start, end, label="", body=None, parent=-1, block="", page=None,
@@ -373,6 +430,13 @@ class _Builder:
             ln.style = "inf"
             self.item(ln)
             return
+        if pk == "preamble" and self.nodes[parent].cls == Role.PREAMBLE_HEADING \
+                and ln.start in self.release:
+            # the prose declaration that follows an "Introduction" heading with no heading
+            # after it: the preamble ends here
+            self.stack.remove(parent)
+            parent = self.top()
+            pk = self.nodes[parent].kind if parent >= 0 else ""
         if pk == "preamble" or any(p.search(first) for p in self.pat.preamble_cues):
             self.add("preamble", ln.start, ln.end, parent=parent if pk == "preamble" else parent,
                      page=ln.page)
@@ -645,7 +709,7 @@ _POLICY_KINDS = frozenset({"objective", "action", "statement"})
 #: content-test cues that make a list item context (see ``_Builder._item_is_context``)
 ITEM_CONTEXT_CUES = frozenset({"context:instrument", "context:past", "context:comparison",
                                "override:reader", "override:question", "override:thanks",
-                               "override:method"})
+                               "override:method", "override:value_list"})
 
 
 def _demote_empty_headings(nodes: list[_Node], text: str, cues) -> None:
@@ -686,6 +750,7 @@ def build_units(doc: Document, lines: list[Line], patterns: Patterns) -> list[Un
     """Classified lines → units in text order (ids u0001…, parents, depths, texts)."""
     _mark_listlike(lines)
     b = _Builder(doc, patterns)
+    b.release = _preamble_release(lines, doc.text, patterns, b.cues)
     i = 0
     while i < len(lines):
         ln = lines[i]

@@ -532,3 +532,52 @@ def test_empty_value_line_does_not_swallow_the_next(tmp_path):
     lines = ingest_file(p, "plan").text.split("\n")
     assert "Budget : /" in lines and "Délai : -" in lines
     assert "Indicateur : nombre d'agents formés" in lines and "Pilote : DG" in lines
+
+
+_PLAN_TABLE_PAGE = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
+<title>PST – CPAS de Vellemont</title></head><body>
+<nav><ul><li><a href="/">Accueil</a></li><li><a href="/cpas">Le CPAS</a></li></ul></nav>
+<main><article><h1>Programme stratégique transversal 2025-2030</h1>
+<p>Le tableau ci-dessous présente les actions du volet externe, adopté par le conseil le 25
+septembre 2025, avec leur service pilote et leur échéance.</p>
+<table><caption>Tableau 1 – Volet externe</caption>
+<thead><tr><th>OS</th><th>OO</th><th>Actions</th><th>Service pilote</th><th>Échéance</th></tr></thead>
+<tbody>
+<tr><td>OS 1 – Être un CPAS proche</td><td>OO 1.1 – Réduire les délais</td>
+<td>Prise de rendez-vous en ligne</td><td>Accueil</td><td>2026</td></tr>
+<tr><td>OS 1 – Être un CPAS proche</td><td>OO 1.1 – Réduire les délais</td>
+<td>Réponse écrite à toute demande dans les quinze jours</td><td>Service social</td><td>2025</td></tr>
+</tbody></table></article></main><footer><p>CPAS de Vellemont – Rue du Pont 2</p></footer>
+</body></html>"""
+
+
+def test_html_table_caption_is_said_before_the_table_not_as_a_cell(tmp_path):
+    """trafilatura writes a <caption> as a first row of one header cell: the reader says it
+    before the table, so the header row below is the table's first row."""
+    p = tmp_path / "vellemont-pst-2025.html"
+    p.write_text(_PLAN_TABLE_PAGE, encoding="utf-8")
+    doc = ingest_file(p, p.stem)
+    cells = [b for b in doc.blocks if b.kind == "table_cell"]
+    caption = [b for b in doc.blocks if doc.text[b.start:b.end] == "Tableau 1 – Volet externe"]
+    assert caption and caption[0].kind != "table_cell"
+    assert caption[0].start < cells[0].start
+    assert doc.text[cells[0].start:cells[0].end] == "OS" and cells[0].row == 0
+
+
+def test_html_table_cell_of_a_data_row_is_kept_whatever_its_words(tmp_path):
+    """"Accueil" is a menu word (dropped from the page's navigation) but, as the pilot service
+    of a plan row whose other cells are text, it is data and stays."""
+    p = tmp_path / "vellemont-pst-2025.html"
+    p.write_text(_PLAN_TABLE_PAGE, encoding="utf-8")
+    doc = ingest_file(p, p.stem)
+    cells = [doc.text[b.start:b.end] for b in doc.blocks if b.kind == "table_cell"]
+    assert "Accueil" in cells and "Service social" in cells
+    assert "Le CPAS" not in doc.text  # the menu is still dropped
+    from pipeline.segment import segment
+
+    units = segment(doc)
+    first = next(u for u in units if u.kind == "action")
+    assert first.text.startswith("Prise de rendez-vous") and first.service == "Accueil"
+    assert first.deadline == "2026"
+    assert not [u for u in units if u.text in ("OS", "Service pilote", "Échéance")
+                and u.kind not in ("title", "navigation")]

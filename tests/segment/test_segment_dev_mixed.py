@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.ingest import ingest_file
+from pipeline.segment import segment
 from pipeline.segment.content import score_document, score_folder
 
 DEV = Path(__file__).parents[1] / "data" / "content" / "dev_mixed"
@@ -75,3 +77,37 @@ def test_framing_of_plan_pages_stays_out_of_policy_content(folder):
     print(f"{folder.name}: P {s['precision']:.3f} R {s['recall']:.3f}")
     assert len(s["documents"]) >= 4
     assert s["recall"] >= 0.99 and s["precision"] >= 0.87
+
+
+# Seven web pages and Word exports of declarations (council composition and a budget part, a
+# prose declaration under one "Introduction" heading, a president's word with value bullets, a
+# council decision with the declaration annexed, a news article with quotes, an HTML page with a
+# figures box, an HTML plan table), written by a helper session blind to the rules, scored once
+# (P .811, R .851 with the rules of 418f92f; P .812, R 1.000 with the preamble release), then
+# read to write the cues of 2026-12-05 (second night): development data since. Bounds a little
+# under the tuned figure (P .917, R 1.000, after a review that narrowed the cues).
+WEB_DEV = Path(__file__).parents[1] / "data" / "content" / "dev_web_pages_3"
+
+
+def test_framing_of_declaration_pages_stays_out_of_policy_content():
+    s = score_folder(WEB_DEV)
+    print(f"dev_web_pages_3: P {s['precision']:.3f} R {s['recall']:.3f}")
+    assert len(s["documents"]) == 7
+    assert s["recall"] >= 0.99 and s["precision"] >= 0.90
+
+
+def test_a_list_of_values_is_a_motto_and_commitments_beside_it_stay(tmp_path):
+    p = tmp_path / "dps-valmerane-2025.txt"
+    p.write_text("Déclaration de politique sociale 2025-2030\n\nAxe 1 : Nos valeurs et nos "
+                 "engagements\n- Respect\n- Écoute et bienveillance\n- Dignité, équité\n"
+                 "- Respect des délais de réponse aux demandes\n- Ouvrir une permanence le "
+                 "samedi matin\n\nLe CPAS s'engage à :\n- l'accueil inconditionnel ;\n"
+                 "- la confidentialité ;\n", encoding="utf-8")
+    doc = ingest_file(p, p.stem)
+    kinds = {doc.text[u.start:u.end].lstrip("- "): u.kind for u in segment(doc)}
+    assert kinds["Respect"] == kinds["Écoute et bienveillance"] == "context"
+    assert kinds["Dignité, équité"] == "context"
+    # what the CPAS commits to, even in a value's words, stays a commitment
+    assert kinds["l'accueil inconditionnel ;"] == kinds["la confidentialité ;"] == "objective"
+    assert kinds["Respect des délais de réponse aux demandes"] == "objective"
+    assert kinds["Ouvrir une permanence le samedi matin"] == "objective"
