@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass, field
 
 from pipeline.ingest import errors
 from pipeline.ingest.errors import IngestError
@@ -70,18 +71,27 @@ def _list(el, out: list[RawBlock], level: int) -> None:
             _list(sub, out, level + 1)
 
 
+@dataclass
+class _Tables:
+    """Tables met while walking a page: how many (their numbers), which have a header row."""
+
+    n: int = 0
+    headed: set[int] = field(default_factory=set)
+
+
 def _drop_noise(blocks: list[RawBlock], headed: set[int]) -> list[RawBlock]:
     """``blocks`` without empty ones and page furniture (``is_noise_line``). A cell of a
     table with a header row (``headed``: table numbers) stays, whatever its words ("Accueil"
     as a plan's pilot service), when two other cells of its row are text: the row is data,
     not a menu or a footer laid out in a table."""
-    noise = [not clean_line(b.text) or is_noise_line(clean_line(b.text)) for b in blocks]
+    lines = [clean_line(b.text) for b in blocks]
+    noise = [not s or is_noise_line(s) for s in lines]
     text_cells: dict[tuple, int] = {}
     for b, n in zip(blocks, noise, strict=True):
         if b.kind == "table_cell" and not n:
             text_cells[(b.table, b.row)] = text_cells.get((b.table, b.row), 0) + 1
-    return [b for b, n in zip(blocks, noise, strict=True)
-            if not n or (clean_line(b.text) and b.kind == "table_cell" and b.table in headed
+    return [b for b, s, n in zip(blocks, lines, noise, strict=True)
+            if not n or (s and b.kind == "table_cell" and b.table in headed
                          and text_cells.get((b.table, b.row), 0) >= 2)]
 
 
@@ -100,7 +110,7 @@ def _caption_row(rows: list) -> bool:
             and all(c.get("role") == "head" for c in second))
 
 
-def _walk(el, out: list[RawBlock], depth: int, counter: list) -> None:
+def _walk(el, out: list[RawBlock], depth: int, tables: _Tables) -> None:
     for child in el:
         tag = child.tag
         if tag == "head":
@@ -109,14 +119,14 @@ def _walk(el, out: list[RawBlock], depth: int, counter: list) -> None:
             out.append(RawBlock(_text(child), kind="heading", level=level))
         elif tag == "p" or tag == "quote":
             if len(child) and all(c.tag in ("p", "list", "table") for c in child):
-                _walk(child, out, depth, counter)
+                _walk(child, out, depth, tables)
             else:
                 out.append(RawBlock(_text(child), bold=_all_bold(child)))
         elif tag == "list":
             _list(child, out, depth + 1)
         elif tag == "table":
-            t = counter[0]
-            counter[0] += 1
+            t = tables.n
+            tables.n += 1
             rows = list(child.iter("row"))
             if _caption_row(rows):
                 # a <caption> (trafilatura writes it as a first row of one header cell): the
@@ -124,14 +134,14 @@ def _walk(el, out: list[RawBlock], depth: int, counter: list) -> None:
                 out.append(RawBlock(clean_line(_text(rows[0].find("cell")))))
                 rows = rows[1:]
             if len(rows) >= 2 and any(c.get("role") == "head" for c in rows[0].findall("cell")):
-                counter[1].add(t)  # a data table: a header row above its rows
+                tables.headed.add(t)  # a data table: a header row above its rows
             for r, row in enumerate(rows):
                 for c, cell in enumerate(row.findall("cell")):
                     text = " ".join(clean_line(_text(x)) for x in [cell])
                     if text.strip():
                         out.append(RawBlock(text, kind="table_cell", table=t, row=r, col=c))
         elif tag in ("div", "main", "section", "article"):
-            _walk(child, out, depth, counter)
+            _walk(child, out, depth, tables)
         elif tag not in ("comments", "graphic", "ref"):
             text = _text(child)
             if text.strip():
@@ -214,9 +224,9 @@ def read_html(data: bytes, warnings: list[str] | None = None) -> tuple[list[RawB
     root = etree.fromstring(xml.encode("utf-8"))
     main = root.find("main")
     blocks: list[RawBlock] = []
-    counter: list = [0, set()]  # tables seen, tables with a header row
-    _walk(main if main is not None else root, blocks, 0, counter)
-    blocks = _drop_noise(blocks, counter[1])
+    tables = _Tables()
+    _walk(main if main is not None else root, blocks, 0, tables)
+    blocks = _drop_noise(blocks, tables.headed)
     if not blocks:
         raise IngestError(errors.NO_TEXT)
     return blocks, title

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pipeline.models import Document, Unit
 from pipeline.segment.content import continues_policy, is_policy_sentence, load_cues
-from pipeline.segment.lines import Line, Role
+from pipeline.segment.lines import _NOT_INFINITIVE, Line, Role
 from pipeline.segment.patterns import Patterns, detail_fields, field_of, word_list
 from pipeline.segment.sentences import split_sentences
 
@@ -26,7 +26,6 @@ _CELL_SPLIT_RE = re.compile(r"(?<=;)\s+|\s+(?=[-•–]\s)")
 _CELL_BULLET_RE = re.compile(r"([-•–*])\s*")
 _DETERMINERS = word_list("determiners")
 _INFINITIVE_RE = re.compile(r"^[A-ZÀ-Ý][a-zà-ÿ]+(?:er|ir|re)\b(?!['’])")
-_NOT_INFINITIVE = word_list("not_infinitive")
 
 
 @dataclass
@@ -91,7 +90,7 @@ def _preamble_release(lines: list[Line], text: str, pat: Patterns, cues) -> set[
                 continue
             spans = split_sentences(text, p.start, p.end, pat.abbreviations)
             flags = [is_policy_sentence(text[s:e], cues)[0] and not (
-                pat.self_reference and pat.self_reference.search(text[s:e].lower()))
+                pat.self_reference and pat.self_reference.search(text[s:e]))
                 for s, e in spans]
             n_sent += len(flags)
             n_policy += sum(flags)
