@@ -140,10 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_out(p)
     p.add_argument("--annotations", type=Path, default=None,
                    help="annotations à ajouter (défaut : CORPUS/annotations.csv)")
-    p.add_argument("--heldout", type=Path, default=Path("tests/data/heldout-themes-d"),
+    p.add_argument("--heldout", type=Path, default=Path("tests/data/heldout-themes-e"),
                    help="dossier de déclarations mises de côté avec leur annotations.csv "
-                        "(défaut : tests/data/heldout-themes-d, le jeu D ; le jeu C est "
-                        "tests/data/heldout ; rien si absent)")
+                        "(défaut : tests/data/heldout-themes-e, le jeu E ; les jeux C et D "
+                        "ont rejoint l'entraînement ; rien si absent)")
     p.add_argument("--no-lodo", action="store_true",
                    help="sauter la validation croisée (plus rapide)")
     p.add_argument("--processes", type=int, default=2, help="processus pour la lecture")

@@ -211,7 +211,8 @@ def structure(documents: pd.DataFrame, units: pd.DataFrame, config: dict | None 
     n_objectives, n_actions, n_statements``) and in all (``n_units``), ``n_words`` (words of
     all units), ``preamble_share`` (share of those words in preamble units), ``has_budget``
     (a content unit of the kinds listed in ``compare.toml`` [structure] has a label or text
-    matching a budget pattern; ``budget_evidence`` = the first such unit's label + text,
+    matching a budget pattern, or a title unit of the body matches ``budget_headings``:
+    "Volet budgétaire"; ``budget_evidence`` = the first such unit's label + text,
     shortened), ``mentions_pst`` (a content unit matches a PST pattern). Units of
     NON_CONTENT_KINDS (navigation, preamble, title, signature…) count in the unit and word
     counts and ``preamble_share`` only.
@@ -240,9 +241,15 @@ def structure_of(p: CompareInputs, config: dict | None = None) -> pd.DataFrame:
         if kind == "preamble":
             pre_words[doc] += n_words_all[i]
     content = p.content.tolist()
-    hits = [k for k, i in enumerate(seq) if content[i]]
+    heads = compile_patterns(cfg.get("budget_headings", []))
+    # a body heading naming the budget part ("Volet budgétaire": a title unit) counts as a
+    # budget unit
+    head_kinds = [("section" if kinds[k] == "title" and heads
+                   and any(h.search(text[i]) for h in heads) else kinds[k])
+                  for k, i in enumerate(seq)]
+    hits = [k for k, i in enumerate(seq) if content[i] or head_kinds[k] != kinds[k]]
     fulls = [f"{label[seq[k]]} {text[seq[k]]}".strip() for k in hits]
-    evidence, pst_docs = _first_hits([docs[k] for k in hits], [kinds[k] for k in hits],
+    evidence, pst_docs = _first_hits([docs[k] for k in hits], [head_kinds[k] for k in hits],
                                      fulls, cfg)
     rows = []
     for d in ids:

@@ -16,6 +16,18 @@ from pipeline.ingest.normalize import RawBlock, clean_line, is_noise_line
 _CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
+_HEADING_BUTTON_RE = re.compile(r"(<h[1-6]\b[^>]*>)\s*<button\b[^>]*>(.*?)</button>",
+                                re.IGNORECASE | re.DOTALL)
+_FACT_BOX_RE = re.compile(
+    r"<aside\b([^>]*>\s*<h[2-6][^>]*>[^<]*(?:pr[ée]voit|mesures|engagements|priorit[ée]s|axes|"
+    r"en\s+bref|principales|retenir)[^<]*</h[2-6]>)((?:(?!</?aside\b).)*)</aside>",
+    re.IGNORECASE | re.DOTALL)
+#: an accordion's toggle standing alone (``aria-controls`` / ``aria-expanded``): its text is
+#: the heading of the panel it opens
+_TOGGLE_BUTTON_RE = re.compile(r"<button\b[^>]*\baria-(?:controls|expanded)\b[^>]*>(.*?)</button>",
+                               re.IGNORECASE | re.DOTALL)
+
+
 def decode_html(data: bytes) -> str:
     """HTML bytes → str using the BOM, then ``<meta charset>``, then UTF-8, then Windows-1252."""
     if data.startswith(codecs.BOM_UTF8):
@@ -196,6 +208,14 @@ def read_html(data: bytes, warnings: list[str] | None = None) -> tuple[list[RawB
     if not html.strip():
         raise IngestError(errors.EMPTY)
     title = _title(html)
+    # an accordion's toggle button holds the heading's text ("<h3><button>Axe 1 – …</button>
+    # </h3>", or the button alone): the extractor drops buttons, so the button's text becomes
+    # the heading
+    html = _HEADING_BUTTON_RE.sub(r"\1\2", html)
+    html = _TOGGLE_BUTTON_RE.sub(r"<h3>\1</h3>", html)
+    # a fact box of an article listing what the declaration provides ("<aside><h2>Ce que prévoit
+    # la déclaration</h2><ul>…"): content, which the extractor would drop with the asides
+    html = _FACT_BOX_RE.sub(r"<section\1\2</section>", html)
     depth = nesting_depth(html)
     if depth > MAX_NESTING:
         html = _WRAPPER_TAG_RE.sub(" ", html)

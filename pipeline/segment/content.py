@@ -235,6 +235,8 @@ def score_csv(path: Path | str, cues: ContentCues | None = None) -> dict:
 
 
 _BULLET = re.compile(r"^\s*(?:[-*•·–]+\s+)")
+#: an annotated line of at most this many words is matched only as a whole line of the text
+_SHORT_LINE_WORDS = 3
 
 
 def _find_line(text: str, line: str, pos: int) -> list[tuple[int, int]]:
@@ -243,10 +245,20 @@ def _find_line(text: str, line: str, pos: int) -> list[tuple[int, int]]:
     cell on its own line), the span of each cell found in order. [] when nothing is found."""
     if not line:
         return []
+    # a short line (a menu entry "Le CPAS", a heading "Logement") is never found where a
+    # sentence goes on after it in lower case ("Le CPAS ouvrira…": another line's words); a
+    # line the reader joined to its neighbour ("… du CPAS 27 janvier 2025", "…, Le Président,
+    # Pierre …") is still found
+    whole = re.compile(r"(" + re.escape(line) + r")(?![ \t]+[a-zà-ÿœ])(?![\w'’-])")
     for start in (pos, 0):
-        i = text.find(line, start)
-        if i >= 0:
-            return [(i, i + len(line))]
+        m = whole.search(text, start)
+        if m:
+            return [m.span(1)]
+    if len(line.split()) > _SHORT_LINE_WORDS:
+        for start in (pos, 0):
+            i = text.find(line, start)
+            if i >= 0:
+                return [(i, i + len(line))]
     if " | " not in line:
         return []
     spans, at = [], pos

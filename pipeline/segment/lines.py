@@ -342,6 +342,7 @@ def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None)
     _commune_lines(lines, patterns, doc)
     end = _title_block(lines, 0, patterns)
     _repeated_titles(lines, end)
+    _running_lines(lines, end)
     _numbered_title_list(lines, end, patterns)
     # -- council decision wrapping the declaration
     _decision(lines, patterns)
@@ -395,6 +396,8 @@ def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None)
     _imperative_headings(lines, sig_idx, patterns)
     _announced_axes(lines, sig_idx, patterns)
     _news_subheads(lines, doc)
+    _axis_paragraphs(lines, sig_idx)
+    _preamble_subheadings(lines, sig_idx)
     # a numbered "heading" followed by prose, right after numbered items of its list, is an item
     prev_num = None
     for i in sig_idx:
@@ -406,6 +409,64 @@ def _context(lines: list[Line], patterns: Patterns, doc: Document | None = None)
             prev_num = ln
         elif ln.role not in (Role.ITEM,):
             prev_num = None if ln.role in (Role.HEADING, Role.AXIS, Role.SECTION, Role.BLOCK_HEADER, Role.PREAMBLE_HEADING) else prev_num
+
+
+_TOP_NUMBER_RE = re.compile(r"^(\d{1,2})[.)]?$")
+_SUB_NUMBER_RE = re.compile(r"^(\d{1,2})\.\d{1,2}(?:\.\d{1,2})*\.?$")
+_HTML_LEVEL_RE = re.compile(r"h([1-6])")
+
+
+def _heading_level(ln: Line) -> int | None:
+    """The heading level a reader gave the line (``<h3>`` → 3, a DOCX "Heading 2" → 2),
+    None when it gave none."""
+    h = _HTML_LEVEL_RE.fullmatch(ln.style or "")
+    if h:
+        return int(h.group(1))
+    hint = ln.hint
+    if hint is not None and hint.kind == "heading" and hint.level:
+        return int(hint.level)
+    return None
+
+
+def _axis_paragraphs(lines: list[Line], idx: list[int]) -> None:
+    """"Axe 1. Depuis mars, l'accueil social fonctionne… 1 146 personnes ont été reçues." (a
+    report on the axis, several long sentences on the label's line) is a paragraph labelled
+    with its axis, not an axis heading: its sentences are read one by one."""
+    for i in idx:
+        ln = lines[i]
+        if ln.role != Role.AXIS or not ln.label or ln.words < 25 \
+                or not ln.text.lstrip().startswith(ln.label):  # not "… (Objectif stratégique n°3)"
+            continue
+        rest = ln.text.strip()[len(ln.label):].lstrip(" .:–-")
+        sentences = [x for x in re.split(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý0-9«])", rest) if x.strip()]
+        if len(sentences) >= 2 and len(sentences[0].split()) > 12:
+            ln.role = Role.PARAGRAPH
+
+
+def _preamble_subheadings(lines: list[Line], idx: list[int]) -> None:
+    """The sub-headings of a preamble heading are parts of that preamble, not headings that
+    close it: the decimal ones of a numbered heading ("1. Diagnostic social", then "1.1
+    Population", "1.4 Constats"), the deeper levels of a web page's heading ("<h2>Nos
+    services</h2>" then "<h3>Logement</h3>"). They become preamble headings too, up to the
+    next heading of another number or of the same level or above."""
+    top = level = None
+    for i in idx:
+        ln = lines[i]
+        m = _TOP_NUMBER_RE.match(ln.label or "")
+        h = _heading_level(ln)
+        if ln.role == Role.PREAMBLE_HEADING:
+            top = m.group(1) if m else None
+            level = h
+            continue
+        if ln.role not in (Role.HEADING, Role.HEADING_CANDIDATE, Role.NUMBERED, Role.AXIS,
+                           Role.SECTION, Role.PREAMBLE_HEADING):
+            continue
+        sub = _SUB_NUMBER_RE.match(ln.label or "")
+        deeper = level is not None and h is not None and h > level and not ln.label
+        if ((top is not None and sub and sub.group(1) == top) or deeper) and not ln.fixed:
+            ln.role = Role.PREAMBLE_HEADING
+        else:
+            top = level = None
 
 
 def _related_links(lines: list[Line], patterns: Patterns) -> None:
@@ -442,6 +503,7 @@ def _news_subheads(lines: list[Line], doc: Document | None) -> None:
             if m and m.group(0).split()[0].lower() not in _NOT_INFINITIVE:
                 continue
             ln.role = Role.TITLE
+            ln.subhead = True  # type: ignore[attr-defined]  # it still ends a preamble part
 
 
 def _next_content(lines: list[Line], idx: list[int], pos: int) -> Line | None:
@@ -619,6 +681,56 @@ def _repeated_titles(lines: list[Line], end: int) -> None:
         elif ln.role in (Role.HEADING_CANDIDATE, Role.PARAGRAPH, Role.HEADING, Role.SECTION) and not ln.label and titles and any(
                 k == t or (len(k) > 20 and (t.startswith(k) or k.startswith(t))) for t in titles):
             ln.role = Role.NAVIGATION
+
+
+_HEAD_ROLES = (Role.HEADING_CANDIDATE, Role.HEADING, Role.SECTION, Role.AXIS, Role.NUMBERED,
+               Role.PARAGRAPH, Role.ITEM, Role.TITLE, Role.PREAMBLE_HEADING)
+
+
+def _running_lines(lines: list[Line], end: int) -> None:
+    """What a text export repeats on its pages and its contents list:
+
+    - the document's title said again below the title block (a running header), or a short
+      line naming the CPAS or the document said three times or more ("CPAS de X –
+      Déclaration de politique sociale") → navigation;
+    - a contents list without dots or page numbers: a run of at least three numbered lines
+      ("1. Le mot de la présidente", "2. Rappel des axes…") right under "Sommaire", or all
+      said again further down (the headings they list) → navigation."""
+    keys = [_key(ln.text) for ln in lines]
+    count: dict[str, int] = {}
+    for k in keys:
+        if k:
+            count[k] = count.get(k, 0) + 1
+    titles = {keys[i] for i, ln in enumerate(lines) if ln.role == Role.TITLE and keys[i]}
+    for i, ln in enumerate(lines):
+        k = keys[i]
+        if not k or ln.role == Role.NAVIGATION or ln.words > 20:
+            continue
+        if (i > end and k in titles and ln.role in _HEAD_ROLES and not ln.label) \
+                or (count[k] >= 3 and ln.role in _HEAD_ROLES and not ln.label
+                    and ":" not in ln.text and _RUNNING_WORDS_RE.search(ln.text)
+                    and not ln.text.rstrip().endswith((".", "!", "?"))):
+            ln.role = Role.NAVIGATION
+    i, n = 0, len(lines)
+    while i < n:
+        j = i
+        while j < n and lines[j].label and _TOC_NUMBER_RE.match(lines[j].label) \
+                and lines[j].words <= 12 and lines[j].role != Role.NAVIGATION:
+            j += 1
+        after_toc = i > 0 and lines[i - 1].role == Role.NAVIGATION and bool(
+            _TOC_HEAD_RE.match(lines[i - 1].text.strip()))
+        if j - i >= 3 and (after_toc or all(keys[k] in keys[j:] for k in range(i, j))):
+            for k in range(i, j):
+                lines[k].role = Role.NAVIGATION
+        i = max(j, i + 1)
+
+
+_TOC_NUMBER_RE = re.compile(r"^(?:\d{1,2}|[IVX]{1,4})[.)]?$")
+_TOC_HEAD_RE = re.compile(r"^(?:sommaire|table\s+des\s+mati[èe]res|au\s+sommaire|dans\s+ce\s+num[ée]ro)"
+                          r"\s*:?$", re.IGNORECASE)
+#: what a running header names: the CPAS or the document
+_RUNNING_WORDS_RE = re.compile(r"\b(?:cpas|d[ée]claration|dps|pst|programme|plan|rapport)\b",
+                               re.IGNORECASE)
 
 
 def _numbered_title_list(lines: list[Line], end: int, patterns: Patterns) -> None:

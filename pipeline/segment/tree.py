@@ -22,6 +22,8 @@ _HEADER_CELL_RE = re.compile(
     r"porteur|co[ûu]t|montant|moyens|timing|r[ée]f[ée]ren|num[ée]ro\b|r[ée]f\b)", re.IGNORECASE)
 _NUMBER_HEADER_RE = re.compile(r"^(?:n°|no\.?|num[ée]ro|r[ée]f(?:[ée]rence)?\.?|code)$", re.IGNORECASE)
 _NUMBER_CELL_RE = re.compile(r"^\d{1,2}(?:\.\d{1,2}){0,3}\.?$")
+#: a cell holding only a plan code ("OS 1", "O.O. 2.3"), no text of its own
+_CODE_ONLY_RE = re.compile(r"^(?:O\.?\s?S\.?|O\.?\s?O\.?)\s*\d{1,2}(?:\.\d{1,2}){0,2}\.?$", re.IGNORECASE)
 _CELL_SPLIT_RE = re.compile(r"(?<=;)\s+|\s+(?=[-•–]\s)")
 _CELL_BULLET_RE = re.compile(r"([-•–*])\s*")
 _DETERMINERS = word_list("determiners")
@@ -207,6 +209,11 @@ class _Builder:
         if role == Role.NAVIGATION:
             self.add("navigation", ln.start, ln.end, body=[(ln.start, ln.end)], page=page)
         elif role == Role.TITLE:
+            if getattr(ln, "subhead", False) and self.stack \
+                    and self.nodes[self.stack[-1]].cls == Role.PREAMBLE_HEADING:
+                # a newsroom subhead after a rubric such as "Le mot du Bourgmestre" ends it
+                self.stack.clear()
+                self.reset_block()
             self.add("title", ln.start, ln.end, label=ln.label, body=[(ln.body, ln.body_end)],
                      page=page)
         elif role == Role.SIGNATURE:
@@ -231,6 +238,7 @@ class _Builder:
             self.reset_block()
             idx = self.add("section", ln.start, ln.end, label=ln.label,
                            body=[(ln.body, ln.body_end)], page=page, cls=Role.SECTION, style=ln.style)
+            self.nodes[idx].generic = ln.generic
             self.stack.append(idx)
         elif role == Role.AXIS and ln.style == "axis:announced":
             self.announced_axis(ln)
@@ -240,6 +248,7 @@ class _Builder:
             idx = self.add("axis", ln.start, ln.end, label=ln.label,
                            body=[(ln.body, ln.body_end)], parent=self.top(), page=page, cls=Role.AXIS,
                            style=ln.style)
+            self.nodes[idx].generic = ln.generic and not ln.label
             self.stack.append(idx)
         elif role == Role.HEADING:
             self.heading(ln)
@@ -457,6 +466,19 @@ class _Builder:
             self.add("statement" if policy else "context", s, e, parent=parent,
                      page=self.doc.page_at(s) if self.doc.pages else ln.page, cls="P")
 
+    def coded_unit(self, code: str) -> int:
+        """The axis or objective read earlier whose text opens on ``code`` ("OS 1" →
+        "OS 1 – Être un CPAS accessible…"); -1 when none."""
+        key = _WS_RE.sub(" ", code.strip().rstrip(".")).casefold()
+        for k in range(len(self.nodes) - 1, -1, -1):
+            nd = self.nodes[k]
+            if nd.kind not in ("axis", "objective"):
+                continue
+            head = _WS_RE.sub(" ", self.doc.text[nd.start:nd.end].strip()).casefold()
+            if head.startswith(key) and head[len(key):len(key) + 1] in (" ", "–", "-", ":", ".", ")"):
+                return k
+        return -1
+
     # -- tables
     def table(self, cells: list[Line]) -> None:
         """PST table cells → axis (col 0) / objective (col 1) / actions (col 2) / statements."""
@@ -483,11 +505,29 @@ class _Builder:
         num_col: int | None = None  # a "N°" column: 1 = OS, 1.1 = OO, 1.1.1 = action
         obj_named = False  # the header names an OO column of its own (not "OO / Action")
         first_of_table: dict[int, tuple] = {}
+        second_of_table: dict[int, tuple] = {}
         for key in order:
+            if key[0] in first_of_table:
+                second_of_table.setdefault(key[0], key)
             first_of_table.setdefault(key[0], key)
-        for key in first_of_table.values():
+
+        def is_header(key: tuple) -> bool:
             texts = [c.text for cs in by_row[key].values() for c in cs]
-            if texts and all(_HEADER_CELL_RE.match(x.strip()) and len(x.split()) <= 6 for x in texts):
+            return bool(texts) and all(_HEADER_CELL_RE.match(x.strip()) and len(x.split()) <= 6
+                                       for x in texts)
+
+        # a title spanning the table's width ("Programme stratégique transversal – volet
+        # externe": one cell) above its header row: a title, and the header row is the next one
+        title_rows: set[tuple] = set()
+        for t, key in list(first_of_table.items()):
+            nxt = second_of_table.get(t)
+            filled_cells = [c for cs in by_row[key].values() for c in cs if c.text.strip()]
+            if (ncols > 1 and len(by_row[key]) == 1 and len(filled_cells) == 1
+                    and nxt is not None and is_header(nxt) and not is_header(key)):
+                title_rows.add(key)
+                first_of_table[t] = nxt
+        for key in first_of_table.values():
+            if is_header(key):
                 header_rows.add(key)
                 for col, cs in by_row[key].items():
                     low = " ".join(c.text for c in cs).lower()
@@ -513,7 +553,7 @@ class _Builder:
         emitted: list[tuple[int, Line, str]] = []  # (order index, line, role) to keep text order
         for key in order:
             row = by_row[key]
-            if key in header_rows:
+            if key in header_rows or key in title_rows:
                 for cs in row.values():
                     for c in cs:
                         emitted.append((c.start, c, "head"))
@@ -596,8 +636,15 @@ class _Builder:
             if what == "head":
                 self.add("title", c.start, c.end, page=c.page)
             elif what == "axis":
+                named = self.coded_unit(c.text) if _CODE_ONLY_RE.match(c.text.strip()) else -1
                 if norm and (norm == axis_text or (axis_text and _repeats(norm, axis_text))):
                     self.add("title", c.start, c.end, parent=axis, page=c.page)
+                elif named >= 0:
+                    # a bare code ("OS 1") in a second table (budget per OS): it names a unit
+                    # read earlier, whose columns the row fills in
+                    self.add("title", c.start, c.end, parent=named, page=c.page)
+                    row_node = named
+                    continue
                 else:
                     axis = self.add("axis", c.start, c.end, body=[(c.start, c.end)], parent=sect,
                                     page=c.page, cls=Role.AXIS)
@@ -707,6 +754,7 @@ def _promote_sections(nodes: list[_Node]) -> None:
 _POLICY_KINDS = frozenset({"objective", "action", "statement"})
 #: content-test cues that make a list item context (see ``_Builder._item_is_context``)
 ITEM_CONTEXT_CUES = frozenset({"context:instrument", "context:past", "context:comparison",
+                               "context:current", "context:figures",
                                "override:reader", "override:question", "override:thanks",
                                "override:method", "override:value_list"})
 
@@ -716,7 +764,10 @@ def _demote_empty_headings(nodes: list[_Node], text: str, cues) -> None:
     heading) that names no policy area ("Nos projets pour 2025", patterns.toml [heading]
     generic) or has no policy content below it and is no policy line itself ("Un peu
     d'histoire", "2. Les finances", "Documents") is not an axis: it becomes a ``title`` and
-    what it held is attached to the nearest heading above it that stays."""
+    what it held is attached to the nearest heading above it that stays. A section heading
+    gathering the axes, or an unlabelled part that is always a heading ("Volet budgétaire"), is
+    a ``title`` too when it is generic ("Nos priorités pour 2025-2030", "Le programme en
+    détail"; a bare "Nos priorités" stays a section; "AXE 2 : Volet budgétaire" an axis)."""
     memo: dict[int, bool] = {}
 
     def has_policy(k: int) -> bool:
@@ -731,9 +782,11 @@ def _demote_empty_headings(nodes: list[_Node], text: str, cues) -> None:
         return is_policy_sentence(body, cues)[0]
 
     empty = {k for k, nd in enumerate(nodes)
-             if nd.cls == Role.HEADING and nd.kind in ("axis", "group", "section")
-             and nd.style != "imperative"
-             and (nd.generic or (not has_policy(k) and not own_policy(nd)))}
+             if (nd.cls == Role.HEADING and nd.kind in ("axis", "group", "section")
+                 and nd.style != "imperative"
+                 and (nd.generic or (not has_policy(k) and not own_policy(nd))))
+             or (nd.cls in (Role.SECTION, Role.AXIS) and nd.kind in ("section", "axis")
+                 and nd.generic)}
     if not empty:
         return
     for k, nd in enumerate(nodes):

@@ -506,6 +506,19 @@ def test_doc_ids_are_nfc(tmp_path):
     ("Accueil | Contact | Plan du site", True),   # a tool and menu words
     ("Logement | Santé", False),                  # menu words alone: could be a heading
     ("Créer des logements / accompagner les locataires", False),
+    ("Partager sur Facebook | Envoyer par courriel | Imprimer", True),
+    # when the page changed, links to other publications, the CPAS's address and hours
+    ("Dernière modification le 03/03/2025 10:14", True),
+    ("Mis en ligne le 3 février 2025", True),
+    ("Publications liées : PST 2019-2024 · Rapport annuel 2018", True),
+    ("CPAS de Thimbreux · Rue du Pont 4 · 5399 Thimbreux · 081 20 30 40", True),
+    ("Accueil social : du lundi au vendredi de 8 h 30 à 11 h 30", True),
+    ("Horaires : du lundi au jeudi de 9 h à 12 h et de 13 h à 16 h", True),
+    ("Renforcer la permanence sociale : du lundi au vendredi de 8 h à 12 h", False),
+    ("Le CPAS ouvrira une permanence du lundi au vendredi de 8 h à 12 h.", False),
+    ("Nous ouvrirons une antenne à 5300 Seilles, joignable au 081 23 45 67.", False),
+    ("Éditeur responsable : le Collège communal, place du Tilleul 1", True),
+    ("Valmorel – Politique locale", True),
 ])
 def test_a_row_of_page_tools_is_noise(line, noise):
     from pipeline.ingest.normalize import is_noise_line

@@ -126,6 +126,73 @@ def test_dev_set_precision_and_recall(path):
     ("Le prix de l'énergie devrait encore augmenter.", False, "override:trend"),
     ("Personne ne doit être laissé au bord du chemin.", False, "override:value"),
     ("Le CPAS a ouvert une épicerie sociale en 2020.", False, "context:past"),
+    # present forms in -rons are not futures; a relative clause "que nous …" is no commitment
+    ("Le logement reste la préoccupation des familles que nous rencontrons.", False,
+     "no-commitment-cue"),
+    ("Nous rencontrerons chaque famille concernée.", True, "policy:future"),
+    ("Nous assurons un accueil sans rendez-vous chaque matin.", True, "weak_policy:nous"),
+    ("Les familles que nous accompagnons recevront une aide renforcée.", True, "policy:future"),
+    # the plan that follows the declaration, who writes it and reports on it
+    ("Cette déclaration sera complétée par un programme stratégique transversal.", False,
+     "override:method"),
+    ("Elle fixe les orientations que le programme stratégique transversal traduira en "
+     "actions.", False, "override:method"),
+    ("Le personnel sera associé à chaque étape de la rédaction du PST.", False,
+     "override:method"),
+    ("Le CPAS associera les usagers à l'élaboration du PST.", True, "policy:future"),
+    ("Le suivi est assuré par la directrice générale.", False, "override:method"),
+    ("Le suivi du PST sera assuré par un comité de pilotage.", True, "policy:future"),
+    ("Le suivi des bénéficiaires sera assuré par un assistant social référent.", True,
+     "policy:future"),
+    ("Le rapport d'évaluation à mi-parcours sera présenté au Conseil en 2027.", False,
+     "override:method"),
+    # what an infinitive "has become" is a fact, not an aim
+    ("Maîtriser les outils numériques est devenu une condition de l'insertion.", False,
+     "override:definition"),
+    ("Renforcer l'accompagnement des jeunes est devenu notre priorité.", True,
+     "policy:infinitive_start"),
+    # the commune's college is another actor; the plan revised or reviewed is method
+    ("D'ici 2026, le Collège rénovera la salle des fêtes du village.", False,
+     "override:other_actor"),
+    ("Le CPAS et le Collège communal créeront un guichet social unique.", True,
+     "policy:future"),
+    ("Le PST pourra être actualisé en cours de législature.", False, "override:method"),
+    ("Le comité de direction examinera l'état d'avancement des actions chaque trimestre.",
+     False, "override:method"),
+    ("Le CPAS examinera chaque demande dans un délai de 30 jours.", True, "policy:future"),
+    ("Les projets d'investissement seront financés en priorité par des subsides régionaux.",
+     False, "override:method"),
+    ("Les repas seront financés par le fonds social et distribués chaque jour.", True,
+     "policy:future"),
+    # what the CPAS has today, a label and a figure
+    ("Le CPAS dispose actuellement de six logements de transit.", False, "context:current"),
+    ("Le CPAS disposera dès 2026 de six logements de transit supplémentaires.", True,
+     "policy:future"),
+    ("2025 : 5 200 000 €", False, "context:figures"),
+    ("Objectif : 20 places en crèche", True, "policy:objective_noun"),
+    # a noun in -ière is no infinitive
+    ("Derrière chaque dossier se cache une histoire.", False, "no-commitment-cue"),
+    ("Entretenir les logements de transit.", True, "policy:infinitive_start"),
+    # the plan shaped, revised, reported on; the declaration described
+    ("Le Conseil a retenu cinq axes, qui structureront le futur programme stratégique "
+     "transversal.", False, "override:method"),
+    ("Il pourra être actualisé en cours de législature.", False, "override:method"),
+    ("Un état d'avancement sera présenté chaque année au Conseil de l'action sociale.", False,
+     "override:method"),
+    ("Un tableau de bord sera tenu par la directrice générale.", False, "override:method"),
+    ("La déclaration rassemble les principaux projets que le Conseil souhaite porter.", False,
+     "override:method"),
+    ("Une évaluation à mi-législature sera présentée au Conseil en 2028.", False,
+     "override:method"),
+    ("Rappelons que la maison de repos a obtenu un label en 2023.", False, "context:past"),
+    ("La trajectoire budgétaire tiendra compte de la hausse des demandes.", False,
+     "override:trend"),
+    ("2025 aura été une année charnière pour le CPAS.", False, "no-commitment-cue"),
+    ("La déclaration sera traduite dans les prochains mois en un programme stratégique "
+     "transversal.", False, "override:method"),
+    ("Les perspectives restent incertaines et le nombre de demandes pourrait doubler.", False,
+     "override:trend"),
+    ("Dépenses de fonctionnement : 1,4 million d'euros (12 %)", False, "context:figures"),
 ])
 def test_deciding_cue(sentence, policy, cue):
     assert is_policy_sentence(sentence) == (policy, cue)
