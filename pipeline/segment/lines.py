@@ -688,14 +688,9 @@ _HEAD_ROLES = (Role.HEADING_CANDIDATE, Role.HEADING, Role.SECTION, Role.AXIS, Ro
 
 
 def _running_lines(lines: list[Line], end: int) -> None:
-    """What a text export repeats on its pages and its contents list:
-
-    - the document's title said again below the title block (a running header), or a short
-      line naming the CPAS or the document said three times or more ("CPAS de X –
-      Déclaration de politique sociale") → navigation;
-    - a contents list without dots or page numbers: a run of at least three numbered lines
-      ("1. Le mot de la présidente", "2. Rappel des axes…") right under "Sommaire", or all
-      said again further down (the headings they list) → navigation."""
+    """What a text export repeats on its pages: the document's title said again below the
+    title block (a running header), or a short line naming the CPAS or the document said three
+    times or more ("CPAS de X – Déclaration de politique sociale") → navigation."""
     keys = [_key(ln.text) for ln in lines]
     count: dict[str, int] = {}
     for k in keys:
@@ -711,31 +706,19 @@ def _running_lines(lines: list[Line], end: int) -> None:
                     and ":" not in ln.text and _RUNNING_WORDS_RE.search(ln.text)
                     and not ln.text.rstrip().endswith((".", "!", "?"))):
             ln.role = Role.NAVIGATION
-    i, n = 0, len(lines)
-    while i < n:
-        j = i
-        while j < n and lines[j].label and _TOC_NUMBER_RE.match(lines[j].label) \
-                and lines[j].words <= 12 and lines[j].role != Role.NAVIGATION:
-            j += 1
-        after_toc = i > 0 and lines[i - 1].role == Role.NAVIGATION and bool(
-            _TOC_HEAD_RE.match(lines[i - 1].text.strip()))
-        if j - i >= 3 and (after_toc or all(keys[k] in keys[j:] for k in range(i, j))):
-            for k in range(i, j):
-                lines[k].role = Role.NAVIGATION
-        i = max(j, i + 1)
 
 
 _TOC_NUMBER_RE = re.compile(r"^(?:\d{1,2}|[IVX]{1,4})[.)]?$")
-_TOC_HEAD_RE = re.compile(r"^(?:sommaire|table\s+des\s+mati[èe]res|au\s+sommaire|dans\s+ce\s+num[ée]ro)"
-                          r"\s*:?$", re.IGNORECASE)
 #: what a running header names: the CPAS or the document
 _RUNNING_WORDS_RE = re.compile(r"\b(?:cpas|d[ée]claration|dps|pst|programme|plan|rapport)\b",
                                re.IGNORECASE)
 
 
 def _numbered_title_list(lines: list[Line], end: int, patterns: Patterns) -> None:
-    """Right after the title, a list of numbered headings said again further down (a table of
-    contents without page numbers) → navigation."""
+    """A table of contents without dots or page numbers → navigation: right after the title,
+    a list of numbered headings said again further down; anywhere, a run of at least three
+    numbered lines ("1. Le mot de la présidente", "2. Rappel des axes…") right under
+    "Sommaire" or all said again further down (the headings they list)."""
     i = end
     while i < len(lines) and lines[i].role == Role.NAVIGATION:
         i += 1
@@ -745,12 +728,26 @@ def _numbered_title_list(lines: list[Line], end: int, patterns: Patterns) -> Non
             break  # the numbering starts again: the body
         run.append(i)
         i += 1
-    if len(run) < 2:
-        return
-    later = {_key(ln.text) for ln in lines[i:]} | {_key(ln.body_text) for ln in lines[i:]}
-    if all(_key(lines[k].text) in later for k in run):
-        for k in run:
-            lines[k].role = Role.NAVIGATION
+    if len(run) >= 2:
+        later = {_key(ln.text) for ln in lines[i:]} | {_key(ln.body_text) for ln in lines[i:]}
+        if all(_key(lines[k].text) in later for k in run):
+            for k in run:
+                lines[k].role = Role.NAVIGATION
+    # anywhere: a run of at least three short numbered lines right under "Sommaire" (its
+    # heading, patterns.toml [navigation] toc_head), or all said again further down
+    keys = [_key(ln.text) for ln in lines]
+    i, n = 0, len(lines)
+    while i < n:
+        j = i
+        while j < n and lines[j].label and _TOC_NUMBER_RE.match(lines[j].label) \
+                and lines[j].words <= 12 and lines[j].role != Role.NAVIGATION:
+            j += 1
+        after_toc = i > 0 and lines[i - 1].role == Role.NAVIGATION and bool(
+            patterns.toc_head.match(lines[i - 1].text.strip()))
+        if j - i >= 3 and (after_toc or all(keys[k] in keys[j:] for k in range(i, j))):
+            for k in range(i, j):
+                lines[k].role = Role.NAVIGATION
+        i = max(j, i + 1)
 
 
 def _headers_or_sections(lines: list[Line], idx: list[int], patterns: Patterns) -> None:
